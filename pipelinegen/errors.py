@@ -1,0 +1,66 @@
+"""Errors that a user can act on: each names the file, the line, the key path and a fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Exit codes shared by every command (documented in README and docs/cli.md).
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one input file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    message: str
+    key_path: str = ""
+    hint: str = ""
+    column: int | None = None
+    rule: str = ""
+    severity: str = "error"
+
+    def format(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        text = f"{where}: {self.severity}: "
+        if self.key_path:
+            text += f"{self.key_path}: "
+        text += self.message
+        if self.hint:
+            text += f" — {self.hint}"
+        if self.rule:
+            text += f" [{self.rule}]"
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "rule": self.rule,
+            "severity": self.severity,
+            "key_path": self.key_path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass
+class PipelineError(Exception):
+    """Bad input: carries every finding so that several errors are reported at once."""
+
+    findings: list[Finding] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(f.format() for f in self.findings)
+
+    @classmethod
+    def single(cls, file: str, line: int | None, message: str, key_path: str = "", hint: str = "") -> PipelineError:
+        return cls([Finding(file=file, line=line, message=message, key_path=key_path, hint=hint)])
