@@ -1,0 +1,1 @@
+"""analysis stage of the pipelinegen data flow (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""deploy stage of the pipelinegen data flow (see docs/architecture.md)."""

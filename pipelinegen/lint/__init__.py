@@ -1,0 +1,1 @@
+"""lint stage of the pipelinegen data flow (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""load stage of the pipelinegen data flow (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""merge stage of the pipelinegen data flow (see docs/architecture.md)."""

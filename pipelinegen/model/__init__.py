@@ -1,0 +1,1 @@
+"""model stage of the pipelinegen data flow (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""render stage of the pipelinegen data flow (see docs/architecture.md)."""

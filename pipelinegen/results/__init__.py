@@ -1,0 +1,1 @@
+"""results stage of the pipelinegen data flow (see docs/architecture.md)."""

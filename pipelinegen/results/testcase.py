@@ -1,0 +1,26 @@
+"""One test case outcome as every results consumer sees it (bundle reader, history DB, flaky, splits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUSES = ("passed", "failed", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class TestCaseResult:
+    suite: str  # JUnit <testsuite name>
+    classname: str  # JUnit <testcase classname> (pytest: module path)
+    name: str  # JUnit <testcase name>
+    cell_id: str  # the plan cell that ran it ("" when unknown)
+    status: str  # one of STATUSES
+    duration_s: float
+    message: str = ""  # failure/error message (first line or short text), "" when passed
+    details: str = ""  # failure text / stack trace, possibly truncated with a marker
+    attempt: int = 1  # which attempt of the cell produced it
+    flaky_reruns: int = 0  # Surefire flakyFailure/rerunFailure count: failed then passed in the same run
+
+    @property
+    def test_id(self) -> str:
+        """Identity of the test across cells and runs: classname.name (Cassandra's usage)."""
+        return f"{self.classname}.{self.name}" if self.classname else self.name

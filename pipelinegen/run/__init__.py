@@ -1,0 +1,1 @@
+"""run stage of the pipelinegen data flow (see docs/architecture.md)."""

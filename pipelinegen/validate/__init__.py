@@ -1,0 +1,1 @@
+"""validate stage of the pipelinegen data flow (see docs/architecture.md)."""
