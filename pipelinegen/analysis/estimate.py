@@ -1,0 +1,452 @@
+"""Turnaround and cost estimates: a discrete-event simulation of a plan on an agent pool.
+
+Model (deliberately simple, and stated in every report so nobody mistakes it for a measurement):
+- one agent runs one cell at a time; each resource class (small/medium/large) is its own pool;
+- a cell is ready when every cell it depends on (build-once cells) has finished; ready cells wait in a
+  FIFO queue per class (Jenkins' queue), ties by plan order;
+- a cell's attempt takes its estimated minutes (tests + per-cell setup), cut at its timeout; a failed
+  attempt is assumed to run to the end, then the cell re-enters the queue (Cassandra retries on another
+  node); in expected-value mode an attempt that fails with probability p makes the cell take
+  (1 + p + ... + p^(attempts-1)) × its minutes, in sampled mode each attempt fails at random.
+The lower bound max(critical path, work/agents of the busiest class) is what no scheduler can beat, so
+makespan / bound says how much is lost to queueing and dependencies rather than to the pool size.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import math
+import random
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pipelinegen.analysis.splits import lpt
+from pipelinegen.plan.cell import Cell
+
+SENSITIVITY_FACTORS = (0.5, 0.75, 1.25, 1.5, 2.0)
+
+
+# ---------------------------------------------------------------- per-cell durations
+
+
+@dataclass(frozen=True)
+class DurationModel:
+    """Where each cell's minutes come from, best source first."""
+
+    default_minutes: float = 10.0  # a cell we know nothing about (Cassandra aims splits at ~10 min)
+    setup_minutes: float = 2.0  # fixed per-cell cost: agent start, checkout, docker pull, unstash
+    step_minutes: Mapping[str, float] = field(default_factory=dict)  # per-step whole-cell minutes
+    step_setup_minutes: Mapping[str, float] = field(default_factory=dict)
+    test_seconds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # step -> test -> s
+    split_seconds: Mapping[str, Sequence[float]] = field(default_factory=dict)  # step -> per split (splits.json)
+    observed_minutes: Mapping[str, float] = field(default_factory=dict)  # cell id -> minutes of a real run
+    retry_rate: Mapping[str, float] = field(default_factory=dict)  # step -> P(attempt fails); "*" = all
+
+    def setup(self, step: str) -> float:
+        return self.step_setup_minutes.get(step, self.setup_minutes)
+
+    def failure_probability(self, step: str) -> float:
+        return min(1.0, max(0.0, self.retry_rate.get(step, self.retry_rate.get("*", 0.0))))
+
+    def cell_minutes(self, cell: Cell) -> tuple[float, str]:
+        """Minutes for one attempt of the cell, and which source gave it."""
+        if cell.id in self.observed_minutes:
+            return self.observed_minutes[cell.id], "observed"
+        per_split = self.split_seconds.get(cell.step)
+        if per_split is not None and len(per_split) == cell.splits:
+            return per_split[cell.split - 1] / 60 + self.setup(cell.step), "split-files"
+        tests = self.test_seconds.get(cell.step)
+        if tests:
+            loads = _lpt_loads(tuple(sorted(tests.items())), cell.splits)
+            return loads[cell.split - 1] / 60 + self.setup(cell.step), "timings"
+        if cell.step in self.step_minutes:
+            return self.step_minutes[cell.step], "step-default"
+        return self.default_minutes, "default"
+
+
+@functools.lru_cache(maxsize=64)
+def _lpt_loads(items: tuple[tuple[str, float], ...], n: int) -> tuple[float, ...]:
+    # Every split of a step asks for the same LPT; compute it once per (tests, n).
+    return tuple(s.seconds for s in lpt(dict(items), n))
+
+
+# ---------------------------------------------------------------- simulation input and output
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    name: str
+    step: str
+    resource: str
+    minutes: float  # one attempt, already cut at the timeout
+    attempts: int  # attempts this simulated run makes (1 = passes first time)
+    depends_on: tuple[str, ...] = ()
+    source: str = "default"  # where the minutes came from
+    timed_out: bool = False  # the estimate exceeded the cell's timeout
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One attempt of one cell on one agent: a bar of the Gantt chart."""
+
+    task_id: str
+    resource: str
+    agent: int  # 0-based index within its class
+    attempt: int
+    ready: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    bars: tuple[Bar, ...]
+    makespan: float
+
+
+def tasks_from_cells(cells: Sequence[Cell], model: DurationModel, sample: random.Random | None = None) -> list[Task]:
+    """Cells -> tasks; attempts are expected values (no `sample`) or drawn at random (with one)."""
+    tasks = []
+    for cell in cells:
+        minutes, source = model.cell_minutes(cell)
+        limit = float(cell.timeout_minutes) if cell.timeout_minutes else math.inf
+        timed_out = minutes > limit
+        minutes = min(minutes, limit)
+        p = model.failure_probability(cell.step)
+        attempts_allowed = max(1, cell.attempts)
+        if sample is None:
+            minutes *= sum(p**i for i in range(attempts_allowed))
+            attempts = 1
+        else:
+            attempts = 1
+            while attempts < attempts_allowed and sample.random() < p:
+                attempts += 1
+        tasks.append(
+            Task(cell.id, cell.name, cell.step, cell.resource, minutes, attempts, cell.depends_on, source, timed_out)
+        )
+    return tasks
+
+
+def simulate(tasks: Sequence[Task], agents: Mapping[str, int]) -> Schedule:
+    """Event-driven list scheduling: FIFO per resource class, dependencies respected."""
+    by_id = {t.id: t for t in tasks}
+    _check_inputs(tasks, by_id, agents)
+    order = {t.id: i for i, t in enumerate(tasks)}
+    waiting_on = {t.id: len(set(t.depends_on)) for t in tasks}
+    dependants: dict[str, list[str]] = defaultdict(list)
+    for t in tasks:
+        for dep in set(t.depends_on):
+            dependants[dep].append(t.id)
+    queues: dict[str, list] = defaultdict(list)  # resource -> heap of (ready, order, attempt, id)
+    free = {res: list(range(count)) for res, count in agents.items()}  # heaps of free agent indices
+    running: list = []  # heap of (end, order, id, attempt, agent, ready, start)
+    bars: list[Bar] = []
+    for t in tasks:
+        if waiting_on[t.id] == 0:
+            heapq.heappush(queues[t.resource], (0.0, order[t.id], 1, t.id))
+    now = 0.0
+    done = 0
+    while True:
+        for res, queue in queues.items():
+            while queue and free[res]:
+                ready, _, attempt, tid = heapq.heappop(queue)
+                agent = heapq.heappop(free[res])
+                heapq.heappush(running, (now + by_id[tid].minutes, order[tid], tid, attempt, agent, ready, now))
+        if not running:
+            break
+        now = running[0][0]
+        while running and running[0][0] == now:
+            end, _, tid, attempt, agent, ready, start = heapq.heappop(running)
+            task = by_id[tid]
+            bars.append(Bar(tid, task.resource, agent, attempt, ready, start, end))
+            heapq.heappush(free[task.resource], agent)
+            if attempt < task.attempts:
+                heapq.heappush(queues[task.resource], (now, order[tid], attempt + 1, tid))
+                continue
+            done += 1
+            for child in dependants[tid]:
+                waiting_on[child] -= 1
+                if waiting_on[child] == 0:
+                    heapq.heappush(queues[by_id[child].resource], (now, order[child], 1, child))
+    if done != len(tasks):  # only a dependency cycle can get here: inputs were checked
+        stuck = sorted(t for t, n in waiting_on.items() if n > 0)
+        raise ValueError(f"dependency cycle: {len(stuck)} cells never become ready, e.g. {stuck[0]}")
+    bars.sort(key=lambda b: (b.start, order[b.task_id], b.attempt))
+    return Schedule(tuple(bars), max((b.end for b in bars), default=0.0))
+
+
+def _check_inputs(tasks: Sequence[Task], by_id: Mapping[str, Task], agents: Mapping[str, int]) -> None:
+    for t in tasks:
+        if agents.get(t.resource, 0) < 1:
+            raise ValueError(
+                f"cell {t.id} needs a {t.resource!r} agent but the pool has none; add e.g. --agents {t.resource}=10"
+            )
+        for dep in t.depends_on:
+            if dep not in by_id:
+                raise ValueError(f"cell {t.id} depends on {dep!r}, which is not in the plan")
+
+
+# ---------------------------------------------------------------- bounds and metrics
+
+
+def critical_path(tasks: Sequence[Task]) -> tuple[float, list[str]]:
+    """Longest chain of dependent work (infinite agents), and the cells on it."""
+    by_id = {t.id: t for t in tasks}
+    finish: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+
+    def visit(tid: str, trail: frozenset[str]) -> float:
+        if tid in finish:
+            return finish[tid]
+        if tid in trail:
+            raise ValueError(f"dependency cycle through {tid}")
+        task = by_id[tid]
+        best, best_dep = 0.0, None
+        for dep in task.depends_on:
+            value = visit(dep, trail | {tid})
+            if value > best:
+                best, best_dep = value, dep
+        finish[tid] = best + task.minutes * task.attempts
+        via[tid] = best_dep
+        return finish[tid]
+
+    for t in tasks:
+        visit(t.id, frozenset())
+    if not finish:
+        return 0.0, []
+    last = max(finish, key=lambda k: (finish[k], k))
+    chain: list[str] = []
+    node: str | None = last
+    while node is not None:
+        chain.append(node)
+        node = via[node]
+    return finish[last], chain[::-1]
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    resource: str
+    agents: int
+    cells: int
+    work_minutes: float
+    utilisation: float  # busy / (agents × makespan)
+    peak_agents: int  # most agents of this class busy at once
+    price_per_hour: float
+    cost_busy: float  # agent-hours actually busy × price (an autoscaled pool)
+    cost_pool: float  # agents × makespan × price (a fixed pool kept for the whole run)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    makespan: float
+    critical_path: float
+    critical_cells: tuple[str, ...]
+    capacity_bound: float  # max over classes of work / agents
+    lower_bound: float
+    ratio: float  # makespan / lower_bound (1.0 = nothing lost to scheduling)
+    queue_total: float
+    queue_mean: float
+    queue_max: float
+    classes: tuple[ClassStats, ...]
+    cost_per_run: float  # busy agent-hours × price
+    cost_per_year: float
+    runs_per_year: int
+    sources: Mapping[str, int]  # duration source -> number of cells
+    timed_out: tuple[str, ...]  # cells whose estimate exceeds their timeout
+    schedule: Schedule
+
+
+def estimate(
+    tasks: Sequence[Task],
+    agents: Mapping[str, int],
+    prices: Mapping[str, float] | None = None,
+    runs_per_year: int = 0,
+) -> Estimate:
+    prices = prices or {}
+    schedule = simulate(tasks, agents)
+    cp, chain = critical_path(tasks)
+    work: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    for t in tasks:
+        count[t.resource] += 1
+    for bar in schedule.bars:
+        work[bar.resource] += bar.end - bar.start
+    capacity = max((work[r] / agents[r] for r in work), default=0.0)
+    bound = max(cp, capacity)
+    makespan = schedule.makespan
+    classes = []
+    for res in sorted(set(count) | {r for r, n in agents.items() if n > 0}):
+        n = agents.get(res, 0)
+        price = prices.get(res, 0.0)
+        classes.append(
+            ClassStats(
+                resource=res,
+                agents=n,
+                cells=count[res],
+                work_minutes=work[res],
+                utilisation=work[res] / (n * makespan) if n and makespan else 0.0,
+                peak_agents=_peak([b for b in schedule.bars if b.resource == res]),
+                price_per_hour=price,
+                cost_busy=work[res] / 60 * price,
+                cost_pool=n * makespan / 60 * price,
+            )
+        )
+    queues = [b.start - b.ready for b in schedule.bars]
+    sources: dict[str, int] = defaultdict(int)
+    for t in tasks:
+        sources[t.source] += 1
+    per_run = sum(c.cost_busy for c in classes)
+    return Estimate(
+        makespan=makespan,
+        critical_path=cp,
+        critical_cells=tuple(chain),
+        capacity_bound=capacity,
+        lower_bound=bound,
+        ratio=makespan / bound if bound else 1.0,
+        queue_total=sum(queues),
+        queue_mean=statistics.fmean(queues) if queues else 0.0,
+        queue_max=max(queues, default=0.0),
+        classes=tuple(classes),
+        cost_per_run=per_run,
+        cost_per_year=per_run * runs_per_year,
+        runs_per_year=runs_per_year,
+        sources=dict(sorted(sources.items())),
+        timed_out=tuple(t.id for t in tasks if t.timed_out),
+        schedule=schedule,
+    )
+
+
+def _peak(bars: Sequence[Bar]) -> int:
+    events = sorted([(b.start, 1) for b in bars] + [(b.end, -1) for b in bars], key=lambda e: (e[0], e[1]))
+    peak = level = 0
+    for _, delta in events:
+        level += delta
+        peak = max(peak, level)
+    return peak
+
+
+# ---------------------------------------------------------------- what-if questions
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    resource: str  # the class whose count changed ("*" = every class)
+    factor: float
+    agents: Mapping[str, int]
+    makespan: float
+    cost_per_run: float
+    cost_pool: float
+
+
+def sensitivity(
+    tasks: Sequence[Task],
+    agents: Mapping[str, int],
+    prices: Mapping[str, float] | None = None,
+    factors: Sequence[float] = SENSITIVITY_FACTORS,
+) -> list[SensitivityRow]:
+    """Makespan and cost when one class (or all) has `factor` times its agents, the rest unchanged."""
+    prices = prices or {}
+    used = sorted({t.resource for t in tasks})
+    rows = []
+    for res in [*used, "*"]:
+        for factor in factors:
+            pool = dict(agents)
+            for r in used if res == "*" else [res]:
+                pool[r] = max(1, round(agents[r] * factor))
+            sched = simulate(tasks, pool)
+            busy = _busy_cost(sched, prices)
+            pool_cost = sum(pool[r] * sched.makespan / 60 * prices.get(r, 0.0) for r in used)
+            rows.append(SensitivityRow(res, factor, pool, sched.makespan, busy, pool_cost))
+    return rows
+
+
+def _busy_cost(schedule: Schedule, prices: Mapping[str, float]) -> float:
+    return sum((b.end - b.start) / 60 * prices.get(b.resource, 0.0) for b in schedule.bars)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target_minutes: float
+    feasible: bool  # False when the critical path alone exceeds the target
+    agents: Mapping[str, int]
+    makespan: float
+    critical_path: float
+    simulations: int
+
+
+def agents_for_target(tasks: Sequence[Task], target_minutes: float, max_rounds: int = 200) -> TargetResult:
+    """Fewest agents per class (roughly) whose simulated makespan fits the target.
+
+    Per class, a binary search with every other class unlimited; then the combined pool is checked and,
+    because list scheduling is not monotone (Graham's anomalies), the class with the most queueing gets
+    more agents until the combination fits.
+    """
+    cp, _ = critical_path(tasks)
+    cells: dict[str, int] = defaultdict(int)
+    work: dict[str, float] = defaultdict(float)
+    for t in tasks:
+        cells[t.resource] += 1
+        work[t.resource] += t.minutes * t.attempts
+    unlimited = dict(cells)  # one agent per cell can never queue
+    sims = 0
+    if cp > target_minutes:
+        sched = simulate(tasks, unlimited)
+        return TargetResult(target_minutes, False, unlimited, sched.makespan, cp, 1)
+    chosen: dict[str, int] = {}
+    for res in sorted(cells):
+        lo = max(1, math.ceil(work[res] / target_minutes))
+        hi = cells[res]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            sims += 1
+            if simulate(tasks, {**unlimited, res: mid}).makespan <= target_minutes:
+                hi = mid
+            else:
+                lo = mid + 1
+        chosen[res] = lo
+    for _ in range(max_rounds):
+        sims += 1
+        sched = simulate(tasks, chosen)
+        if sched.makespan <= target_minutes:
+            break
+        waits: dict[str, float] = defaultdict(float)
+        for b in sched.bars:
+            waits[b.resource] += b.start - b.ready
+        worst = max((r for r in chosen if chosen[r] < cells[r]), key=lambda r: (waits[r], r), default=None)
+        if worst is None:
+            break
+        chosen[worst] = min(cells[worst], chosen[worst] + max(1, chosen[worst] // 20))
+    return TargetResult(target_minutes, sched.makespan <= target_minutes, chosen, sched.makespan, cp, sims)
+
+
+def sampled_makespans(
+    cells: Sequence[Cell], model: DurationModel, agents: Mapping[str, int], samples: int, seed: int = 0
+) -> list[float]:
+    """Makespans of `samples` runs whose attempts fail at random with the observed retry rates."""
+    rng = random.Random(seed)
+    return sorted(simulate(tasks_from_cells(cells, model, rng), agents).makespan for _ in range(samples))
+
+
+# ---------------------------------------------------------------- feedback
+
+
+@dataclass(frozen=True)
+class Comparison:
+    cell_id: str
+    estimated: float
+    actual: float
+
+    @property
+    def error(self) -> float:
+        return self.estimated - self.actual
+
+
+def compare(tasks: Sequence[Task], actual_minutes: Mapping[str, float]) -> list[Comparison]:
+    """Estimated vs actual minutes for every cell that a real run reported."""
+    return [
+        Comparison(t.id, t.minutes * t.attempts, actual_minutes[t.id]) for t in tasks if t.id in actual_minutes
+    ]

@@ -1,0 +1,117 @@
+"""Timing source: how long each test class (or pytest node id) of a step takes.
+
+Observations come from JUnit XML (a directory or a result bundle) or from the history DB. One test seen
+in several runs counts with its median duration (a slow outlier run must not reshuffle every split);
+a class's duration is the sum of its test cases. Tests without any observation get the median of their
+step, so a new test class lands somewhere sensible instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+GRANULARITIES = ("class", "test", "pytest")
+
+
+@dataclass(frozen=True)
+class Observation:
+    classname: str
+    name: str
+    seconds: float
+    cell_id: str = ""
+
+
+def split_key(classname: str, name: str, granularity: str = "class") -> str:
+    """The unit a split file lists: the JUnit class, the test id, or a pytest node id."""
+    if granularity == "class":
+        return classname or name
+    if granularity == "test":
+        return f"{classname}.{name}" if classname else name
+    if granularity == "pytest":
+        return pytest_node_id(classname, name)
+    raise ValueError(f"unknown granularity {granularity!r}; use one of {', '.join(GRANULARITIES)}")
+
+
+def pytest_node_id(classname: str, name: str) -> str:
+    """`auth_test.TestAuth` + `test_login` -> `auth_test.py::TestAuth::test_login`.
+
+    pytest's JUnit classname is the dotted module path followed by the class, if any; the first
+    capitalised segment starts the class part (modules are lower-case by PEP 8, and dtest follows it).
+    """
+    parts = classname.split(".") if classname else []
+    cut = next((i for i, p in enumerate(parts) if p[:1].isupper()), len(parts))
+    module, classes = parts[:cut], parts[cut:]
+    if not module:
+        return "::".join([*classes, name])
+    return "::".join(["/".join(module) + ".py", *classes, name])
+
+
+def aggregate(observations: Iterable[Observation], granularity: str = "class") -> dict[str, float]:
+    """Median per test case over runs, then summed per split unit."""
+    runs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for obs in observations:
+        runs[(obs.classname, obs.name)].append(max(0.0, obs.seconds))
+    totals: dict[str, float] = defaultdict(float)
+    for (classname, name), values in runs.items():
+        totals[split_key(classname, name, granularity)] += statistics.median(values)
+    return dict(totals)
+
+
+def fill_unknown(known: Mapping[str, float], tests: Iterable[str] | None = None) -> tuple[dict[str, float], list[str]]:
+    """Durations for exactly `tests` (all known ones when None); unknowns get the step's median.
+
+    Returns the durations and the sorted names that were filled in. With no known durations at all the
+    result is empty, which callers take as "no timing data" (round-robin).
+    """
+    if tests is None:
+        return dict(known), []
+    wanted = list(dict.fromkeys(tests))
+    if not known:
+        return {}, sorted(wanted)
+    median = statistics.median(known.values())
+    unknown = sorted(t for t in wanted if t not in known)
+    return {t: known.get(t, median) for t in wanted}, unknown
+
+
+def read_junit(path: Path, cell_id: str = "") -> list[Observation]:
+    """Every test case under a JUnit file or directory (recursively, `*.xml`)."""
+    return [
+        Observation(r.classname, r.name, r.duration_s, r.cell_id) for r in _iter_testcases(Path(path), cell_id)
+    ]
+
+
+def _iter_testcases(path: Path, cell_id: str):
+    # The results package owns JUnit parsing; fall back to a minimal reader until it lands.
+    try:
+        from pipelinegen.results.junit import iter_testcases  # type: ignore[import-not-found]
+    except ImportError:
+        return _iter_testcases_lxml(path, cell_id)
+    return iter_testcases(path, cell_id)
+
+
+def _iter_testcases_lxml(path: Path, cell_id: str):
+    from lxml import etree
+
+    from pipelinegen.results.testcase import TestCaseResult
+
+    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
+    for file in files:
+        for _, elem in etree.iterparse(str(file), events=("end",), tag="testcase", huge_tree=True):
+            try:
+                seconds = float(elem.get("time") or 0)
+            except ValueError:
+                seconds = 0.0
+            yield TestCaseResult("", elem.get("classname", ""), elem.get("name", ""), cell_id, "passed", seconds)
+            elem.clear()
+
+
+def read_history(db: Path, step: str, branch: str = "") -> dict[str, float]:
+    """Per-test durations of one step from the history DB (median over its stored runs)."""
+    from pipelinegen.analysis.history import HistoryStore  # type: ignore[import-not-found]
+
+    result = HistoryStore(db).durations(step, branch)
+    return dict(result.items() if isinstance(result, Mapping) else result)
