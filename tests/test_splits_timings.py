@@ -40,6 +40,8 @@ def test_pytest_node_ids_from_junit_classnames():
     assert pytest_node_id("cql_test", "test_plain") == "cql_test.py::test_plain"
     obs = [Observation("auth_test.TestAuth", "test_login", 4.0)]
     assert aggregate(obs, "pytest") == {"auth_test.py::TestAuth::test_login": 4.0}
+    obs.append(Observation("auth_test", "test_other", 1.0))
+    assert aggregate(obs, "file") == {"auth_test.py": 5.0}
 
 
 def test_unknown_tests_get_the_step_median_and_deleted_tests_drop_out():

@@ -41,7 +41,9 @@ class DurationModel:
     step_minutes: Mapping[str, float] = field(default_factory=dict)  # per-step whole-cell minutes
     step_setup_minutes: Mapping[str, float] = field(default_factory=dict)
     test_seconds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # step -> test -> s
-    split_seconds: Mapping[str, Sequence[float]] = field(default_factory=dict)  # step -> per split (splits.json)
+    split_seconds: Mapping[str, Sequence[float]] = field(
+        default_factory=dict
+    )  # step -> per split (splits.json)
     observed_minutes: Mapping[str, float] = field(default_factory=dict)  # cell id -> minutes of a real run
     retry_rate: Mapping[str, float] = field(default_factory=dict)  # step -> P(attempt fails); "*" = all
 
@@ -108,7 +110,9 @@ class Schedule:
     makespan: float
 
 
-def tasks_from_cells(cells: Sequence[Cell], model: DurationModel, sample: random.Random | None = None) -> list[Task]:
+def tasks_from_cells(
+    cells: Sequence[Cell], model: DurationModel, sample: random.Random | None = None
+) -> list[Task]:
     """Cells -> tasks; attempts are expected values (no `sample`) or drawn at random (with one)."""
     tasks = []
     for cell in cells:
@@ -126,7 +130,17 @@ def tasks_from_cells(cells: Sequence[Cell], model: DurationModel, sample: random
             while attempts < attempts_allowed and sample.random() < p:
                 attempts += 1
         tasks.append(
-            Task(cell.id, cell.name, cell.step, cell.resource, minutes, attempts, cell.depends_on, source, timed_out)
+            Task(
+                cell.id,
+                cell.name,
+                cell.step,
+                cell.resource,
+                minutes,
+                attempts,
+                cell.depends_on,
+                source,
+                timed_out,
+            )
         )
     return tasks
 
@@ -155,7 +169,9 @@ def simulate(tasks: Sequence[Task], agents: Mapping[str, int]) -> Schedule:
             while queue and free[res]:
                 ready, _, attempt, tid = heapq.heappop(queue)
                 agent = heapq.heappop(free[res])
-                heapq.heappush(running, (now + by_id[tid].minutes, order[tid], tid, attempt, agent, ready, now))
+                heapq.heappush(
+                    running, (now + by_id[tid].minutes, order[tid], tid, attempt, agent, ready, now)
+                )
         if not running:
             break
         now = running[0][0]
@@ -448,5 +464,7 @@ class Comparison:
 def compare(tasks: Sequence[Task], actual_minutes: Mapping[str, float]) -> list[Comparison]:
     """Estimated vs actual minutes for every cell that a real run reported."""
     return [
-        Comparison(t.id, t.minutes * t.attempts, actual_minutes[t.id]) for t in tasks if t.id in actual_minutes
+        Comparison(t.id, t.minutes * t.attempts, actual_minutes[t.id])
+        for t in tasks
+        if t.id in actual_minutes
     ]

@@ -87,7 +87,9 @@ def assign(step: str, tests: Sequence[str], durations: Mapping[str, float] | Non
         subset = {t: durations[t] for t in tests if t in durations}
         if len(subset) != len(set(tests)):
             missing = sorted(set(tests) - set(subset))
-            raise ValueError(f"no duration for {len(missing)} test(s), e.g. {missing[0]}; fill unknowns first")
+            raise ValueError(
+                f"no duration for {len(missing)} test(s), e.g. {missing[0]}; fill unknowns first"
+            )
         return Assignment(step, "lpt", tuple(lpt(subset, n)))
     return Assignment(step, "round-robin", tuple(round_robin(list(dict.fromkeys(tests)), n)))
 
@@ -148,7 +150,12 @@ def write_split_files(out_dir: Path, assignment: Assignment) -> list[Path]:
     written = []
     for split in assignment.splits:
         path = step_dir / f"{split.index}of{n}.txt"
-        atomic_write_text(path, "".join(f"{t}\n" for t in sorted(split.tests)))
+        # '#' lines are comments for run-tests.sh; the header tells a reader where the list came from.
+        header = (
+            f"# pipelinegen splits: {assignment.step} split {split.index} of {n} ({assignment.method}),"
+            f" {len(split.tests)} entries, predicted {split.seconds:.0f} s\n"
+        )
+        atomic_write_text(path, header + "".join(f"{t}\n" for t in sorted(split.tests)))
         written.append(path)
     manifest = assignment.as_dict()
     manifest["files"] = [p.name for p in written]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-GRANULARITIES = ("class", "test", "pytest")
+GRANULARITIES = ("class", "test", "pytest", "file")
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,15 @@ class Observation:
 
 
 def split_key(classname: str, name: str, granularity: str = "class") -> str:
-    """The unit a split file lists: the JUnit class, the test id, or a pytest node id."""
+    """The unit a split file lists: the JUnit class, the test id, a pytest node id or a pytest file."""
     if granularity == "class":
         return classname or name
     if granularity == "test":
         return f"{classname}.{name}" if classname else name
     if granularity == "pytest":
         return pytest_node_id(classname, name)
+    if granularity == "file":
+        return pytest_node_id(classname, name).split("::", 1)[0]
     raise ValueError(f"unknown granularity {granularity!r}; use one of {', '.join(GRANULARITIES)}")
 
 
@@ -61,7 +63,9 @@ def aggregate(observations: Iterable[Observation], granularity: str = "class") -
     return dict(totals)
 
 
-def fill_unknown(known: Mapping[str, float], tests: Iterable[str] | None = None) -> tuple[dict[str, float], list[str]]:
+def fill_unknown(
+    known: Mapping[str, float], tests: Iterable[str] | None = None
+) -> tuple[dict[str, float], list[str]]:
     """Durations for exactly `tests` (all known ones when None); unknowns get the step's median.
 
     Returns the durations and the sorted names that were filled in. With no known durations at all the
@@ -80,7 +84,8 @@ def fill_unknown(known: Mapping[str, float], tests: Iterable[str] | None = None)
 def read_junit(path: Path, cell_id: str = "") -> list[Observation]:
     """Every test case under a JUnit file or directory (recursively, `*.xml`)."""
     return [
-        Observation(r.classname, r.name, r.duration_s, r.cell_id) for r in _iter_testcases(Path(path), cell_id)
+        Observation(r.classname, r.name, r.duration_s, r.cell_id)
+        for r in _iter_testcases(Path(path), cell_id)
     ]
 
 
@@ -105,7 +110,9 @@ def _iter_testcases_lxml(path: Path, cell_id: str):
                 seconds = float(elem.get("time") or 0)
             except ValueError:
                 seconds = 0.0
-            yield TestCaseResult("", elem.get("classname", ""), elem.get("name", ""), cell_id, "passed", seconds)
+            yield TestCaseResult(
+                "", elem.get("classname", ""), elem.get("name", ""), cell_id, "passed", seconds
+            )
             elem.clear()
 
 
