@@ -59,3 +59,11 @@ def test_no_timing_data_means_empty():
 def test_unknown_granularity_is_rejected():
     with pytest.raises(ValueError, match="granularity"):
         aggregate([Observation("a", "b", 1.0)], "method")
+
+
+def test_a_truncated_junit_file_does_not_stop_the_others(tmp_path):
+    (tmp_path / "TEST-good.xml").write_text(JUNIT.format(cls="org.Good", t1=1.0, t2=1.0))
+    (tmp_path / "TEST-cut.xml").write_text(JUNIT.format(cls="org.Cut", t1=4.0, t2=4.0)[:150])
+    totals = aggregate(read_junit(tmp_path))
+    assert totals["org.Good"] == pytest.approx(2.0)
+    assert all(value >= 0 for value in totals.values())

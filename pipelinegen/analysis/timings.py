@@ -83,37 +83,40 @@ def fill_unknown(
 
 def read_junit(path: Path, cell_id: str = "") -> list[Observation]:
     """Every test case under a JUnit file or directory (recursively, `*.xml`)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
     return [
         Observation(r.classname, r.name, r.duration_s, r.cell_id)
-        for r in _iter_testcases(Path(path), cell_id)
+        for file in files
+        for r in _iter_file(file, cell_id)
     ]
 
 
-def _iter_testcases(path: Path, cell_id: str):
-    # The results package owns JUnit parsing; fall back to a minimal reader until it lands.
+def _iter_file(file: Path, cell_id: str):
+    # The results package owns JUnit parsing; a minimal reader stands in when it is absent.
     try:
-        from pipelinegen.results.junit import iter_testcases  # type: ignore[import-not-found]
+        from pipelinegen.results import junit
     except ImportError:
-        return _iter_testcases_lxml(path, cell_id)
-    return iter_testcases(path, cell_id)
+        yield from _iter_file_lxml(file, cell_id)
+        return
+    unreadable = getattr(junit, "PARSE_ERROR_CLASS", None)
+    for record in junit.iter_testcases(file, cell_id):
+        if record.classname != unreadable:  # a broken file says nothing about durations
+            yield record
 
 
-def _iter_testcases_lxml(path: Path, cell_id: str):
+def _iter_file_lxml(file: Path, cell_id: str):
     from lxml import etree
 
     from pipelinegen.results.testcase import TestCaseResult
 
-    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
-    for file in files:
-        for _, elem in etree.iterparse(str(file), events=("end",), tag="testcase", huge_tree=True):
-            try:
-                seconds = float(elem.get("time") or 0)
-            except ValueError:
-                seconds = 0.0
-            yield TestCaseResult(
-                "", elem.get("classname", ""), elem.get("name", ""), cell_id, "passed", seconds
-            )
-            elem.clear()
+    for _, elem in etree.iterparse(str(file), events=("end",), tag="testcase", huge_tree=True):
+        try:
+            seconds = float(elem.get("time") or 0)
+        except ValueError:
+            seconds = 0.0
+        yield TestCaseResult("", elem.get("classname", ""), elem.get("name", ""), cell_id, "passed", seconds)
+        elem.clear()
 
 
 def read_history(db: Path, step: str, branch: str = "") -> dict[str, float]:
