@@ -1,1 +1,51 @@
-"""load stage of the pipelinegen data flow (see docs/architecture.md)."""
+"""Load pipeline.yaml and its overlays into the typed model: the entry point of the data flow."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelinegen.errors import PipelineError
+from pipelinegen.fsutil import sha256_file
+from pipelinegen.load.schema import validate_against_schema
+from pipelinegen.load.yamlsource import load_located
+from pipelinegen.model.pipeline import Pipeline, SourceFile
+
+DEFAULT_PIPELINE = Path("pipeline.yaml")
+
+
+def _display(path: Path) -> str:
+    """Paths in messages and identities: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:
+        return str(path)
+
+
+def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) -> Pipeline:
+    """Read, merge, validate and model pipeline.yaml plus overlays (its own `overlays:` first, then *overlays*)."""
+    # Imported here: merge and model import load.* helpers, so load's package init must not import them first.
+    from pipelinegen.merge.overlay import merge_overlays
+    from pipelinegen.model.build import build_pipeline
+
+    path = Path(path)
+    display = _display(path)
+    base = load_located(path, display)
+    if not isinstance(base, dict):
+        raise PipelineError.single(display, 1, "pipeline.yaml must be a mapping at top level")
+    sources = [SourceFile(path=display, sha256=sha256_file(path), role="pipeline")]
+    overlay_paths = [path.parent / p for p in (base.get("overlays") or []) if isinstance(p, str)]
+    overlay_paths += [Path(p) for p in overlays]
+    overlay_docs = []
+    for overlay_path in overlay_paths:
+        overlay_display = _display(overlay_path)
+        overlay_docs.append(load_located(overlay_path, overlay_display))
+        sources.append(SourceFile(path=overlay_display, sha256=sha256_file(overlay_path), role="overlay"))
+    merged = merge_overlays(base, overlay_docs)
+    data = merged.data
+    data.pop("overlays", None)
+    findings = validate_against_schema(data, display)
+    if findings:
+        raise PipelineError(findings)
+    return build_pipeline(data, display, path.parent, sources, merged.notes)

@@ -1,0 +1,198 @@
+"""Overlays: how a downstream fork changes pipeline.yaml without forking it.
+
+Semantics (documented in docs/pipeline-yaml.md):
+- mappings deep-merge; a scalar or a plain list in the overlay replaces the base value;
+- lists of named items (mappings with `name`) merge by name: a known name is deep-merged into the
+  base item, an unknown name is appended as a new item;
+- markers: `$remove: true` on a named item deletes it; `$replace: true` on a named item or mapping
+  replaces it instead of merging; a plain list given as `{$append: [...], $remove: [...]}` edits it;
+- removing a step also removes it from every profile's step list (a fork dropping `redhat` should not
+  have to edit every profile), and that is reported as a note;
+- a marker naming something that does not exist, or a mapping merged onto a scalar (or the reverse),
+  is an error naming the overlay file and line.
+Overlays apply in order; a later overlay wins over an earlier one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.load.schema import suggest
+from pipelinegen.load.yamlsource import LocatedDict, LocatedList, Location
+
+REMOVE = "$remove"
+REPLACE = "$replace"
+APPEND = "$append"
+MARKERS = {REMOVE, REPLACE, APPEND}
+
+
+@dataclass
+class MergeResult:
+    data: Any
+    notes: list[str] = field(default_factory=list)
+
+
+def _is_named_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(i, dict) and "name" in i for i in value)
+
+
+def _strip_markers(value: Any) -> Any:
+    """A copy of an overlay value with its markers removed (for items new to the base)."""
+    if isinstance(value, LocatedDict):
+        out = LocatedDict(origin=value.origin)
+        for key, item in value.items():
+            if key in (REPLACE,):
+                continue
+            out[key] = _strip_markers(item)
+            out.key_locations[key] = value.location_of(key)
+        return out
+    if isinstance(value, LocatedList):
+        out_list = LocatedList(origin=value.origin)
+        for index, item in enumerate(value):
+            out_list.append(_strip_markers(item))
+            out_list.item_locations.append(value.location_of(index))
+        return out_list
+    return value
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.errors: list[Finding] = []
+        self.notes: list[str] = []
+        self.removed_steps: list[tuple[str, Location]] = []
+
+    def error(self, where: Location, key_path: str, message: str, hint: str = "") -> None:
+        self.errors.append(Finding(file=where.file, line=where.line, key_path=key_path, message=message, hint=hint))
+
+    def merge(self, base: Any, over: Any, where: Location, key_path: str) -> Any:
+        if isinstance(over, dict) and set(over) & {APPEND, REMOVE} and not isinstance(base, dict) and "name" not in over:
+            return self.edit_list(base, over, where, key_path)
+        if isinstance(over, dict) and over.get(REPLACE) is True:
+            return _strip_markers(over)
+        if isinstance(base, dict) and isinstance(over, dict):
+            return self.merge_maps(base, over, key_path)
+        if _is_named_list(base) and isinstance(over, list) and all(isinstance(i, dict) and "name" in i for i in over):
+            return self.merge_named(base, over, key_path)
+        if isinstance(base, dict) != isinstance(over, dict) and base is not None:
+            self.error(
+                where,
+                key_path,
+                f"cannot merge {'a mapping' if isinstance(over, dict) else 'a value'} onto "
+                f"{'a mapping' if isinstance(base, dict) else 'a value'}",
+                "use the same shape as pipeline.yaml, or mark the overlay value with '$replace: true'",
+            )
+            return base
+        return _strip_markers(over)
+
+    def edit_list(self, base: Any, over: dict, where: Location, key_path: str) -> Any:
+        unknown = set(over) - {APPEND, REMOVE}
+        if unknown:
+            self.error(where, key_path, f"unknown list marker(s): {', '.join(sorted(unknown))}", "use $append or $remove")
+        result = LocatedList(origin=getattr(base, "origin", where))
+        items = list(base or [])
+        locations = [getattr(base, "location_of", lambda i: where)(i) for i in range(len(items))]
+        for value in over.get(REMOVE, []) or []:
+            if value not in items:
+                hint = suggest(str(value), [str(i) for i in items])
+                self.error(over.location_of(REMOVE), key_path, f"$remove: {value!r} is not in the list", hint)
+                continue
+            index = items.index(value)
+            del items[index]
+            del locations[index]
+        append_loc = over.location_of(APPEND) if isinstance(over, LocatedDict) else where
+        for value in over.get(APPEND, []) or []:
+            if value in items:
+                self.error(append_loc, key_path, f"$append: {value!r} is already in the list")
+                continue
+            items.append(value)
+            locations.append(append_loc)
+        result.extend(items)
+        result.item_locations = locations
+        return result
+
+    def merge_maps(self, base: dict, over: dict, key_path: str) -> LocatedDict:
+        result = LocatedDict(origin=getattr(base, "origin", None))
+        base_locations = getattr(base, "key_locations", {})
+        for key, value in base.items():
+            result[key] = value
+            if key in base_locations:
+                result.key_locations[key] = base_locations[key]
+        for key, value in over.items():
+            if key in MARKERS:
+                continue
+            where = over.location_of(key) if isinstance(over, LocatedDict) else Location("<overlay>", 0)
+            child_path = f"{key_path}.{key}" if key_path else key
+            if isinstance(value, dict) and value.get(REMOVE) is True and "name" not in value:
+                if key in result:
+                    del result[key]
+                    result.key_locations.pop(key, None)
+                else:
+                    self.error(where, child_path, f"$remove: there is no '{key}' to remove", suggest(key, list(result)))
+                continue
+            result[key] = self.merge(result.get(key), value, where, child_path) if key in result else _strip_markers(value)
+            result.key_locations[key] = where
+        return result
+
+    def merge_named(self, base: list, over: list, key_path: str) -> LocatedList:
+        result = LocatedList(origin=getattr(base, "origin", None))
+        items = list(base)
+        locations = [base.location_of(i) if isinstance(base, LocatedList) else Location("<base>", 0) for i in range(len(base))]
+        names = [item["name"] for item in items]
+        for index, item in enumerate(over):
+            where = over.location_of(index) if isinstance(over, LocatedList) else Location("<overlay>", 0)
+            name = item["name"]
+            item_path = f"{key_path}[{name}]"
+            if item.get(REMOVE) is True:
+                if name not in names:
+                    self.error(where, item_path, f"$remove: there is no item named '{name}'", suggest(str(name), names))
+                    continue
+                position = names.index(name)
+                del items[position], locations[position], names[position]
+                if key_path == "steps":
+                    self.removed_steps.append((name, where))
+                continue
+            if name in names:
+                position = names.index(name)
+                items[position] = self.merge(items[position], item, where, item_path)
+                locations[position] = where
+            else:
+                items.append(_strip_markers(item))
+                locations.append(where)
+                names.append(name)
+        result.extend(items)
+        result.item_locations = locations
+        return result
+
+
+def _drop_removed_steps(data: dict, removed: list[tuple[str, Location]], notes: list[str]) -> None:
+    profiles = data.get("profiles") or []
+    for name, where in removed:
+        for profile in profiles:
+            steps = profile.get("steps")
+            if isinstance(steps, list) and name in steps:
+                position = steps.index(name)
+                del steps[position]
+                if isinstance(steps, LocatedList) and position < len(steps.item_locations):
+                    del steps.item_locations[position]
+                notes.append(f"{where.file}:{where.line}: removed step '{name}' from profile '{profile.get('name')}'")
+
+
+def merge_overlays(base: Any, overlays: list[Any]) -> MergeResult:
+    """Apply each overlay document, in order, onto *base*; raise PipelineError naming the overlay line."""
+    merger = _Merger()
+    data = copy.deepcopy(base)  # merging edits profile step lists in place; never touch the caller's data
+    for overlay in overlays:
+        if not isinstance(overlay, dict):
+            where = getattr(overlay, "origin", Location("<overlay>", 0))
+            merger.error(where, "", "an overlay must be a mapping at top level")
+            continue
+        merger.removed_steps = []
+        data = merger.merge_maps(data, overlay, "")
+        if merger.removed_steps:
+            _drop_removed_steps(data, merger.removed_steps, merger.notes)
+    if merger.errors:
+        raise PipelineError(merger.errors)
+    return MergeResult(data=data, notes=merger.notes)
