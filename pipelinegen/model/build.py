@@ -216,7 +216,7 @@ def _build_steps(check: _Checker, axes: dict[str, Axis], resources: dict[str, Re
         merged = dict(defaults.get(kind, {}) or {})
         merged.update(raw)
 
-        def at(key: str, index: int = index) -> Location:
+        def at(key: str, index: int = index, kind: str = kind) -> Location:
             return check.at("steps", index, key) if key in check.data["steps"][index] else check.at("defaults", kind, key)
 
         command = merged.get("command")
