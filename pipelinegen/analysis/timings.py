@@ -125,3 +125,70 @@ def read_history(db: Path, step: str, branch: str = "") -> dict[str, float]:
 
     result = HistoryStore(db).durations(step, branch)
     return dict(result.items() if isinstance(result, Mapping) else result)
+
+
+# ---------------------------------------------------------------- result bundles
+
+
+@dataclass(frozen=True)
+class BundleCell:
+    id: str
+    step: str
+    attempts: int
+    seconds: float
+    junit: str  # path inside the bundle ("" when the cell wrote none)
+
+
+def read_bundle_cells(bundle: Path) -> list[BundleCell]:
+    """The cells a result bundle's manifest.json reports (id, step, attempts, wall time, JUnit file)."""
+    import json
+
+    manifest = Path(bundle) / "manifest.json"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest}: no manifest.json; pass the directory `pipelinegen collect` wrote")
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return [
+        BundleCell(
+            c["id"], c.get("step", ""), int(c.get("attempts", 1)), float(c.get("duration_s", 0)), c.get("junit") or ""
+        )
+        for c in data.get("cells", [])
+    ]
+
+
+def read_bundle_observations(bundle: Path) -> dict[str, list[Observation]]:
+    """Test case durations of a result bundle, per step, read from each cell's JUnit file."""
+    by_step: dict[str, list[Observation]] = defaultdict(list)
+    for cell in read_bundle_cells(bundle):
+        if not cell.junit:
+            continue
+        path = Path(bundle) / cell.junit
+        if path.suffix == ".zst":
+            import zstandard
+
+            with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream:
+                by_step[cell.step] += _observe(stream, cell.id)
+        elif path.is_file():
+            by_step[cell.step] += [o for o in read_junit(path, cell.id)]
+    return dict(by_step)
+
+
+def _observe(stream, cell_id: str) -> list[Observation]:
+    from pipelinegen.results import junit
+
+    unreadable = getattr(junit, "PARSE_ERROR_CLASS", None)
+    return [
+        Observation(r.classname, r.name, r.duration_s, cell_id)
+        for r in junit.iter_testcases(stream, cell_id)
+        if r.classname != unreadable
+    ]
+
+
+def retry_rates(cells: Iterable[BundleCell]) -> dict[str, float]:
+    """Per step, the share of cells that needed more than one attempt (an estimate of P(attempt fails))."""
+    ran: dict[str, int] = defaultdict(int)
+    retried: dict[str, int] = defaultdict(int)
+    for cell in cells:
+        if cell.attempts >= 1:
+            ran[cell.step] += 1
+            retried[cell.step] += cell.attempts > 1
+    return {step: retried[step] / ran[step] for step in sorted(ran)}

@@ -1,0 +1,386 @@
+"""`pipelinegen splits` and `pipelinegen estimate`: timing-based splits, turnaround and cost estimates."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import click
+
+from pipelinegen.analysis import estimate as est
+from pipelinegen.analysis import splits as sp
+from pipelinegen.analysis import timings as tm
+from pipelinegen.analysis.estimate_report import Report, as_dict, to_html, to_text
+from pipelinegen.fsutil import atomic_write_text
+from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
+
+# ---------------------------------------------------------------- option parsing
+
+
+def parse_pairs(text: str, option: str, cast=float) -> dict[str, float]:
+    """`small=20,medium=150` -> {"small": 20, "medium": 150}; a bare number means every key ("*")."""
+    result: dict = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            key, value = "*", key
+        try:
+            result[key.strip()] = cast(value)
+        except ValueError:
+            raise click.BadParameter(f"{part!r}: expected NAME=NUMBER, e.g. medium=150", param_hint=option) from None
+    return result
+
+
+def _pairs_option(option: str, cast=float):
+    def callback(ctx, param, value):
+        merged: dict = {}
+        for text in value or ():
+            merged.update(parse_pairs(text, option, cast))
+        return merged
+
+    return callback
+
+
+# ---------------------------------------------------------------- timing sources shared by both commands
+
+
+def collect_observations(
+    step: str, junit: tuple[Path, ...], bundles: tuple[Path, ...]
+) -> list[tm.Observation]:
+    observations: list[tm.Observation] = []
+    for path in junit:
+        observations += tm.read_junit(path)
+    for bundle in bundles:
+        observations += tm.read_bundle_observations(bundle).get(step, [])
+    return observations
+
+
+def step_durations(
+    step: str,
+    granularity: str,
+    history: Path | None,
+    branch: str,
+    junit: tuple[Path, ...] = (),
+    bundles: tuple[Path, ...] = (),
+) -> dict[str, float]:
+    """Per split-unit seconds of one step from every source given (JUnit/bundles win over history)."""
+    durations: dict[str, float] = {}
+    if history is not None:
+        durations.update(tm.read_history(history, step, branch))
+    durations.update(tm.aggregate(collect_observations(step, junit, bundles), granularity))
+    return durations
+
+
+# ---------------------------------------------------------------- splits
+
+
+@click.command("splits")
+@click.option("--step", required=True, help="The step whose tests are split (e.g. test, jvm-dtest).")
+@click.option("--splits", "count", type=click.IntRange(min=1), help="Number of splits (cells) of the step.")
+@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
+@click.option("--branch", default="", help="Branch whose history is used ('' = every branch).")
+@click.option(
+    "--junit",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="JUnit XML file or directory of this step's results (repeatable).",
+)
+@click.option(
+    "--bundle", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Result bundle."
+)
+@click.option(
+    "--list",
+    "test_list",
+    type=click.File("r"),
+    help="The step's current tests, one per line ('-' = stdin); unknown ones get the median, deleted ones drop out.",
+)
+@click.option(
+    "--granularity",
+    type=click.Choice(tm.GRANULARITIES),
+    default="class",
+    show_default=True,
+    help="What one line of a split file names: JUnit class, test id, pytest node id, or pytest file.",
+)
+@click.option("--target-minutes", type=float, help="Suggest the split count whose slowest cell fits this.")
+@click.option("--setup-minutes", type=float, default=2.0, show_default=True, help="Fixed cost of every cell.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("generated/splits"),
+    show_default=True,
+    help="Directory of split files: OUT/STEP/KofN.txt.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the assignment, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def splits_command(
+    step, count, history, branch, junit, bundle, test_list, granularity, target_minutes, setup_minutes, output,
+    dry_run, as_json,
+):
+    """Assign a step's tests to N splits, balanced by duration (LPT), as files run-tests.sh reads.
+
+    Without timing data the tests are dealt round-robin by sorted name (Cassandra's scheme). With
+    --target-minutes and no --splits, the split count is the fewest whose slowest cell (tests + setup)
+    fits the target.
+    """
+    known = step_durations(step, granularity, history, branch, junit, bundle)
+    tests = None
+    if test_list is not None:
+        tests = [line.strip() for line in test_list if line.strip() and not line.lstrip().startswith("#")]
+    durations, unknown = tm.fill_unknown(known, tests)
+    names = tests if tests is not None else sorted(durations)
+    if not names:
+        raise click.UsageError("no tests: give timing data (--history/--junit/--bundle) or a --list of tests")
+    suggestion = None
+    if target_minutes is not None:
+        if not durations:
+            raise click.UsageError("--target-minutes needs timing data (--history, --junit or --bundle)")
+        try:
+            suggestion = sp.suggest_split_count(step, durations, target_minutes * 60, setup_minutes * 60)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--target-minutes") from None
+    if count is None:
+        if suggestion is None:
+            raise click.UsageError("give --splits N, or --target-minutes M to have the count suggested")
+        count = suggestion.splits
+    assignment = sp.assign(step, names, durations or None, count)
+    rr = sp.round_robin(names, count, durations)
+    summary = assignment.as_dict()
+    summary.update(
+        lower_bound_seconds=round(sp.lower_bound(durations, count), 3) if durations else None,
+        round_robin_makespan_seconds=round(max(s.seconds for s in rr), 3) if durations else None,
+        unknown_tests=len(unknown) if durations else None,
+        suggestion=suggestion.as_dict() if suggestion else None,
+        output=None if dry_run else str(output / step),
+    )
+    if not dry_run:
+        sp.write_split_files(output, assignment)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    click.echo(_splits_text(summary, assignment))
+
+
+def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
+    lines = [f"{assignment.step}: {len(assignment.splits)} splits by {assignment.method}, {sum(summary['tests'])} tests"]
+    if summary["lower_bound_seconds"] is not None:
+        lines.append(
+            f"  slowest split {summary['makespan_seconds'] / 60:.1f} min (lower bound"
+            f" {summary['lower_bound_seconds'] / 60:.1f}, round-robin {summary['round_robin_makespan_seconds'] / 60:.1f});"
+            f" {summary['unknown_tests']} tests without timing got the median"
+        )
+    else:
+        lines.append("  no timing data: round-robin by name, like Cassandra today")
+    s = summary["suggestion"]
+    if s:
+        fits = "" if s["feasible"] else " (NOT reachable: one test alone is longer)"
+        lines.append(
+            f"  suggested {s['splits']} splits: slowest cell {s['cell_seconds'] / 60:.1f} min incl. setup,"
+            f" {s['agent_seconds'] / 3600:.1f} agent-hours{fits}"
+        )
+    if summary["output"]:
+        lines.append(f"  wrote {summary['output']}/{{1..{len(assignment.splits)}}}of{len(assignment.splits)}.txt")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the plan
+
+
+def plan_from_dict(data: dict) -> Plan:
+    """A Plan from its JSON form (`Plan.as_dict()`), so estimates work from a saved plan too."""
+    cells = []
+    for c in data["cells"]:
+        c = dict(c)
+        c["axes"] = tuple(c.get("axes", {}).items())
+        c["env"] = tuple(sorted(c.get("env", {}).items()))
+        for key in ("depends_on", "results", "archive"):
+            c[key] = tuple(c.get(key, ()))
+        c["checkouts"] = tuple(Checkout(**k) for k in c.get("checkouts", ()))
+        cells.append(Cell(**c))
+    p = dict(data.get("parameters", {}))
+    p["extra"] = tuple(sorted(p.get("extra", {}).items()))
+    return Plan(Parameters(**p), bool(data.get("post_commit")), tuple(cells))
+
+
+def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) -> Plan:
+    if plan_json is not None:
+        try:
+            return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8")))
+        except (KeyError, TypeError, ValueError) as err:
+            raise click.BadParameter(f"{plan_json}: not a plan JSON ({err})", param_hint="--plan-json") from None
+    from pipelinegen.load import load_pipeline
+
+    try:
+        from pipelinegen.plan import build_plan  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - only while the core is being written
+        raise click.ClickException("build_plan is not available in this checkout; pass --plan-json") from None
+    return build_plan(load_pipeline(pipeline), parameters)
+
+
+# ---------------------------------------------------------------- estimate
+
+
+@click.command("estimate")
+@click.option(
+    "--pipeline", type=click.Path(path_type=Path), default=Path("pipeline.yaml"), show_default=True
+)
+@click.option("--plan-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A saved plan.")
+@click.option("--profile", default="", help="Profile to estimate (default: the pipeline's first).")
+@click.option("--architecture", default="", help="amd64, arm64, all ('' = the axis default).")
+@click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
+@click.option("--repository", default="", help="Repository URL ('' = canonical, i.e. post-commit).")
+@click.option("--agents", multiple=True, callback=_pairs_option("--agents", int), help="small=20,medium=150,...")
+@click.option("--price", multiple=True, callback=_pairs_option("--price"), help="Price per agent-hour: small=0.05,...")
+@click.option("--runs-per-year", type=click.IntRange(min=0), default=0, help="For the yearly cost.")
+@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
+@click.option("--branch", default="", help="Branch whose history is used.")
+@click.option(
+    "--bundle",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Result bundle of a past run: test timings, cell durations of build cells, retry rates.",
+)
+@click.option(
+    "--splits-dir",
+    type=click.Path(path_type=Path),
+    default=Path("generated/splits"),
+    show_default=True,
+    help="Split files with predicted durations (from `pipelinegen splits`).",
+)
+@click.option("--default-minutes", type=float, default=10.0, show_default=True, help="A cell with no data.")
+@click.option("--setup-minutes", type=float, default=2.0, show_default=True, help="Fixed cost of every cell.")
+@click.option("--step-minutes", multiple=True, callback=_pairs_option("--step-minutes"), help="jar=8,lint=12,...")
+@click.option(
+    "--retry-rate", multiple=True, callback=_pairs_option("--retry-rate"), help="P(attempt fails): 0.05 or test=0.1"
+)
+@click.option("--samples", type=click.IntRange(min=0), default=0, help="Also simulate N runs with random retries.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--target-minutes", type=float, help="Find the agents per class that reach this turnaround.")
+@click.option("--sensitivity/--no-sensitivity", default=True, show_default=True)
+@click.option(
+    "--compare", "compare_bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A result bundle of a real run of this plan: estimated vs actual per cell.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    is_flag=False,
+    flag_value=Path("estimate.html"),
+    help="Also write an HTML page with a Gantt chart (default estimate.html).",
+)
+def estimate_command(
+    pipeline, plan_json, profile, architecture, jdk, repository, agents, price, runs_per_year, history, branch,
+    bundle, splits_dir, default_minutes, setup_minutes, step_minutes, retry_rate, samples, seed, target_minutes,
+    sensitivity, compare_bundle, as_json, html,
+):
+    """Simulate the plan on an agent pool: turnaround, bounds, utilisation, queueing and cost.
+
+    \b
+    pipelinegen estimate --profile post-commit --agents small=20,medium=150,large=306 \\
+        --price small=0.05,medium=0.15,large=0.40 --runs-per-year 2000 --html
+    pipelinegen estimate --profile post-commit --target-minutes 60
+    """
+    parameters = Parameters(profile=profile, architecture=architecture, jdk=jdk, repository=repository)
+    plan = load_plan(pipeline, plan_json, parameters)
+    if not plan.cells:
+        raise click.UsageError("the plan has no cells for these parameters")
+    model, notes = build_model(
+        plan, history, branch, bundle, splits_dir, default_minutes, setup_minutes, step_minutes, retry_rate
+    )
+    tasks = est.tasks_from_cells(plan.cells, model)
+    used = sorted({t.resource for t in tasks})
+    target = None
+    try:
+        if target_minutes is not None:
+            target = est.agents_for_target(tasks, target_minutes)
+            if not agents:
+                agents = dict(target.agents)
+        if not agents:
+            raise click.UsageError(f"give --agents ({','.join(f'{r}=N' for r in used)}) or --target-minutes")
+        unknown = sorted(set(agents) - set(used))
+        if unknown:
+            notes.append(f"--agents names classes this plan does not use: {', '.join(unknown)}")
+        result = est.estimate(tasks, agents, price, runs_per_year)
+        rows = est.sensitivity(tasks, agents, price) if sensitivity else ()
+        sampled = est.sampled_makespans(plan.cells, model, agents, samples, seed) if samples else ()
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    comparisons = ()
+    if compare_bundle is not None:
+        actual = {c.id: c.seconds / 60 for c in tm.read_bundle_cells(compare_bundle)}
+        comparisons = tuple(est.compare(tasks, actual))
+        if not comparisons:
+            notes.append(f"{compare_bundle}: no cell of this plan is in the bundle")
+    report = Report(
+        estimate=result,
+        tasks=tasks,
+        agents=dict(agents),
+        prices=dict(price),
+        sensitivity=rows,
+        target=target,
+        samples=sampled,
+        comparisons=comparisons,
+        title=f"pipelinegen estimate: profile {plan.parameters.profile or '(default)'}, {len(plan.cells)} cells",
+        notes=tuple(notes),
+    )
+    if html is not None:
+        atomic_write_text(html, to_html(report))
+        click.echo(f"wrote {html}", err=True)
+    if as_json:
+        click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True))
+    else:
+        sys.stdout.write(to_text(report))
+
+
+def build_model(
+    plan: Plan, history, branch, bundles, splits_dir, default_minutes, setup_minutes, step_minutes, retry_rate
+) -> tuple[est.DurationModel, list[str]]:
+    """Every timing source the user gave, folded into one DurationModel (plus notes for the report)."""
+    notes: list[str] = []
+    steps = plan.steps()
+    split_seconds: dict[str, list[float]] = {}
+    for step in steps:
+        manifest = sp.read_split_manifest(splits_dir, step)
+        if manifest and manifest.get("method") == "lpt":
+            split_seconds[step] = manifest["split_seconds"]
+    test_seconds: dict[str, dict[str, float]] = {}
+    for step in steps:
+        if step in split_seconds:
+            continue
+        durations = step_durations(step, "class", history, branch, (), bundles)
+        if durations:
+            test_seconds[step] = durations
+    observed: dict[str, float] = {}
+    rates: dict[str, float] = {}
+    bundle_cells = [c for b in bundles for c in tm.read_bundle_cells(b)]
+    if bundle_cells:
+        rates.update(tm.retry_rates(bundle_cells))
+        # A cell without test timings (build, lint, packaging) is best predicted by its own past wall time.
+        per_cell: dict[str, list[float]] = defaultdict(list)
+        for c in bundle_cells:
+            if c.step not in test_seconds and c.step not in split_seconds and c.seconds > 0:
+                per_cell[c.id].append(c.seconds / 60 / max(1, c.attempts))
+        observed = {cid: sorted(v)[len(v) // 2] for cid, v in per_cell.items()}
+    rates.update(retry_rate)
+    model = est.DurationModel(
+        default_minutes=default_minutes,
+        setup_minutes=setup_minutes,
+        step_minutes=step_minutes,
+        test_seconds=test_seconds,
+        split_seconds=split_seconds,
+        observed_minutes=observed,
+        retry_rate=rates,
+    )
+    guessed = sorted({c.step for c in plan.cells if model.cell_minutes(c)[1] == "default"})
+    if guessed:
+        notes.append(
+            f"{len(guessed)} step(s) have no timing data and use {default_minutes:g} min per cell:"
+            f" {', '.join(guessed[:8])}{'...' if len(guessed) > 8 else ''} (give --history, --bundle or --step-minutes)"
+        )
+    return model, notes
+
+
+commands = [splits_command, estimate_command]
