@@ -1,0 +1,527 @@
+"""The test-run history: every ingested run's outcomes, queried by test and time.
+
+`HistoryStore(path)` is the SQLite implementation of the small `HistoryBackend` interface; a server
+database could implement the same methods later. The schema lives in `history_schema/NNNN_*.sql`
+migrations applied in order (the DB's `user_version` is the last applied one).
+
+Passing executions are stored per run as a deduplicated *test set* (see 0001_initial.sql); only
+non-passing executions get rows. That keeps ingest append-only (fast) and the flaky query small.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import zstandard
+
+from pipelinegen.errors import PipelineError
+from pipelinegen.results.testcase import TestCaseResult
+
+DEFAULT_DB = Path(".pipelinegen/history.sqlite")
+DETAILS_LIMIT = 8000  # failure text kept per execution; the bundle keeps the full text
+LOG_TAIL_LIMIT = 8000
+NOT_PASSED = ("failed", "error", "skipped")
+FAILED = ("failed", "error")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Metadata of one CI run (from a result bundle manifest, or synthetic in tests)."""
+
+    run_id: str  # the bundle manifest digest: the same run ingested twice is recognised by it
+    commit: str
+    branch: str
+    started_at: float  # unix seconds
+    repository: str = ""
+    profile: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """One attempt of one plan cell in a run: where it ran and how it ended."""
+
+    cell_id: str
+    step: str
+    axes: tuple[tuple[str, str], ...] = ()  # without the split
+    attempt: int = 1
+    node: str = ""  # agent / node name
+    status: str = ""  # passed | failed | timeout | aborted | ""
+    duration_s: float = 0.0
+    log_tail: str = ""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    run_id: str
+    commit: str
+    branch: str
+    started_at: float
+    testset: int
+    executions: int
+    failures: int
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: int
+    step: str
+    axes: tuple[tuple[str, str], ...]
+
+    def label(self) -> str:
+        values = " ".join(f"{k}={v}" for k, v in self.axes)
+        return f"{self.step} {values}".strip() or "(unknown cell)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A non-passing execution (or one that passed only after reruns)."""
+
+    run: int
+    cell_id: str
+    attempt: int
+    variant: int
+    status: str
+    duration_s: float
+    flaky_reruns: int
+    message: str
+    details: str
+
+
+@dataclass
+class TestRun:
+    """What one test did in one run: executions per variant and its non-passing outcomes."""
+
+    run: RunRow
+    executions: dict[int, int]  # variant id -> executions (any status)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.executions.values())
+
+    def failed(self, variant: int | None = None) -> int:
+        return sum(1 for o in self.outcomes if o.status in FAILED and (variant is None or o.variant == variant))
+
+    def skipped(self, variant: int | None = None) -> int:
+        return sum(1 for o in self.outcomes if o.status == "skipped" and (variant is None or o.variant == variant))
+
+    def passed(self, variant: int | None = None) -> int:
+        total = self.total if variant is None else self.executions.get(variant, 0)
+        return max(0, total - self.failed(variant) - self.skipped(variant))
+
+
+@dataclass(frozen=True)
+class CellRow:
+    run: int
+    cell_id: str
+    attempt: int
+    variant: int
+    node: str
+    status: str
+    executions: int
+    failures: int
+    log_tail: str
+
+
+@dataclass
+class History:
+    """A window of the history, the input of flaky analysis: runs, tests with failures, context."""
+
+    runs: list[RunRow]
+    timelines: dict[str, list[TestRun]]  # test id (classname.name) -> one entry per run it ran in
+    cells: dict[tuple[int, str, int], CellRow]  # (run, cell_id, attempt) -> cell
+    variants: dict[int, Variant]
+    run_failures: dict[int, int]  # run id -> failing executions in that run (all tests)
+
+
+class HistoryBackend(Protocol):
+    """What the rest of pipelinegen needs from a history store (SQLite today, a server DB later)."""
+
+    def ingest_run(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun] = ()) -> bool: ...
+
+    def durations(self, step: str | None = None, branch: str | None = None) -> dict[str, float]: ...
+
+    def runs(self, branch: str | None = None, since: float | None = None) -> list[RunRow]: ...
+
+    def history(self, branch: str | None = None, since: float | None = None, tests: Sequence[str] | None = None) -> History: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- schema and migrations
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, sql) of every shipped migration, in order."""
+    found = []
+    for entry in resources.files("pipelinegen.analysis").joinpath("history_schema").iterdir():
+        match = re.match(r"^(\d{4})_.*\.sql$", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    known = migrations()
+    latest = known[-1][0] if known else 0
+    if current > latest:
+        raise PipelineError.single(
+            str(path), None, f"history DB schema version {current} is newer than this pipelinegen knows ({latest})",
+            hint="upgrade pipelinegen, or use another --db file",
+        )
+    for version, name, sql in known:
+        if version <= current:
+            continue
+        # One transaction per migration: a failed migration leaves the DB at the previous version.
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            conn.execute("ROLLBACK")
+            raise PipelineError.single(str(path), None, f"migration {name} failed: {err}") from err
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows where one ends)."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement and not all(part.strip().startswith("--") or not part.strip() for part in statement.splitlines()):
+                yield statement
+
+
+# ---------------------------------------------------------------- test sets
+
+
+def encode_testset(counts: dict[tuple[int, int], int]) -> tuple[str, bytes]:
+    """(digest, blob) of {(test id, variant id): executions}; equal sets give equal digests."""
+    keys = sorted(counts)
+    tests = array.array("I", (k[0] for k in keys))
+    variants = array.array("I", (k[1] for k in keys))
+    numbers = array.array("I", (counts[k] for k in keys))
+    raw = array.array("I", [len(keys)]).tobytes() + tests.tobytes() + variants.tobytes() + numbers.tobytes()
+    return hashlib.sha256(raw).hexdigest(), zstandard.ZstdCompressor(level=3).compress(raw)
+
+
+def decode_testset(blob: bytes) -> dict[int, dict[int, int]]:
+    """test id -> {variant id: executions}."""
+    raw = zstandard.ZstdDecompressor().decompress(blob)
+    n = array.array("I", raw[:4])[0]
+    width = 4 * n
+    tests = array.array("I", raw[4 : 4 + width])
+    variants = array.array("I", raw[4 + width : 4 + 2 * width])
+    numbers = array.array("I", raw[4 + 2 * width : 4 + 3 * width])
+    result: dict[int, dict[int, int]] = {}
+    for test, variant, count in zip(tests, variants, numbers, strict=True):
+        result.setdefault(test, {})[variant] = count
+    return result
+
+
+# ---------------------------------------------------------------- the SQLite store
+
+
+class HistoryStore:
+    """SQLite history DB (WAL, versioned schema). Safe to open from several processes."""
+
+    def __init__(self, path: Path | str = DEFAULT_DB) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA cache_size=-65536")
+        except sqlite3.DatabaseError as err:
+            raise PipelineError.single(str(self.path), None, f"not a history DB: {err}",
+                                       hint="pass another --db path, or move this file away") from err
+        try:
+            _migrate(self.conn, self.path)
+        except sqlite3.DatabaseError as err:
+            raise PipelineError.single(str(self.path), None, f"not a history DB: {err}",
+                                       hint="pass another --db path, or move this file away") from err
+        self._tests: dict[tuple[str, str], int] | None = None
+        self._classes: dict[str, int] | None = None
+        self._variants: dict[tuple[str, str], int] | None = None
+        self._testsets: dict[int, dict[int, dict[int, int]]] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ ingest
+
+    def has_run(self, run_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM runs WHERE run_key = ?", (run_id,)).fetchone() is not None
+
+    def ingest_run(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun] = ()) -> bool:
+        """Store one run in one transaction. Returns False (and changes nothing) when it is already stored."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM runs WHERE run_key = ?", (run.run_id,)).fetchone():
+                conn.execute("ROLLBACK")
+                return False
+            self._load_interns()
+            self._ingest(run, testcases, cells)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            # Interned ids may refer to rolled-back rows: reload them next time.
+            self._tests = self._classes = self._variants = None
+            raise
+        return True
+
+    def _load_interns(self) -> None:
+        if self._tests is None:
+            self._classes = {name: i for i, name in self.conn.execute("SELECT id, name FROM classes")}
+            self._tests = {
+                (cls, name): i
+                for i, cls, name in self.conn.execute(
+                    "SELECT tests.id, classes.name, tests.name FROM tests JOIN classes ON classes.id = tests.class_id"
+                )
+            }
+            self._variants = {(step, axes): i for i, step, axes in self.conn.execute("SELECT id, step, axes FROM variants")}
+
+    def _variant_id(self, step: str, axes: Sequence[tuple[str, str]]) -> int:
+        assert self._variants is not None
+        key = (step, json.dumps(dict(sorted(axes)), sort_keys=True))
+        found = self._variants.get(key)
+        if found is None:
+            found = self.conn.execute("INSERT INTO variants(step, axes) VALUES (?, ?)", key).lastrowid
+            self._variants[key] = found
+        return found
+
+    def _ingest(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun]) -> None:
+        conn = self.conn
+        tests, classes = self._tests, self._classes
+        assert tests is not None and classes is not None
+        cell_rows: dict[tuple[str, int], list] = {}
+        cell_variant: dict[str, int] = {}
+        for cell in cells:
+            variant = self._variant_id(cell.step, cell.axes)
+            cell_variant.setdefault(cell.cell_id, variant)
+            cell_rows[(cell.cell_id, cell.attempt)] = [
+                cell.cell_id, cell.attempt, variant, cell.node, cell.status, cell.duration_s, 0, 0,
+                cell.log_tail[-LOG_TAIL_LIMIT:],
+            ]
+        unknown_variant: int | None = None
+
+        counts: dict[tuple[int, int], int] = {}
+        durations: dict[tuple[int, int], list[float]] = {}
+        outcomes: list[tuple] = []
+        new_tests: list[tuple[int, int, str]] = []
+        next_test = (conn.execute("SELECT max(id) FROM tests").fetchone()[0] or 0) + 1
+        executions = failures = 0
+        # The hot loop of ingest: plain dict look-ups, no SQL per test case.
+        for tc in testcases:
+            cls = classes.get(tc.classname)
+            if cls is None:
+                cls = conn.execute("INSERT INTO classes(name) VALUES (?)", (tc.classname,)).lastrowid
+                classes[tc.classname] = cls
+            test = tests.get((tc.classname, tc.name))
+            if test is None:
+                test = next_test
+                next_test += 1
+                tests[(tc.classname, tc.name)] = test
+                new_tests.append((test, cls, tc.name))
+            variant = cell_variant.get(tc.cell_id)
+            if variant is None:
+                if unknown_variant is None:
+                    unknown_variant = self._variant_id("", ())
+                variant = unknown_variant
+                cell_variant[tc.cell_id] = variant
+            key = (test, variant)
+            counts[key] = counts.get(key, 0) + 1
+            slot = durations.get((variant, cls))
+            if slot is None:
+                durations[(variant, cls)] = [tc.duration_s, 1]
+            else:
+                slot[0] += tc.duration_s
+                slot[1] += 1
+            executions += 1
+            cell = cell_rows.get((tc.cell_id, tc.attempt))
+            if cell is None:
+                cell = [tc.cell_id, tc.attempt, variant, "", "", 0.0, 0, 0, ""]
+                cell_rows[(tc.cell_id, tc.attempt)] = cell
+            cell[6] += 1
+            if tc.status != "passed" or tc.flaky_reruns:
+                if tc.status in FAILED:
+                    failures += 1
+                    cell[7] += 1
+                outcomes.append((test, tc.cell_id, tc.attempt, variant, tc.status, tc.duration_s, tc.flaky_reruns,
+                                 tc.message[:DETAILS_LIMIT], tc.details[:DETAILS_LIMIT]))
+
+        if new_tests:
+            conn.executemany("INSERT INTO tests(id, class_id, name) VALUES (?, ?, ?)", new_tests)
+        digest, blob = encode_testset(counts)
+        row = conn.execute("SELECT id FROM testsets WHERE digest = ?", (digest,)).fetchone()
+        testset = row[0] if row else conn.execute(
+            "INSERT INTO testsets(digest, data) VALUES (?, ?)", (digest, blob)).lastrowid
+        run_row = conn.execute(
+            "INSERT INTO runs(run_key, commit_sha, branch, repository, profile, started_at, source, ingested_at,"
+            " testset, executions, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.run_id, run.commit, run.branch, run.repository, run.profile, run.started_at, run.source,
+             time.time(), testset, executions, failures),
+        ).lastrowid
+        conn.executemany(
+            "INSERT INTO cells(run, cell_id, attempt, variant, node, status, duration_s, executions, failures, log_tail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((run_row, *cell) for cell in cell_rows.values()),
+        )
+        conn.executemany(
+            "INSERT INTO outcomes(run, test, cell_id, attempt, variant, status, duration_s, flaky_reruns, message, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((run_row, *o) for o in outcomes),
+        )
+        conn.executemany(
+            "INSERT INTO class_durations(run, variant, class_id, seconds, cases) VALUES (?, ?, ?, ?, ?)",
+            ((run_row, variant, cls, s[0], s[1]) for (variant, cls), s in sorted(durations.items())),
+        )
+
+    # ------------------------------------------------------------ queries
+
+    def durations(self, step: str | None = None, branch: str | None = None, recent_runs: int = 50) -> dict[str, float]:
+        """Mean seconds per test class (keyed by classname) over the newest *recent_runs* runs that ran it.
+
+        One sample is one class in one run of one step/axes variant (a class run on jdk11 and jdk17 gives two).
+        """
+        sql = (
+            "WITH recent AS (SELECT r.id FROM runs r"
+            + (" WHERE r.branch = ?" if branch else "")
+            + " ORDER BY r.started_at DESC, r.id DESC LIMIT ?)"
+            " SELECT c.name, sum(d.seconds) / count(*) FROM recent JOIN class_durations d ON d.run = recent.id"
+            " JOIN variants v ON v.id = d.variant JOIN classes c ON c.id = d.class_id"
+            + (" WHERE v.step = ?" if step else "")
+            + " GROUP BY c.name ORDER BY c.name"
+        )
+        args = ([branch] if branch else []) + [recent_runs] + ([step] if step else [])
+        return {name: float(mean) for name, mean in self.conn.execute(sql, args)}
+
+    def runs(self, branch: str | None = None, since: float | None = None) -> list[RunRow]:
+        where, args = [], []
+        if branch:
+            where.append("branch = ?")
+            args.append(branch)
+        if since is not None:
+            where.append("started_at >= ?")
+            args.append(since)
+        sql = "SELECT id, run_key, commit_sha, branch, started_at, testset, executions, failures FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at, id"
+        return [RunRow(*row) for row in self.conn.execute(sql, args)]
+
+    def variants(self) -> dict[int, Variant]:
+        return {
+            i: Variant(i, step, tuple(sorted(json.loads(axes).items())))
+            for i, step, axes in self.conn.execute("SELECT id, step, axes FROM variants")
+        }
+
+    def _testset(self, testset: int) -> dict[int, dict[int, int]]:
+        found = self._testsets.get(testset)
+        if found is None:
+            blob = self.conn.execute("SELECT data FROM testsets WHERE id = ?", (testset,)).fetchone()[0]
+            found = decode_testset(blob)
+            self._testsets[testset] = found
+        return found
+
+    def test_ids(self, patterns: Sequence[str]) -> dict[int, str]:
+        """Test ids whose classname.name equals, or (for a pattern with *) matches, one of *patterns*."""
+        found: dict[int, str] = {}
+        for pattern in patterns:
+            like = pattern.replace("*", "%")
+            for i, cls, name in self.conn.execute(
+                "SELECT t.id, c.name, t.name FROM tests t JOIN classes c ON c.id = t.class_id"
+                " WHERE c.name || '.' || t.name LIKE ? OR c.name = ? OR t.name = ?", (like, pattern, pattern)):
+                found[i] = f"{cls}.{name}" if cls else name
+        return found
+
+    def history(self, branch: str | None = None, since: float | None = None, tests: Sequence[str] | None = None) -> History:
+        """The window's runs and the timeline of every test that did not simply pass (or of *tests*)."""
+        runs = self.runs(branch, since)
+        conn = self.conn
+        conn.execute("BEGIN")  # one consistent snapshot for all the reads below
+        try:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS q_runs(id INTEGER PRIMARY KEY)")
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS q_tests(id INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM q_runs")
+            conn.execute("DELETE FROM q_tests")
+            conn.executemany("INSERT INTO q_runs VALUES (?)", ((r.id,) for r in runs))
+            if tests is None:
+                conn.execute(
+                    "INSERT INTO q_tests SELECT DISTINCT o.test FROM q_runs JOIN outcomes o ON o.run = q_runs.id"
+                    " WHERE o.status IN ('failed', 'error') OR o.flaky_reruns > 0")
+            else:
+                conn.executemany("INSERT OR IGNORE INTO q_tests VALUES (?)", ((i,) for i in self.test_ids(tests)))
+            names = {
+                i: (f"{cls}.{name}" if cls else name)
+                for i, cls, name in conn.execute(
+                    "SELECT t.id, c.name, t.name FROM q_tests JOIN tests t ON t.id = q_tests.id"
+                    " JOIN classes c ON c.id = t.class_id")
+            }
+            outcomes: dict[tuple[int, int], list[Outcome]] = {}
+            for test, *rest in conn.execute(
+                "SELECT o.test, o.run, o.cell_id, o.attempt, o.variant, o.status, o.duration_s, o.flaky_reruns,"
+                " o.message, o.details FROM q_tests JOIN outcomes o ON o.test = q_tests.id"
+                " WHERE o.run IN (SELECT id FROM q_runs)"):
+                outcomes.setdefault((test, rest[0]), []).append(Outcome(*rest))
+            cells = {
+                (row[0], row[1], row[2]): CellRow(*row)
+                for row in conn.execute(
+                    "SELECT c.run, c.cell_id, c.attempt, c.variant, c.node, c.status, c.executions, c.failures,"
+                    " c.log_tail FROM q_runs JOIN cells c ON c.run = q_runs.id")
+            }
+            timelines: dict[str, list[TestRun]] = {name: [] for name in names.values()}
+            for run in runs:
+                testset = self._testset(run.testset)
+                for test, name in names.items():
+                    executions = testset.get(test)
+                    if executions is None:
+                        continue
+                    timelines[name].append(TestRun(run, executions, outcomes.get((test, run.id), [])))
+        finally:
+            conn.execute("COMMIT")
+        return History(
+            runs=runs,
+            timelines=timelines,
+            cells=cells,
+            variants=self.variants(),
+            run_failures={r.id: r.failures for r in runs},
+        )
+
+    def stats(self) -> dict[str, int]:
+        """Counts for `pipelinegen history info`."""
+        one = self.conn.execute
+        return {
+            "runs": one("SELECT count(*) FROM runs").fetchone()[0],
+            "tests": one("SELECT count(*) FROM tests").fetchone()[0],
+            "executions": one("SELECT coalesce(sum(executions), 0) FROM runs").fetchone()[0],
+            "non_passing": one("SELECT count(*) FROM outcomes").fetchone()[0],
+            "test_sets": one("SELECT count(*) FROM testsets").fetchone()[0],
+            "schema_version": one("PRAGMA user_version").fetchone()[0],
+        }

@@ -1,0 +1,120 @@
+"""The history store: ingest, idempotency, durations for splits, schema versioning."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from pipelinegen.analysis.history import (
+    CellRun,
+    HistoryStore,
+    RunInfo,
+    decode_testset,
+    encode_testset,
+    migrations,
+)
+from pipelinegen.errors import PipelineError
+from pipelinegen.results.testcase import TestCaseResult as Result
+
+
+def tc(cls, name, cell="test_jdk11_1of2", status="passed", seconds=1.0, **kw):
+    return Result("suite", cls, name, cell, status, seconds, **kw)
+
+
+CELLS = [
+    CellRun("test_jdk11_1of2", "test", (("jdk", "11"),), node="n1", status="passed"),
+    CellRun("test_jdk11_2of2", "test", (("jdk", "11"),), node="n2", status="failed"),
+    CellRun("jvm-dtest_jdk11_1of1", "jvm-dtest", (("jdk", "11"),), node="n1", status="passed"),
+]
+
+
+def sample_run(i: int, branch="trunk"):
+    run = RunInfo(f"digest-{i}", f"c{i}", branch, 1000.0 + i)
+    cases = [
+        tc("a.FooTest", "t1", seconds=1.0 + i),
+        tc("a.FooTest", "t2", seconds=2.0),
+        tc("a.BarTest", "t1", cell="test_jdk11_2of2", status="failed", seconds=4.0, message="boom"),
+        tc("a.DistTest", "t1", cell="jvm-dtest_jdk11_1of1", seconds=10.0),
+    ]
+    return run, cases
+
+
+def test_ingest_twice_changes_nothing(tmp_path):
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        run, cases = sample_run(1)
+        assert store.ingest_run(run, cases, CELLS) is True
+        before = store.stats()
+        dump_before = list(store.conn.iterdump())
+        assert store.ingest_run(run, cases, CELLS) is False
+        assert store.stats() == before
+        assert list(store.conn.iterdump()) == dump_before
+    assert before["runs"] == 1 and before["executions"] == 4 and before["non_passing"] == 1
+
+
+def test_durations_mean_per_class_filtered_by_step_and_branch(tmp_path):
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        for i in (1, 2):
+            store.ingest_run(*sample_run(i), CELLS)
+        store.ingest_run(*sample_run(3, branch="cassandra-5.0"), CELLS)
+        # FooTest per run = t1 (1 + i) + t2 (2): run 1 -> 4 s, run 2 -> 5 s on trunk
+        assert store.durations("test", "trunk") == {"a.BarTest": 4.0, "a.FooTest": 4.5}
+        assert store.durations("jvm-dtest") == {"a.DistTest": 10.0}
+        assert store.durations(branch="cassandra-5.0")["a.FooTest"] == 6.0
+        assert store.durations(recent_runs=1)["a.FooTest"] == 6.0  # only the newest run
+        assert store.durations("no-such-step") == {}
+
+
+def test_failed_ingest_leaves_no_trace(tmp_path):
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        run, cases = sample_run(1)
+
+        def broken():
+            yield cases[0]
+            raise RuntimeError("reader died")
+
+        with pytest.raises(RuntimeError):
+            store.ingest_run(run, broken(), CELLS)
+        assert store.stats()["runs"] == 0 and store.stats()["tests"] == 0
+        assert store.ingest_run(run, cases, CELLS) is True
+        assert store.stats()["tests"] == 4
+
+
+def test_schema_is_versioned_and_reopen_keeps_data(tmp_path):
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        store.ingest_run(*sample_run(1), CELLS)
+    with HistoryStore(db) as store:
+        assert store.stats()["runs"] == 1
+        assert store.stats()["schema_version"] == migrations()[-1][0]
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_is_refused_with_a_fix(tmp_path):
+    db = tmp_path / "h.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(PipelineError) as err:
+        HistoryStore(db)
+    assert "999" in str(err.value) and "upgrade pipelinegen" in str(err.value)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    db = tmp_path / "h.sqlite"
+    db.write_text("hello, I am a text file" * 100)
+    with pytest.raises(PipelineError) as err:
+        HistoryStore(db)
+    assert str(db) in str(err.value) and "--db" in str(err.value)
+
+
+def test_testset_round_trip_and_dedup(tmp_path):
+    counts = {(3, 1): 2, (1, 1): 1, (1, 2): 500}
+    digest, blob = encode_testset(counts)
+    assert decode_testset(blob) == {1: {1: 1, 2: 500}, 3: {1: 2}}
+    assert encode_testset(dict(reversed(list(counts.items()))))[0] == digest
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        for i in range(5):
+            store.ingest_run(*sample_run(i), CELLS)
+        assert store.stats()["test_sets"] == 1  # same tests every run: one stored set
