@@ -165,6 +165,8 @@ def _testcase(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
             if status == "passed":
                 status = "skipped"
                 message = (child.get("message") or "").strip()
+        elif tag in _FLAKY_TAGS and elem.get("flaky_reruns"):
+            reruns.append(_text(child))  # our normalised form: the text is already the full record
         elif tag in _FLAKY_TAGS:
             flaky += 1
             msg, body = _describe(child)
@@ -177,7 +179,7 @@ def _testcase(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
         elif tag == "system-err":
             stderr = child.text or ""
     # Logs are kept only where someone will read them: failures, errors and flaky runs.
-    if status in ("failed", "error") or flaky:
+    if status in ("failed", "error") or reruns:
         if reruns:
             details.extend(reruns)
         if stdout.strip():

@@ -1,0 +1,277 @@
+"""Write and read result bundles (format: docs/result-format.md).
+
+Producers (`pipelinegen run`, the Jenkins-clone driver, `results collect`) use BundleWriter:
+
+    with BundleWriter(out, subject=..., parameters=..., producer=..., cells=plan.cells) as writer:
+        writer.add_cell(cell, status="passed", attempts=1, duration_s=61.2, node="agent-3",
+                        junit=[Path("build/test/output")], logs=[Path("logs/test_jdk11_1of4.log.xz")])
+    # leaving the block normally writes a complete bundle; an exception (Ctrl-C) writes one
+    # marked incomplete, which `results verify` rejects with that reason.
+
+Cells of the plan that were never added are recorded as "not-run", so a missing split is visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelinegen.fsutil import sha256_bytes, sha256_file
+from pipelinegen.plan.cell import Cell, Parameters
+from pipelinegen.results import archive, attest
+from pipelinegen.results.junit import SuiteOutput, iter_records
+from pipelinegen.results.manifest import (
+    ATTESTATION,
+    CELL_STATUSES,
+    CELLS_DIR,
+    DIGESTS,
+    MANIFEST,
+    SIGNATURE,
+    CellRef,
+    CellResult,
+    Producer,
+    Subject,
+    build_manifest,
+    dumps,
+    schema_problems,
+)
+from pipelinegen.results.normalise import junit_writer
+from pipelinegen.results.testcase import TestCaseResult
+
+JUNIT_NAME = "junit.xml"
+
+
+def _as_ref(cell: Cell | CellRef) -> CellRef:
+    return cell if isinstance(cell, CellRef) else CellRef.from_cell(cell)
+
+
+def junit_files(paths: Iterable[Path]) -> list[Path]:
+    """Every *.xml under the given files/directories, sorted, each once."""
+    found: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            for xml in sorted(path.rglob("*.xml")):
+                if xml.is_file():
+                    found.setdefault(xml, None)
+        elif path.is_file():
+            found.setdefault(path, None)
+    return list(found)
+
+
+class _DuplicateTracker:
+    """Finds a test seen twice in one cell, or in two splits of the same step and axes.
+
+    Keys are 8-byte hashes so a million test cases cost tens of MB, not the strings themselves.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[bytes, str] = {}
+        self._dups: dict[bytes, dict] = {}
+
+    def see(self, group: str, case: TestCaseResult) -> None:
+        key = hashlib.blake2b("\0".join((group, case.suite, case.classname, case.name)).encode(),
+                              digest_size=8).digest()
+        first = self._first.get(key)
+        if first is None:
+            self._first[key] = case.cell_id
+            return
+        dup = self._dups.get(key)
+        if dup is None:
+            dup = self._dups[key] = {"suite": case.suite, "classname": case.classname, "name": case.name,
+                                     "group": group, "cells": [first], "count": 1}
+        dup["cells"].append(case.cell_id)
+        dup["count"] += 1
+
+    def report(self) -> list[dict]:
+        out = []
+        for dup in self._dups.values():
+            out.append({**dup, "cells": sorted(set(dup["cells"]))})
+        return sorted(out, key=lambda d: (d["group"], d["classname"], d["name"], d["suite"]))
+
+
+class BundleWriter:
+    """Stages cells one by one (streaming their JUnit), then writes the archive atomically."""
+
+    def __init__(self, out: Path, *, subject: Subject, parameters: Parameters | dict, producer: Producer,
+                 cells: Sequence[Cell | CellRef] = (), pipeline: dict | None = None,
+                 sign_key: Path | None = None) -> None:
+        self.out = Path(out)
+        archive.compression_for(self.out)  # fail fast on a bad name, before any work
+        self.subject = subject
+        self.parameters = parameters.as_dict() if isinstance(parameters, Parameters) else dict(parameters)
+        self.profile = self.parameters.get("profile", "")
+        self.producer = producer
+        self.pipeline = pipeline
+        self.sign_key = Path(sign_key) if sign_key else None
+        self._planned = [_as_ref(c) for c in cells]
+        self._results: dict[str, CellResult] = {}
+        self._dups = _DuplicateTracker()
+        self._tmp = tempfile.TemporaryDirectory(prefix=".bundle-", dir=self.out.parent if self.out.parent.is_dir()
+                                                else None)
+        self.staging = Path(self._tmp.name)
+        self._done = False
+
+    def __enter__(self) -> BundleWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._done:
+            return
+        if exc_type is None:
+            self.finish()
+        else:
+            # Ctrl-C or a crash: still leave evidence, clearly marked as not a certification.
+            reason = "interrupted by the user (Ctrl-C)" if exc_type is KeyboardInterrupt else \
+                f"producer stopped with {exc_type.__name__}: {exc}"
+            try:
+                self.finish(incomplete=True, reason=reason)
+            except Exception:
+                self.close()
+
+    def add_cell(self, cell: Cell | CellRef, *, status: str, attempts: int = 1, duration_s: float = 0.0,
+                 node: str = "", junit: Sequence[Path] = (), logs: Sequence[Path] = ()) -> CellResult:
+        """Record one finished cell; its JUnit files are parsed and normalised now (streaming)."""
+        ref = _as_ref(cell)
+        if status not in CELL_STATUSES:
+            raise ValueError(f"cell {ref.id}: status {status!r} is not one of {', '.join(CELL_STATUSES)}")
+        if ref.id in self._results:
+            raise ValueError(f"cell {ref.id} was added twice")
+        result = CellResult(ref=ref, reported_status=status, attempts=attempts, duration_s=duration_s, node=node)
+        cell_dir = self.staging / CELLS_DIR / ref.id
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        sources = junit_files(junit)
+        if sources:
+            result.junit = f"{CELLS_DIR}/{ref.id}/{JUNIT_NAME}"
+            self._ingest(ref, sources, cell_dir / JUNIT_NAME, result, attempts)
+        for i, log in enumerate(map(Path, logs)):
+            if not log.is_file():
+                continue
+            name = log.name if not (cell_dir / "logs" / log.name).exists() else f"{i}-{log.name}"
+            (cell_dir / "logs").mkdir(exist_ok=True)
+            shutil.copyfile(log, cell_dir / "logs" / name)
+            result.logs.append(f"{CELLS_DIR}/{ref.id}/logs/{name}")
+        self._results[ref.id] = result
+        return result
+
+    def _ingest(self, ref: CellRef, sources: list[Path], target: Path, result: CellResult, attempt: int) -> None:
+        group = ref.group
+        with open(target, "wb") as out, junit_writer(out, ref.id) as writer:
+            for source in sources:
+                result.junit_files.append(source.name)
+                for record in iter_records(source, ref.id, attempt=max(attempt, 1)):
+                    writer.write(record)
+                    if isinstance(record, SuiteOutput):
+                        continue
+                    result.tests.add(record.status, record.duration_s, record.flaky_reruns > 0)
+                    self._dups.see(group, record)
+
+    def cells(self) -> list[CellResult]:
+        ordered = [self._results.get(ref.id) or CellResult(ref=ref) for ref in self._planned]
+        planned = {ref.id for ref in self._planned}
+        ordered += [r for cid, r in self._results.items() if cid not in planned]
+        return ordered
+
+    def finish(self, incomplete: bool = False, reason: str = "") -> Path:
+        """Write manifest, digests, attestation (and signature), then the archive. Returns its path."""
+        if self._done:
+            raise RuntimeError("bundle already written")
+        try:
+            manifest = build_manifest(
+                subject=self.subject, pipeline=self.pipeline, profile=self.profile, parameters=self.parameters,
+                producer=self.producer, cells=self.cells(), duplicates=self._dups.report(),
+                incomplete=incomplete, incomplete_reason=reason if incomplete else "",
+            )
+            problems = schema_problems(manifest)
+            if problems:
+                raise ValueError("refusing to write an invalid manifest:\n" + "\n".join(problems))
+            manifest_bytes = dumps(manifest)
+            (self.staging / MANIFEST).write_bytes(manifest_bytes)
+            files = sorted(p.relative_to(self.staging).as_posix() for p in (self.staging / CELLS_DIR).rglob("*")
+                           if p.is_file()) if (self.staging / CELLS_DIR).is_dir() else []
+            lines = [f"{sha256_file(self.staging / name)}  {name}\n" for name in [MANIFEST, *files]]
+            digests_bytes = "".join(sorted(lines, key=lambda line: line.split("  ", 1)[1])).encode()
+            (self.staging / DIGESTS).write_bytes(digests_bytes)
+            stmt = attest.statement(manifest, sha256_bytes(manifest_bytes), sha256_bytes(digests_bytes))
+            stmt_bytes = dumps(stmt)
+            (self.staging / ATTESTATION).write_bytes(stmt_bytes)
+            head = [MANIFEST, DIGESTS, ATTESTATION]
+            if self.sign_key is not None:
+                (self.staging / SIGNATURE).write_bytes(attest.sign(stmt_bytes, self.sign_key))
+                head.append(SIGNATURE)
+            archive.write_tar(self.out, self.staging, head + files)
+            self._done = True
+            return self.out
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+
+def write_bundle(out: Path, *, subject: Subject, parameters: Parameters | dict, producer: Producer,
+                 results: Iterable[dict], cells: Sequence[Cell | CellRef] = (), pipeline: dict | None = None,
+                 sign_key: Path | None = None, incomplete: bool = False, reason: str = "") -> Path:
+    """One-call form: *results* are add_cell keyword dicts, each with a `cell` key."""
+    writer = BundleWriter(out, subject=subject, parameters=parameters, producer=producer, cells=cells,
+                          pipeline=pipeline, sign_key=sign_key)
+    try:
+        for item in results:
+            item = dict(item)
+            writer.add_cell(item.pop("cell"), **item)
+    except BaseException:
+        writer.close()
+        raise
+    return writer.finish(incomplete=incomplete, reason=reason)
+
+
+@dataclass
+class Bundle:
+    """A bundle on disk; everything is streamed from the archive on demand."""
+
+    path: Path
+    manifest: dict
+
+    def cell_for_junit(self) -> dict[str, str]:
+        return {c["junit"]: c["id"] for c in self.manifest.get("cells", []) if c.get("junit")}
+
+    def iter_testcases(self) -> Iterator[TestCaseResult]:
+        for record in self.iter_records():
+            if isinstance(record, TestCaseResult):
+                yield record
+
+    def iter_records(self) -> Iterator[TestCaseResult | SuiteOutput]:
+        cells = self.cell_for_junit()
+        for name, handle in archive.iter_members(self.path):
+            cell_id = cells.get(name)
+            if cell_id is not None:
+                yield from iter_records(handle, cell_id, name=name)
+
+    def iter_files(self) -> Iterator[tuple[str, object]]:
+        """(name, binary stream) of every file, in archive order."""
+        return archive.iter_members(self.path)
+
+    @property
+    def subject(self) -> dict:
+        return self.manifest["subject"]
+
+    @property
+    def cells(self) -> list[dict]:
+        return self.manifest["cells"]
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Open a bundle: reads only manifest.json (the first member) now. Raises archive.CorruptArchive."""
+    path = Path(path)
+    data = archive.read_member(path, MANIFEST)
+    if data is None:
+        raise archive.CorruptArchive(f"{path}: no {MANIFEST}: not a pipelinegen result bundle")
+    try:
+        manifest = json.loads(data)
+    except json.JSONDecodeError as err:
+        raise archive.CorruptArchive(f"{path}: {MANIFEST} is not valid JSON: {err}") from err
+    return Bundle(path=path, manifest=manifest)

@@ -1,0 +1,191 @@
+"""The bundle manifest: dataclasses producers fill in, and the JSON document they become."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import jsonschema
+
+from pipelinegen import __version__
+from pipelinegen.plan.cell import Cell
+
+FORMAT = "pipelinegen-result-bundle"
+FORMAT_VERSION = 1
+CELL_STATUSES = ("passed", "failed", "error", "skipped", "not-run")
+TEST_STATUSES = ("passed", "failed", "error", "skipped")
+PRODUCER_KINDS = ("jenkins", "local", "other")
+
+MANIFEST = "manifest.json"
+DIGESTS = "digests.sha256"
+ATTESTATION = "attestation.intoto.json"
+SIGNATURE = ATTESTATION + ".sig"
+CELLS_DIR = "cells"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What is being certified: one commit of one repository."""
+
+    repository: str
+    commit: str
+    branch: str = ""
+    tree: str = ""  # git tree hash of the commit, "" when unknown
+
+    def as_dict(self) -> dict:
+        return {"repository": self.repository, "commit": self.commit.lower(), "branch": self.branch,
+                "tree": self.tree.lower()}
+
+
+@dataclass(frozen=True)
+class Producer:
+    """Who produced the results: CI kind, where, on which agents and images, when."""
+
+    kind: str  # jenkins | local | other
+    url: str = ""  # build URL for Jenkins
+    host: str = ""
+    agent_labels: tuple[str, ...] = ()
+    images: tuple[tuple[str, str], ...] = ()  # (image name, digest), sorted
+    started_at: str = ""  # ISO 8601 UTC
+    finished_at: str = ""
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "url": self.url, "host": self.host,
+                "agent_labels": sorted(set(self.agent_labels)), "images": dict(sorted(self.images)),
+                "started_at": self.started_at, "finished_at": self.finished_at,
+                "pipelinegen_version": __version__}
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """The identity of a cell as recorded in a bundle (a plan Cell, or a directory of JUnit files)."""
+
+    id: str
+    name: str
+    step: str
+    axes: tuple[tuple[str, str], ...] = ()
+    split: int = 1
+    splits: int = 1
+
+    @classmethod
+    def from_cell(cls, cell: Cell) -> CellRef:
+        return cls(cell.id, cell.name, cell.step, tuple(cell.axes), cell.split, cell.splits)
+
+    @property
+    def group(self) -> str:
+        """The cell without its split: where a test may legitimately move between runs."""
+        if not self.step:
+            return self.id
+        return " ".join([self.step, *(f"{k}={v}" for k, v in self.axes)])
+
+
+@dataclass
+class TestCounts:
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    flaky: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.error + self.skipped
+
+    def add(self, status: str, duration_s: float, flaky: bool) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+        self.duration_s += duration_s
+        self.flaky += 1 if flaky else 0
+
+    def merge(self, other: TestCounts) -> None:
+        for name in ("passed", "failed", "error", "skipped", "flaky"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.duration_s += other.duration_s
+
+    def as_dict(self) -> dict:
+        return {"passed": self.passed, "failed": self.failed, "error": self.error, "skipped": self.skipped,
+                "flaky": self.flaky, "total": self.total, "duration_s": round(self.duration_s, 3)}
+
+
+@dataclass
+class CellResult:
+    """One cell's outcome as recorded in the manifest."""
+
+    ref: CellRef
+    reported_status: str = "not-run"  # what the producer said
+    attempts: int = 0
+    duration_s: float = 0.0
+    node: str = ""
+    junit: str | None = None  # path inside the bundle
+    junit_files: list[str] = field(default_factory=list)  # source files ingested, for audit
+    logs: list[str] = field(default_factory=list)  # paths inside the bundle
+    tests: TestCounts = field(default_factory=TestCounts)
+
+    @property
+    def status(self) -> str:
+        """A cell whose tests failed has failed, whatever the CI said (Jenkins calls it UNSTABLE)."""
+        if self.reported_status in ("passed", "skipped") and (self.tests.failed or self.tests.error):
+            return "failed"
+        return self.reported_status
+
+    def as_dict(self) -> dict:
+        return {"id": self.ref.id, "name": self.ref.name, "step": self.ref.step, "group": self.ref.group,
+                "axes": dict(self.ref.axes), "split": self.ref.split, "splits": self.ref.splits,
+                "status": self.status, "reported_status": self.reported_status, "attempts": self.attempts,
+                "duration_s": round(self.duration_s, 3), "node": self.node, "junit": self.junit,
+                "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict()}
+
+
+def safe_id(text: str) -> str:
+    """A path-safe cell id from any label ("test/jdk_11/amd64" -> "test_jdk_11_amd64")."""
+    return _UNSAFE.sub("_", text).strip("_.") or "cell"
+
+
+def build_manifest(*, subject: Subject, pipeline: dict | None, profile: str, parameters: dict,
+                   producer: Producer, cells: list[CellResult], duplicates: list[dict],
+                   incomplete: bool, incomplete_reason: str) -> dict:
+    cell_counts = {status: 0 for status in CELL_STATUSES}
+    tests = TestCounts()
+    for cell in cells:
+        cell_counts[cell.status] += 1
+        tests.merge(cell.tests)
+    cell_counts["total"] = len(cells)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "subject": subject.as_dict(),
+        "pipeline": pipeline,
+        "profile": profile,
+        "parameters": parameters,
+        "producer": producer.as_dict(),
+        "incomplete": incomplete,
+        "incomplete_reason": incomplete_reason,
+        "cells": [cell.as_dict() for cell in cells],
+        "totals": {"cells": cell_counts, "tests": tests.as_dict()},
+        "duplicates": duplicates,
+    }
+
+
+@cache
+def manifest_schema() -> dict:
+    text = resources.files("pipelinegen.results").joinpath("manifest.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def schema_problems(manifest: dict) -> list[str]:
+    """Every JSON Schema violation, as 'manifest.json: <json path>: <message>' lines."""
+    validator = jsonschema.Draft202012Validator(manifest_schema())
+    problems = []
+    for err in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
+        where = "/".join(map(str, err.absolute_path)) or "(top level)"
+        problems.append(f"{MANIFEST}: {where}: {err.message}")
+    return problems
+
+
+def dumps(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
