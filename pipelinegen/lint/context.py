@@ -1,0 +1,55 @@
+"""Where rules report findings: one LintContext per linted file (its name, its text, its findings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelinegen.errors import Finding
+from pipelinegen.lint.astutil import Node, line_col
+
+
+@dataclass
+class LintContext:
+    file: str  # as the user gave it
+    lines: list[str]
+    findings: list[Finding] = field(default_factory=list)
+
+    @classmethod
+    def for_text(cls, file: str, text: str) -> LintContext:
+        return cls(file=file, lines=text.splitlines())
+
+    def error(self, node: Node | None, rule: str, message: str, hint: str = "") -> None:
+        self._add(node, rule, message, hint, "error")
+
+    def warning(self, node: Node | None, rule: str, message: str, hint: str = "") -> None:
+        self._add(node, rule, message, hint, "warning")
+
+    def _add(self, node: Node | None, rule: str, message: str, hint: str, severity: str) -> None:
+        line, col = line_col(node) if node else (None, None)
+        self.findings.append(
+            Finding(file=self.file, line=line, column=col, message=message, hint=hint, rule=rule, severity=severity)
+        )
+
+    def source(self, node: Node) -> str:
+        """The exact source text of *node* (Groovy's positions: 1-based, last column exclusive)."""
+        pos = node.get("pos") or []
+        if len(pos) < 4 or not all(isinstance(p, int) and p > 0 for p in pos):
+            return ""
+        line, col, last_line, last_col = pos
+        if line > len(self.lines):
+            return ""
+        if line == last_line:
+            return self.lines[line - 1][col - 1 : last_col - 1]
+        parts = [self.lines[line - 1][col - 1 :]]
+        parts.extend(self.lines[line : last_line - 1])
+        if last_line - 1 < len(self.lines):
+            parts.append(self.lines[last_line - 1][: last_col - 1])
+        return "\n".join(parts)
+
+    def snippet(self, node: Node, limit: int = 60) -> str:
+        """A one-line excerpt of *node*'s source for messages."""
+        text = self.source(node).strip()
+        first = text.splitlines()[0] if text else ""
+        if len(first) > limit or first != text:
+            return first[:limit].rstrip() + " ..."
+        return first
