@@ -1,0 +1,78 @@
+"""`pipelinegen jobs`: JJB renders one pipeline job per branch, and the XML is checked with lxml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from pipelinegen.deploy import jobs
+from pipelinegen.deploy.errors import DeployError
+from pipelinegen.deploy.spec import spec_from_pipeline
+from pipelinegen.load import load_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return spec_from_pipeline(load_pipeline(ROOT / "pipeline.yaml"))
+
+
+def params(xml: str) -> dict[str, etree._Element]:
+    root = etree.fromstring(xml.encode())
+    return {d.findtext("name"): d for d in root.xpath("//parameterDefinitions/*")}
+
+
+def test_one_job_per_branch_with_scm_script_path_and_polling(spec):
+    rendered = jobs.render_jobs(spec)
+    assert list(rendered) == ["cassandra-trunk", "cassandra-cassandra-5.0"]
+    root = etree.fromstring(rendered["cassandra-cassandra-5.0"].encode())
+    assert root.findtext("definition/scm/branches/hudson.plugins.git.BranchSpec/name") == "cassandra-5.0"
+    assert root.findtext("definition/scriptPath") == "generated/Jenkinsfile"
+    assert root.xpath("string(//hudson.triggers.SCMTrigger/spec)") == jobs.POLL_CRON
+
+
+def test_parameters_match_the_pipeline(spec):
+    defs = params(jobs.render_jobs(spec)["cassandra-trunk"])
+    assert list(defs)[:4] == ["repository", "branch", "profile", "profile_custom_regexp"]
+    assert defs["branch"].findtext("defaultValue") == "trunk"
+    assert defs["repository"].findtext("defaultValue") == "https://github.com/apache/cassandra.git"
+    assert defs["architecture"].xpath(".//string/text()") == ["amd64", "arm64", "all"]
+    assert defs["profile"].xpath(".//string/text()")[0] == "packaging"  # first listed = default
+    assert defs["dtest_branch"].findtext("defaultValue") == "trunk"
+    assert defs["repeated_tests_stop_on_failure"].tag == "hudson.model.BooleanParameterDefinition"
+
+
+def test_fork_job_for_a_clone_points_at_the_fork_and_does_not_poll(spec):
+    xml = jobs.render_jobs(spec, branches=("my-fix",), repository="https://github.com/me/cassandra.git",
+                           polling=False)["cassandra-my-fix"]
+    root = etree.fromstring(xml.encode())
+    assert root.xpath("string(//userRemoteConfigs/*/url)") == "https://github.com/me/cassandra.git"
+    assert not root.xpath("//hudson.triggers.SCMTrigger")
+    assert params(xml)["repository"].findtext("defaultValue") == "https://github.com/me/cassandra.git"
+
+
+def test_a_key_jjb_silently_drops_is_caught(spec, monkeypatch):
+    original = jobs.jjb_definition
+
+    def misspelt(settings):
+        data = original(settings)
+        data["job"]["pipeline-scm"]["scriptpath"] = data["job"]["pipeline-scm"].pop("script-path")
+        return data
+
+    monkeypatch.setattr(jobs, "jjb_definition", misspelt)
+    with pytest.raises(DeployError, match="script path is 'Jenkinsfile', expected 'generated/Jenkinsfile'"):
+        jobs.render_jobs(spec)
+
+
+def test_check_reports_each_difference(spec):
+    settings = jobs.job_settings(spec, "trunk")
+    xml = jobs.render_jobs(spec)["cassandra-trunk"]
+    root = etree.fromstring(xml.encode())
+    root.find("definition/lightweight").text = "false"
+    defs = root.find(".//parameterDefinitions")
+    defs.remove(defs[1])
+    problems = jobs.check_job_xml(etree.tostring(root).decode(), settings)
+    assert any("lightweight" in p for p in problems) and any("parameters are" in p for p in problems)
