@@ -1,0 +1,156 @@
+"""`pipelinegen run`: the plan's cells on this machine (host or docker), no CI needed."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
+from pipelinegen.run.docker import docker_engine_problem
+from pipelinegen.run.executor import (
+    Executor,
+    RunOptions,
+    cannot_run_here,
+    cell_argv,
+    cell_environment,
+    host_arch,
+)
+from pipelinegen.run.jdk import jdk_map, parse_jdk_homes
+from pipelinegen.run.output import ResultDirectory
+from pipelinegen.run.progress import PlainProgress, make_progress, print_summary
+from pipelinegen.run.scheduler import run_order
+from pipelinegen.run.select import select_cells
+
+
+def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> dict[str, str]:
+    """KEY=VALUE options; with *allow_bare*, a bare KEY takes its value from the caller's environment
+    (the way to pass a secret without putting it on the command line)."""
+    pairs: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise PipelineError.single("<command line>", None, f"{option} {item!r}: missing name",
+                                       hint=f"{option} NAME=VALUE")
+        if not sep:
+            if not allow_bare:
+                raise PipelineError.single("<command line>", None, f"{option} {item!r} is not NAME=VALUE")
+            if key not in os.environ:
+                raise PipelineError.single("<command line>", None, f"{option} {key}: not set in the environment",
+                                           hint=f"export {key} first, or pass {option} {key}=VALUE")
+            value = os.environ[key]
+        pairs[key] = value
+    return pairs
+
+
+def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, architecture: str, jdk: str):
+    from pipelinegen.load import load_pipeline
+    from pipelinegen.plan import Parameters, build_plan
+
+    pipeline = load_pipeline(pipeline_path)
+    if profile is None:
+        profile = pipeline.profiles[0].name if pipeline.profiles else ""
+    return build_plan(pipeline, Parameters(profile=profile, custom_regexp=custom_regexp,
+                                           architecture=architecture, jdk=jdk))
+
+
+def _dry_run(plan, cells, options: RunOptions) -> None:
+    click.echo(f"# {len(cells)} cells, -j {options.jobs}, in start order (build-once cells first)")
+    arch = host_arch()
+    for cell in run_order(cells):
+        reason = cannot_run_here(cell, options.jdk_homes, options.docker, arch)
+        after = f" after {', '.join(cell.depends_on)}" if cell.depends_on else ""
+        if reason:
+            click.echo(f"# {cell.name} [{cell.id}]: skipped ({reason})")
+            continue
+        env = cell_environment(cell, {}, options, 1)
+        java = f" JAVA_HOME={env['JAVA_HOME']}" if "JAVA_HOME" in env else ""
+        click.echo(f"# {cell.name} [{cell.id}]{after}{java}")
+        argv = cell_argv(cell, Path("<workdir>"), env, options, 1)
+        click.echo(cell.command if argv[:2] == ["bash", "-c"] else shlex.join(argv))
+
+
+@click.command("run")
+@click.option("--pipeline", "pipeline_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("pipeline.yaml"), show_default=True, help="The pipeline to run.")
+@click.option("--profile", default=None, help="Profile to run (default: the first one listed).")
+@click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
+@click.option("--architecture", default="", help="Arch axis value, or 'all' (default: the parameter default).")
+@click.option("--jdk", default="", help="Only cells of this jdk (default: every supported jdk).")
+@click.option("--cells", "cell_selectors", multiple=True, metavar="SELECTOR",
+              help="Only these cells (and what they depend on): id, name, words of the name "
+                   "('unit 1/2'), or a glob ('unit*'). Repeatable.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="number of CPUs", help="Parallel slots; a cell takes as many as its resource's cpu.")
+@click.option("--docker", is_flag=True, help="Run each cell in its step's image with its working copy mounted.")
+@click.option("--dry-run", is_flag=True, help="Print the commands in start order; run nothing.")
+@click.option("--jdk-home", multiple=True, metavar="VERSION=PATH",
+              help="JAVA_HOME for a jdk value (adds to / overrides what is found in /usr/lib/jvm). Repeatable.")
+@click.option("--env", "env_pairs", multiple=True, metavar="NAME[=VALUE]",
+              help="Extra environment for every cell; NAME alone copies it from your environment. Repeatable.")
+@click.option("--checkout", "checkout_pairs", multiple=True, metavar="NAME=PATH",
+              help="Use a local directory for a second checkout (e.g. dtest=../cassandra-dtest).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Per-cell timeout in seconds, instead of each step's timeout_minutes.")
+@click.option("--kill-grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds between SIGTERM and SIGKILL when a cell is stopped.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Result directory (default: results/run-<UTC time>).")
+@click.option("--keep-work", is_flag=True, help="Keep each cell's working copy (printed at the end).")
+@click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@click.pass_context
+def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, custom_regexp: str,
+                architecture: str, jdk: str, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
+                dry_run: bool, jdk_home: tuple[str, ...], env_pairs: tuple[str, ...],
+                checkout_pairs: tuple[str, ...], timeout_s: float | None, kill_grace: float,
+                out_dir: Path | None, keep_work: bool, plain: bool) -> None:
+    """Run the plan's cells on this machine: the same cells the Jenkinsfile runs, no CI needed.
+
+    Exit codes: 0 every cell passed; 1 test failures, timeouts, or cells that could not run here
+    (e.g. `skipped (jdk 11 not installed)`); 2 bad input, no docker engine, an error, or Ctrl-C.
+    """
+    # not a terminal (CI log, pipe): wide enough that the summary table is not folded
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk)
+    cells = select_cells(plan, cell_selectors)
+    checkouts = {name: Path(path).resolve() for name, path in _pairs(checkout_pairs, "--checkout").items()}
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    options = RunOptions(
+        jobs=jobs, docker=docker, jdk_homes=jdk_map(parse_jdk_homes(jdk_home)),
+        extra_env=_pairs(env_pairs, "--env", allow_bare=True), checkouts=checkouts, timeout_s=timeout_s,
+        kill_grace_s=kill_grace, keep_work=keep_work, run_id=run_id,
+    )
+    if docker:
+        problem = docker_engine_problem()
+        if problem:
+            click.echo(f"pipelinegen run: {problem}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+    if dry_run:
+        _dry_run(plan, cells, options)
+        return
+    out = (out_dir or Path("results") / f"run-{run_id}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"pipelinegen-run-{run_id}-"))
+    writer = ResultDirectory(out)
+    writer.write_plan(plan, cells)
+    progress = PlainProgress(console) if plain else make_progress(console)
+    executor = Executor(plan, cells, Path.cwd(), out, work, options, progress, writer)
+    try:
+        summary = executor.run()
+    finally:
+        progress.close()
+    shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
+    print_summary(console, summary, shown)
+    if keep_work:
+        console.print(f"working copies kept in {work}", markup=False, highlight=False)
+    sys.stdout.flush()
+    ctx.exit(summary.exit_code or 0)
+
+
+commands = [run_command]

@@ -1,0 +1,458 @@
+"""The local executor: runs the plan's cells on this machine, like the Jenkinsfile runs them on agents.
+
+Threads only wait for processes; the main loop owns every decision (what starts, timeouts, Ctrl-C, retries),
+so there is one place where state changes and one place to read to understand the run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelinegen.plan.cell import Cell, Plan
+from pipelinegen.results.junit import iter_testcases
+from pipelinegen.run import docker as docker_mod
+from pipelinegen.run.model import (
+    ERROR,
+    FAILED,
+    INTERRUPTED,
+    NOT_RUN,
+    PASSED,
+    SKIPPED,
+    TIMEOUT,
+    AttemptResult,
+    CellResult,
+    RunSummary,
+    TestCounts,
+    run_outcome,
+)
+from pipelinegen.run.process import reap_group, signal_group, start_group
+from pipelinegen.run.scheduler import blocked_by, pick, run_order, slots_needed
+from pipelinegen.run.workspace import (
+    CheckoutSource,
+    WorkspaceError,
+    copy_source,
+    matching_files,
+    prepare_checkout,
+    unstash,
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int = 1
+    docker: bool = False
+    jdk_homes: dict[str, Path] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # --env KEY=VALUE, overrides everything
+    checkouts: dict[str, Path] = field(default_factory=dict)  # --checkout NAME=PATH
+    timeout_s: float | None = None  # overrides every cell's timeout_minutes (to reproduce or to test)
+    kill_grace_s: float = 5.0  # SIGTERM, then SIGKILL after this long
+    keep_work: bool = False
+    run_id: str = ""
+
+
+def axis_env_name(axis: str) -> str:
+    return "PIPELINEGEN_" + "".join(ch if ch.isalnum() else "_" for ch in axis.upper())
+
+
+_MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def host_arch() -> str:
+    machine = platform.machine().lower()
+    return _MACHINE_ARCH.get(machine, machine)
+
+
+def cannot_run_here(cell: Cell, jdk_homes: dict[str, Path], docker: bool, arch: str) -> str | None:
+    """Why the cell cannot run on this machine ('jdk 11 not installed'), or None.
+
+    Such cells are reported `skipped`, never passed. In docker the image brings its own JDK.
+    """
+    cell_arch = cell.axis("arch")
+    if cell_arch is not None and cell_arch != arch:
+        return f"arch {cell_arch} is not this machine's ({arch})"
+    jdk = cell.axis("jdk")
+    if docker or jdk is None or jdk in jdk_homes:
+        return None
+    return f"jdk {jdk} not installed"
+
+
+def cell_environment(cell: Cell, base: dict[str, str], options: RunOptions, attempt: int) -> dict[str, str]:
+    """The environment of one attempt: host, then axis values, then the step's env, then --env."""
+    env = dict(base)
+    for axis, value in cell.axes:
+        env[axis_env_name(axis)] = value
+    env.update({
+        "PIPELINEGEN_CELL_ID": cell.id,
+        "PIPELINEGEN_CELL_NAME": cell.name,
+        "PIPELINEGEN_STEP": cell.step,
+        "PIPELINEGEN_SPLIT": str(cell.split),
+        "PIPELINEGEN_SPLITS": str(cell.splits),
+        "PIPELINEGEN_ATTEMPT": str(attempt),
+    })
+    jdk = cell.axis("jdk")
+    if not options.docker and jdk is not None and jdk in options.jdk_homes:
+        home = str(options.jdk_homes[jdk])
+        env["JAVA_HOME"] = home
+        env["PATH"] = os.pathsep.join([os.path.join(home, "bin"), env.get("PATH", "")])
+    env.update(dict(cell.env))
+    env.update(options.extra_env)
+    return env
+
+
+def cell_argv(cell: Cell, workdir: Path, env: dict[str, str], options: RunOptions, attempt: int) -> list[str]:
+    if options.docker and cell.image:
+        cell_vars = {k: v for k, v in env.items() if k.startswith("PIPELINEGEN_") or k in dict(cell.env)
+                     or k in options.extra_env}
+        name = docker_mod.container_name(options.run_id, cell.id, attempt)
+        return docker_mod.docker_argv(cell.image, workdir, cell.command, cell_vars, name, cell.cpu, cell.memory_gb)
+    return ["bash", "-c", cell.command]
+
+
+@dataclass
+class _Running:
+    cell: Cell
+    attempt: int
+    deadline: float | None
+    proc: subprocess.Popen | None = None
+    kill_reason: str | None = None
+    kill_sent: float = 0.0
+    hard_killed: bool = False
+
+
+@dataclass
+class _Done:
+    cell: Cell
+    result: AttemptResult
+    passed_tests: set[str]
+    workdir: Path
+
+
+class Executor:
+    def __init__(self, plan: Plan, cells: list[Cell], repo: Path, out: Path, work: Path, options: RunOptions,
+                 progress, writer) -> None:
+        self.plan = plan
+        self.cells = run_order(cells)
+        self.repo = repo
+        self.out = out
+        self.work = work
+        self.options = options
+        self.progress = progress
+        self.writer = writer
+        self.capacity = max(1, options.jobs)
+        self.events: queue.Queue[_Done] = queue.Queue()
+        self.lock = threading.Lock()
+        self.running: dict[str, _Running] = {}
+        self.stop = threading.Event()
+        self.results: dict[str, CellResult] = {
+            c.id: CellResult(id=c.id, name=c.name, step=c.step, status=NOT_RUN, slots=slots_needed(c, self.capacity))
+            for c in self.cells
+        }
+        self.finished: dict[str, str] = {}
+        self.queue: list[Cell] = []
+        self.stash_dirs: dict[str, Path] = {}
+        self.started = time.time()
+
+    # ---- public -------------------------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        previous = self._install_signal_handlers()
+        try:
+            self._loop()
+        finally:
+            self._restore_signal_handlers(previous)
+            self._stop_all()
+            if not self.options.keep_work:
+                shutil.rmtree(self.work, ignore_errors=True)
+        interrupted = self.stop.is_set() and any(r.status in (INTERRUPTED, NOT_RUN) for r in self.results.values())
+        status, code = run_outcome(list(self.results.values()), interrupted)
+        summary = self._summary(complete=not interrupted, status=status, exit_code=code)
+        self.writer.write_summary(summary)
+        return summary
+
+    def request_stop(self) -> None:
+        self.stop.set()
+
+    # ---- main loop ----------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        queue_ = self.queue
+        selected = {c.id for c in self.cells}
+        for cell in self.cells:
+            reason = cannot_run_here(cell, self.options.jdk_homes, self.options.docker, host_arch())
+            if reason:
+                self._finish_without_running(cell, SKIPPED, reason)
+            else:
+                queue_.append(cell)
+        self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
+        used = 0
+        while queue_ or self.running:
+            if self.stop.is_set():
+                break
+            # cells whose dependency failed or was skipped can never run
+            for cell in list(queue_):
+                dep = blocked_by(cell, self.finished)
+                if dep is not None:
+                    queue_.remove(cell)
+                    dep_result = self.results.get(dep)
+                    why = f"{dep_result.status}" + (f" ({dep_result.reason})" if dep_result and dep_result.reason else "")
+                    self._finish_without_running(cell, SKIPPED, f"needs {dep_result.name if dep_result else dep}, "
+                                                                f"which {why}")
+            for cell in pick(queue_, self.finished, selected, self.capacity - used, self.capacity):
+                queue_.remove(cell)
+                used += slots_needed(cell, self.capacity)
+                self._start_attempt(cell, 1)
+            if not self.running and queue_:
+                # nothing runs and nothing can start: dependencies outside any possible order
+                for cell in queue_:
+                    self._finish_without_running(cell, ERROR, "dependencies can never be satisfied")
+                queue_.clear()
+                break
+            self.progress.update(self._state())
+            try:
+                done = self.events.get(timeout=self._wait_time())
+            except queue.Empty:
+                self._enforce_deadlines()
+                continue
+            self._enforce_deadlines()
+            if self._handle_done(done):
+                used -= slots_needed(done.cell, self.capacity)
+        for cell in queue_:
+            self.results[cell.id].reason = "not started: the run was interrupted"
+
+    def _wait_time(self) -> float:
+        now = time.monotonic()
+        wait = 0.25
+        with self.lock:
+            for running in self.running.values():
+                if running.deadline is not None and running.kill_reason is None:
+                    wait = min(wait, max(0.0, running.deadline - now))
+                if running.kill_reason is not None:
+                    wait = min(wait, 0.05)
+        return wait
+
+    def _handle_done(self, done: _Done) -> bool:
+        """Record one finished attempt; retry it or finish the cell. True when the cell's slots are free."""
+        cell, attempt = done.cell, done.result
+        result = self.results[cell.id]
+        result.attempts.append(attempt)
+        with self.lock:
+            self.running.pop(cell.id, None)
+        retry = attempt.status in (FAILED, TIMEOUT, ERROR) and attempt.attempt < cell.attempts and not self.stop.is_set()
+        self.progress.attempt_finished(cell, attempt, retry)
+        keep_stash = cell.build_once and attempt.status == PASSED
+        if not keep_stash and not self.options.keep_work:
+            shutil.rmtree(done.workdir, ignore_errors=True)  # disk: a Cassandra checkout per cell adds up
+        if retry:
+            self._start_attempt(cell, attempt.attempt + 1)
+            return False
+        result.status = attempt.status
+        result.reason = attempt.reason
+        if attempt.status == PASSED:
+            earlier = {f["test"] for a in result.attempts[:-1] for f in a.tests.failing}
+            result.flaky_tests = sorted(earlier & done.passed_tests)
+            if keep_stash:
+                self.stash_dirs[cell.id] = done.workdir
+        self.finished[cell.id] = result.status
+        self.progress.cell_finished(result, self._state())
+        self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
+        return True
+
+    def _finish_without_running(self, cell: Cell, status: str, reason: str) -> None:
+        result = self.results[cell.id]
+        result.status, result.reason = status, reason
+        self.finished[cell.id] = status
+        self.progress.cell_skipped(cell, status, reason)
+
+    # ---- attempts -----------------------------------------------------------------------------------------
+    def _start_attempt(self, cell: Cell, attempt: int) -> None:
+        timeout = self.options.timeout_s if self.options.timeout_s is not None else cell.timeout_minutes * 60
+        running = _Running(cell=cell, attempt=attempt,
+                           deadline=time.monotonic() + timeout if timeout and timeout > 0 else None)
+        with self.lock:
+            self.running[cell.id] = running
+        self.progress.attempt_started(cell, attempt)
+        threading.Thread(target=self._attempt_thread, args=(running,), name=f"cell-{cell.id}", daemon=True).start()
+
+    def _attempt_thread(self, running: _Running) -> None:
+        cell, attempt = running.cell, running.attempt
+        workdir = self.work / cell.id / f"attempt-{attempt}"
+        log_rel = f"cells/{cell.id}/attempt-{attempt}.log"
+        log_path = self.out / log_rel
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.time()
+        env = cell_environment(cell, dict(os.environ), self.options, attempt)
+        argv = cell_argv(cell, workdir, env, self.options, attempt)
+        result = AttemptResult(attempt=attempt, status=ERROR, returncode=None, started=started, ended=started,
+                               log=log_rel, command=cell.command)
+        passed_tests: set[str] = set()
+        with open(log_path, "wb") as log:
+            try:
+                self._prepare(cell, workdir, log)
+                log.write(f"pipelinegen: {cell.name} attempt {attempt}: {docker_mod.format_argv(argv)}\n".encode())
+                log.flush()
+                with self.lock:
+                    if self.stop.is_set():
+                        raise _Interrupted
+                    running.proc = start_group(argv, workdir, env, log)
+                returncode = running.proc.wait()
+                reap_group(running.proc)
+                result.returncode = returncode
+                result.status = running.kill_reason or (PASSED if returncode == 0 else FAILED)
+                if running.kill_reason == TIMEOUT:
+                    result.reason = f"timed out after {self._timeout_text(cell)}"
+                elif result.status == FAILED:
+                    result.reason = f"exit code {returncode}"
+            except _Interrupted:
+                result.status, result.reason = INTERRUPTED, "interrupted before it started"
+            except (WorkspaceError, OSError) as err:
+                result.status, result.reason = ERROR, str(err)
+                log.write(f"pipelinegen: error: {err}\n".encode())
+        result.junit, result.tests, passed_tests = self._collect_junit(cell, workdir, attempt)
+        if result.status == PASSED and result.tests.failed:
+            # a script that exits 0 despite failing tests is still a failing cell
+            result.status, result.reason = FAILED, f"{result.tests.failed} failing tests (exit code was 0)"
+        elif result.status == FAILED and result.tests.failed:
+            result.reason = f"{result.tests.failed} failing test{'s' if result.tests.failed != 1 else ''}"
+        result.ended = time.time()
+        self.events.put(_Done(cell=cell, result=result, passed_tests=passed_tests, workdir=workdir))
+
+    def _timeout_text(self, cell: Cell) -> str:
+        if self.options.timeout_s is not None:
+            return f"{self.options.timeout_s:g} s"
+        return f"{cell.timeout_minutes} min"
+
+    def _prepare(self, cell: Cell, workdir: Path, log) -> None:
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.parent.mkdir(parents=True, exist_ok=True)
+        copy_source(self.repo, workdir, extra_excluded=(self.out, self.work))
+        by_id = self.plan.by_id()
+        for dep in cell.depends_on:
+            if dep in self.stash_dirs:
+                count = unstash(self.stash_dirs[dep], [by_id[dep].stash_includes or "**"], workdir)
+                log.write(f"pipelinegen: unstashed {count} files from {by_id[dep].name}\n".encode())
+        text_log = _TextLog(log)
+        for checkout in cell.checkouts:
+            prepare_checkout(checkout, workdir, CheckoutSource(self.options.checkouts.get(checkout.name)), text_log)
+
+    def _collect_junit(self, cell: Cell, workdir: Path, attempt: int) -> tuple[list[str], TestCounts, set[str]]:
+        counts = TestCounts()
+        passed: set[str] = set()
+        collected: list[str] = []
+        if not workdir.is_dir():
+            return collected, counts, passed
+        for rel in matching_files(workdir, cell.results):
+            dest_rel = Path("cells") / cell.id / f"attempt-{attempt}" / "junit" / rel
+            (self.out / dest_rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(workdir / rel, self.out / dest_rel)
+            collected.append(dest_rel.as_posix())
+            for case in iter_testcases(workdir / rel, cell.id, attempt):
+                counts.total += 1
+                if case.status in ("failed", "error"):
+                    counts.failed += 1
+                    counts.failing.append({"test": case.test_id, "status": case.status, "message": case.message})
+                elif case.status == "skipped":
+                    counts.skipped += 1
+                else:
+                    passed.add(case.test_id)
+        return collected, counts, passed
+
+    # ---- stopping -----------------------------------------------------------------------------------------
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            items = list(self.running.values())
+        for running in items:
+            if running.proc is None:
+                continue
+            if running.kill_reason is None:
+                if self.stop.is_set():
+                    running.kill_reason = INTERRUPTED
+                elif running.deadline is not None and now >= running.deadline:
+                    running.kill_reason = TIMEOUT
+                if running.kill_reason is not None:
+                    running.kill_sent = now
+                    self._kill(running, signal.SIGTERM)
+            elif not running.hard_killed and now - running.kill_sent >= self.options.kill_grace_s:
+                running.hard_killed = True
+                self._kill(running, signal.SIGKILL)
+
+    def _kill(self, running: _Running, sig: int) -> None:
+        signal_group(running.proc, sig)
+        if self.options.docker and running.cell.image:
+            name = docker_mod.container_name(self.options.run_id, running.cell.id, running.attempt)
+            subprocess.run(docker_mod.docker_kill_argv(name), capture_output=True, check=False, timeout=30)
+
+    def _stop_all(self) -> None:
+        """Stop every running attempt (Ctrl-C or an unexpected error) and wait until each has reported."""
+        if not self.running:
+            return
+        self.stop.set()
+        while True:
+            with self.lock:
+                if not self.running:
+                    break
+            self._enforce_deadlines()
+            try:
+                done = self.events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self._handle_done(done)
+
+    def _install_signal_handlers(self):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: self.request_stop())
+        return previous
+
+    def _restore_signal_handlers(self, previous) -> None:
+        for sig, handler in (previous or {}).items():
+            signal.signal(sig, handler)
+
+    # ---- reporting ----------------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        done = [r for r in self.results.values() if r.id in self.finished]
+        with self.lock:
+            running = [(r.cell, r.attempt) for r in self.running.values()]
+        return {"total": len(self.results), "done": len(done), "running": running, "queued": len(self.queue),
+                "elapsed": time.time() - self.started, "durations": [r.ended - r.started for r in done
+                                                                     if r.attempts],
+                "failed": sum(1 for r in done if r.status in (FAILED, TIMEOUT, ERROR)),
+                "skipped": sum(1 for r in done if r.status == SKIPPED), "capacity": self.capacity}
+
+    def _summary(self, complete: bool, status: str, exit_code: int | None) -> RunSummary:
+        return RunSummary(
+            run_id=self.options.run_id, started=self.started, ended=time.time(), complete=complete, status=status,
+            exit_code=exit_code, jobs=self.capacity, docker=self.options.docker,
+            parameters=self.plan.parameters.as_dict(), cells=list(self.results.values()),
+            jdk_homes={k: str(v) for k, v in sorted(self.options.jdk_homes.items())},
+        )
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _TextLog:
+    """The cell log is binary (the child writes bytes to it); checkout preparation writes text lines."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+
+    def write(self, text: str) -> None:
+        self.raw.write(text.encode())
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()

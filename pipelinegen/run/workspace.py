@@ -1,0 +1,94 @@
+"""Isolated working copies: the local equivalent of a fresh checkout plus `unstash` on a Jenkins agent."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelinegen.plan.cell import Checkout
+
+# Never copied into a cell's working copy: VCS data, build output (comes from the stash instead, as on CI),
+# and the places where runs write their results and working copies.
+EXCLUDED_TOP_LEVEL = frozenset({".git", "build", "results", ".pipelinegen", ".venv", "node_modules"})
+EXCLUDED_ANYWHERE = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache"})
+
+
+class WorkspaceError(Exception):
+    """A working copy could not be prepared (the cell is an `error`, not a test failure)."""
+
+
+def matching_files(root: Path, patterns: Iterable[str]) -> list[Path]:
+    """Files under *root* matching any glob pattern (`**` recurses), relative to *root*, sorted, no duplicates."""
+    found: set[Path] = set()
+    for pattern in split_patterns(patterns):
+        if pattern.endswith("**"):  # Ant/Jenkins meaning: everything below; Python 3.11's glob: directories only
+            pattern += "/*"
+        for path in root.glob(pattern):
+            if path.is_file():
+                found.add(path.relative_to(root))
+    return sorted(found)
+
+
+def split_patterns(patterns: Iterable[str]) -> list[str]:
+    """Jenkins `stash includes` is a comma-separated list; accept that as well as separate patterns."""
+    return [part.strip().lstrip("/") for pattern in patterns for part in pattern.split(",") if part.strip()]
+
+
+def copy_source(source: Path, dest: Path, extra_excluded: Iterable[Path] = ()) -> None:
+    """Copy the checkout at *source* to *dest*, leaving out VCS data, build output and run directories."""
+    source = source.resolve()
+    skip = {p.resolve() for p in extra_excluded}
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory).resolve()
+        ignored = {n for n in names if n in EXCLUDED_ANYWHERE or (here / n) in skip}
+        if here == source:
+            ignored |= {n for n in names if n in EXCLUDED_TOP_LEVEL}
+        return ignored
+
+    shutil.copytree(source, dest, symlinks=True, ignore=ignore)
+
+
+def unstash(stash_dir: Path, patterns: Iterable[str], dest: Path) -> int:
+    """Copy the files of a build-once cell's workspace matching its stash patterns into *dest*; returns the count."""
+    files = matching_files(stash_dir, patterns)
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(stash_dir / rel, target)
+    return len(files)
+
+
+@dataclass(frozen=True)
+class CheckoutSource:
+    """Where a second checkout comes from: a local directory (`--checkout dtest=PATH`) or its git URL."""
+
+    local: Path | None = None
+
+
+def prepare_checkout(checkout: Checkout, workdir: Path, source: CheckoutSource, log) -> None:
+    """Make `workdir/<directory>` hold the checkout: keep a shipped directory, copy a local one, or clone."""
+    target = workdir / checkout.directory
+    if source.local is not None:
+        if target.exists():
+            shutil.rmtree(target)
+        copy_source(source.local, target)
+        log.write(f"pipelinegen: checkout {checkout.name}: copied {source.local}\n")
+        return
+    if target.is_dir():
+        log.write(f"pipelinegen: checkout {checkout.name}: using {checkout.directory}/ shipped in the repository\n")
+        return
+    log.write(f"pipelinegen: checkout {checkout.name}: git clone {checkout.repository} ({checkout.branch})\n")
+    log.flush()
+    done = subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", "--branch", checkout.branch, checkout.repository, str(target)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False,
+    )
+    if done.returncode != 0:
+        raise WorkspaceError(
+            f"checkout {checkout.name}: git clone {checkout.repository} failed (exit {done.returncode}); "
+            f"use --checkout {checkout.name}=PATH to use a local copy"
+        )
