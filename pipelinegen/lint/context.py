@@ -38,13 +38,14 @@ class LintContext:
         line, col, last_line, last_col = pos
         if line > len(self.lines):
             return ""
+        # Groovy's end position of a command-style call includes trailing blanks; they are not source text.
         if line == last_line:
-            return self.lines[line - 1][col - 1 : last_col - 1]
+            return self.lines[line - 1][col - 1 : last_col - 1].rstrip()
         parts = [self.lines[line - 1][col - 1 :]]
         parts.extend(self.lines[line : last_line - 1])
         if last_line - 1 < len(self.lines):
             parts.append(self.lines[last_line - 1][: last_col - 1])
-        return "\n".join(parts)
+        return "\n".join(parts).rstrip()
 
     def snippet(self, node: Node, limit: int = 60) -> str:
         """A one-line excerpt of *node*'s source for messages."""

@@ -42,16 +42,6 @@ def _sorted(findings: list[Finding], order: dict[str, int]) -> list[Finding]:
     return sorted(findings, key=lambda f: (order.get(f.file, 0), f.line or 0, f.column or 0, f.rule))
 
 
-def groovy_syntax_check(paths: list[Path]) -> list[Finding]:
-    """Compile each file to CONVERSION with Groovy 2.4; one finding per compile error."""
-    paths = [Path(p) for p in paths]
-    _check_exist(paths)
-    findings: list[Finding] = []
-    for path, doc in zip(paths, dump_asts(paths), strict=True):
-        findings.extend(_syntax_findings(str(path), doc))
-    return _sorted(findings, {str(p): i for i, p in enumerate(paths)})
-
-
 def lint_text(file: str, text: str, doc: dict, catalogue: Catalogue = DEFAULT_CATALOGUE) -> list[Finding]:
     """The rules over one already-dumped AST (pure: no JVM, no file access)."""
     syntax = _syntax_findings(file, doc)
@@ -64,12 +54,28 @@ def lint_text(file: str, text: str, doc: dict, catalogue: Catalogue = DEFAULT_CA
     return ctx.findings
 
 
+def lint_paths(declarative: list[Path], syntax_only: list[Path] = (),
+               catalogue: Catalogue = DEFAULT_CATALOGUE) -> list[Finding]:
+    """Declarative rules for *declarative*, the Groovy syntax gate for *syntax_only*; ONE JVM for all of them."""
+    declarative = [Path(p) for p in declarative]
+    syntax_only = [Path(p) for p in syntax_only]
+    every = declarative + syntax_only
+    _check_exist(every)
+    findings: list[Finding] = []
+    for i, (path, doc) in enumerate(zip(every, dump_asts(every), strict=True)):
+        if i < len(declarative):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            findings.extend(lint_text(str(path), text, doc, catalogue))
+        else:
+            findings.extend(_syntax_findings(str(path), doc))
+    return _sorted(findings, {str(p): i for i, p in enumerate(every)})
+
+
 def lint_files(paths: list[Path], catalogue: Catalogue = DEFAULT_CATALOGUE) -> list[Finding]:
     """Lint declarative Jenkinsfiles: Groovy syntax, then the declarative rules, for all files in one JVM."""
-    paths = [Path(p) for p in paths]
-    _check_exist(paths)
-    findings: list[Finding] = []
-    for path, doc in zip(paths, dump_asts(paths), strict=True):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        findings.extend(lint_text(str(path), text, doc, catalogue))
-    return _sorted(findings, {str(p): i for i, p in enumerate(paths)})
+    return lint_paths(list(paths), [], catalogue)
+
+
+def groovy_syntax_check(paths: list[Path]) -> list[Finding]:
+    """Compile each file to CONVERSION with Groovy 2.4 (one JVM); one finding per compile error."""
+    return lint_paths([], list(paths))

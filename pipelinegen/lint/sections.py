@@ -435,6 +435,8 @@ def _when_type(ctx: LintContext, value: Value, name: str, param: str) -> None:
     # Every when parameter is a String except the two boolean flags; Jenkins rejects int/boolean literals
     # for String parameters (ModelValidatorImpl.validateParameterType).
     wants_bool = param in ("caseSensitive", "ignoreCase")
+    if name == "equals":
+        return  # EqualsConditional takes Objects
     if value.literal and not wants_bool and isinstance(value.value, bool | int) and value.value is not None:
         ctx.error(value.node, "when-arguments", f'"{name}" expects a string for "{param}", got {value.value!r}')
 
