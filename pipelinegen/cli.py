@@ -19,6 +19,7 @@ from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 # module path -> attribute holding a list of click commands
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelinegen.core_cli",
+    "pipelinegen.run.cli",
     "pipelinegen.analysis.estimate_cli",
     "pipelinegen.lint.cli",
 )
