@@ -1,0 +1,34 @@
+"""Shared helpers of the tests/test_run_*.py files: hand-built cells and plans."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipelinegen.plan.cell import Cell, Parameters, Plan
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "examples" / "sample-project"
+
+
+def make_cell(cell_id: str, command: str, **fields) -> Cell:
+    values = dict(
+        id=cell_id, name=cell_id.replace("_", " "), step=cell_id.split("_")[0], kind="test",
+        axes=(("jdk", "17"),), split=1, splits=1, command=command, resource="small", label="x", cpu=1,
+        memory_gb=1, timeout_minutes=5, attempts=1,
+    )
+    values.update(fields)
+    return Cell(**values)
+
+
+def make_plan(*cells: Cell) -> Plan:
+    return Plan(parameters=Parameters(profile="test"), post_commit=False, cells=tuple(cells))
+
+
+def pipelinegen(*args: str, cwd: Path, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI in a child process (it changes directory and installs signal handlers)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-c", "from pipelinegen.cli import main; main()", *args], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, **kwargs)

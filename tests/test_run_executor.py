@@ -1,0 +1,152 @@
+"""The executor on hand-built plans: ordering, parallelism, timeouts, attempts, stash, skips, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from run_helpers import make_cell, make_plan
+
+from pipelinegen.run.executor import Executor, RunOptions
+from pipelinegen.run.output import ResultDirectory, read_summary
+from pipelinegen.run.progress import PlainProgress
+
+
+def run(tmp_path: Path, *cells, jobs: int = 2, **options):
+    repo = tmp_path / "repo"
+    repo.mkdir(exist_ok=True)
+    (repo / "source.txt").write_text("source\n")
+    out = tmp_path / "out"
+    plan = make_plan(*cells)
+    writer = ResultDirectory(out)
+    writer.write_plan(plan, list(plan.cells))
+    options.setdefault("jdk_homes", {"17": Path("/usr/lib/jvm/does-not-matter")})
+    executor = Executor(plan, list(plan.cells), repo, out, tmp_path / "work", RunOptions(jobs=jobs, **options),
+                        PlainProgress(Console(file=open(os.devnull, "w"))), writer)
+    summary = executor.run()
+    return summary, {c.id: c for c in summary.cells}, out
+
+
+def overlap(a, b) -> bool:
+    return a.started < b.ended and b.started < a.ended
+
+
+def test_build_once_cell_finishes_before_dependants_start_and_j2_runs_two_at_a_time(tmp_path):
+    jar = make_cell("jar", "sleep 0.3; mkdir -p build; echo built > build/artifact; echo junk > not-stashed",
+                    kind="build", build_once=True, stash_includes="build/**")
+    tests = [make_cell(f"t{k}", "sleep 0.6; cat build/artifact; test ! -e not-stashed; cat source.txt",
+                       depends_on=("jar",)) for k in (1, 2, 3)]
+    summary, cells, out = run(tmp_path, jar, *tests, jobs=2)
+    assert summary.exit_code == 0, {c: (r.status, r.reason) for c, r in cells.items()}
+    for k in (1, 2, 3):
+        assert cells[f"t{k}"].started >= cells["jar"].ended  # unstash needs the jar's output
+        log = (out / cells[f"t{k}"].attempts[0].log).read_text()
+        assert "built" in log and "source" in log and "unstashed 1 files" in log
+    running = [cells[f"t{k}"] for k in (1, 2, 3)]
+    assert overlap(running[0], running[1])  # two slots: two at once
+    third = max(running, key=lambda c: c.started)
+    assert third.started >= min(c.ended for c in running if c is not third) - 0.05  # ...but never three
+
+
+def test_a_cell_with_two_cpus_takes_both_slots(tmp_path):
+    big = make_cell("big", "sleep 0.4", cpu=2)
+    small = [make_cell(f"s{k}", "sleep 0.4") for k in (1, 2)]
+    summary, cells, _ = run(tmp_path, small[0], big, small[1], jobs=2)
+    assert summary.exit_code == 0
+    assert not overlap(cells["big"], cells["s1"]) and not overlap(cells["big"], cells["s2"])
+    assert cells["big"].slots == 2
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    # the child ignores nothing special; it is a grandchild of the executor that would outlive a plain kill
+    cell = make_cell("hang", f"sleep 60 & echo $! > {pid_file}; wait")
+    started = time.monotonic()
+    summary, cells, _ = run(tmp_path, cell, timeout_s=0.5, kill_grace_s=0.5)
+    assert time.monotonic() - started < 10
+    assert cells["hang"].status == "timeout" and "timed out after 0.5 s" in cells["hang"].reason
+    assert summary.exit_code == 1
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists(), "the background child survived the timeout"
+
+
+def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path):
+    cell = make_cell("stubborn", "trap '' TERM; sleep 30")
+    started = time.monotonic()
+    _, cells, _ = run(tmp_path, cell, timeout_s=0.3, kill_grace_s=0.5)
+    assert cells["stubborn"].status == "timeout"
+    assert time.monotonic() - started < 10
+
+
+JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="org.example.FlakyTest" tests="2">
+  <testcase classname="org.example.FlakyTest" name="stable" time="0.01"/>
+  <testcase classname="org.example.FlakyTest" name="sometimesFails" time="0.01">{failure}</testcase>
+</testsuite>
+"""
+
+
+def _junit_command(fail_on_attempts: str) -> str:
+    failing = JUNIT.format(failure='<failure message="flaky failure for seed 5"/>')
+    passing = JUNIT.format(failure="")
+    return (f"mkdir -p out; case $PIPELINEGEN_ATTEMPT in {fail_on_attempts}) "
+            f"printf '%s' '{failing}' > out/TEST-flaky.xml; exit 1;; esac; "
+            f"printf '%s' '{passing}' > out/TEST-flaky.xml")
+
+
+def test_a_test_failing_then_passing_on_retry_passes_the_cell_and_is_reported_flaky(tmp_path):
+    cell = make_cell("unit", _junit_command("1"), attempts=2, results=("out/*.xml",))
+    summary, cells, out = run(tmp_path, cell)
+    unit = cells["unit"]
+    assert summary.exit_code == 0 and unit.status == "passed" and len(unit.attempts) == 2
+    assert unit.flaky_tests == ["org.example.FlakyTest.sometimesFails"]
+    assert unit.attempts[0].tests.failing[0]["message"] == "flaky failure for seed 5"
+    assert (out / "cells/unit/attempt-1/junit/out/TEST-flaky.xml").is_file()
+    assert (out / "cells/unit/attempt-2.log").is_file()
+
+
+def test_a_test_failing_on_every_attempt_fails_the_run_with_exit_1(tmp_path):
+    cell = make_cell("unit", _junit_command("1|2"), attempts=2, results=("out/*.xml",))
+    summary, cells, out = run(tmp_path, cell)
+    assert summary.exit_code == 1 and cells["unit"].status == "failed"
+    assert cells["unit"].reason == "1 failing test"
+    data = read_summary(out)
+    assert data["complete"] is True and data["status"] == "failed"
+    assert data["cells"][0]["attempts"][1]["tests"]["failing"][0]["test"] == "org.example.FlakyTest.sometimesFails"
+
+
+def test_missing_jdk_and_failed_build_make_cells_skipped_never_green(tmp_path):
+    jar11 = make_cell("jar11", "true", build_once=True, axes=(("jdk", "11"),))
+    unit11 = make_cell("unit11", "true", depends_on=("jar11",), axes=(("jdk", "11"),))
+    jar17 = make_cell("jar17", "exit 3", build_once=True)
+    unit17 = make_cell("unit17", "true", depends_on=("jar17",))
+    summary, cells, _ = run(tmp_path, jar11, unit11, jar17, unit17)
+    assert cells["jar11"].status == "skipped" and cells["jar11"].reason == "jdk 11 not installed"
+    assert cells["unit11"].status == "skipped"
+    assert cells["jar17"].status == "failed" and cells["jar17"].reason == "exit code 3"
+    assert cells["unit17"].status == "skipped" and "jar17" in cells["unit17"].reason
+    assert summary.exit_code == 1
+
+
+def test_summary_is_valid_json_while_running_and_marked_complete_at_the_end(tmp_path):
+    marker = tmp_path / "seen.json"
+    cell = make_cell("peek", f"cp {tmp_path / 'out' / 'summary.json'} {marker}")
+    summary, _, out = run(tmp_path, cell)
+    during = json.loads(marker.read_text())
+    assert during["complete"] is False and during["status"] == "running"
+    assert read_summary(out)["complete"] is True and summary.exit_code == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_every_cell_runs_exactly_once(tmp_path, jobs):
+    cells = [make_cell(f"c{k}", f"echo {k} >> {tmp_path / 'ran.txt'}") for k in range(6)]
+    summary, _, _ = run(tmp_path, *cells, jobs=jobs)
+    assert summary.exit_code == 0
+    assert sorted((tmp_path / "ran.txt").read_text().split()) == [str(k) for k in range(6)]
