@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelinegen.run.cli",
     "pipelinegen.analysis.estimate_cli",
     "pipelinegen.lint.cli",
+    "pipelinegen.results.cli",
 )
 
 

@@ -1,0 +1,203 @@
+"""`pipelinegen results collect|verify|summary|diff`: the certified test-result bundle."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import click
+
+from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
+from pipelinegen.plan.cell import Parameters
+from pipelinegen.results.archive import CorruptArchive
+from pipelinegen.results.bundle import Bundle, BundleWriter, read_bundle
+from pipelinegen.results.collect import (
+    DEFAULT_LOG_GLOBS,
+    detect_producer,
+    discover_cells,
+    git_subject_details,
+)
+from pipelinegen.results.diff import diff_bundles, text_diff
+from pipelinegen.results.identity import pipeline_identity
+from pipelinegen.results.manifest import CellRef, Subject
+from pipelinegen.results.summary import summarise, text_summary, write_html, write_merged_junit
+from pipelinegen.results.verify import load_allow_known, verify_bundle
+
+SIGN_KEY_ENV = "PIPELINEGEN_SIGN_KEY"
+_PARAM_FIELDS = {f.name for f in fields(Parameters)} - {"profile", "extra"}
+
+_existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def parameters_from_dict(data: dict) -> Parameters:
+    """Rebuild Parameters from a manifest's `parameters` object."""
+    known = {k: v for k, v in data.items() if k in _PARAM_FIELDS}
+    extra = tuple(sorted((data.get("extra") or {}).items()))
+    return Parameters(profile=data.get("profile", ""), extra=extra, **known)
+
+
+def _parse_params(profile: str, pairs: tuple[str, ...]) -> Parameters:
+    known: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise PipelineError.single("--param", None, f"'{pair}' is not NAME=VALUE", hint="e.g. --param jdk=17")
+        (known if name in _PARAM_FIELDS else extra)[name] = value
+    return Parameters(profile=profile, extra=tuple(sorted(extra.items())), **known)
+
+
+def _load(pipeline: Path, overlays: tuple[Path, ...]):
+    from pipelinegen.load import load_pipeline
+
+    model = load_pipeline(pipeline, overlays)
+    # The overlays pipeline.yaml names itself count towards its identity as much as those given here.
+    declared = [Path(s.path) for s in getattr(model, "sources", ()) if getattr(s, "role", "") == "overlay"]
+    return model, pipeline_identity(pipeline, declared or overlays)
+
+
+def _open(path: Path) -> Bundle:
+    try:
+        return read_bundle(path)
+    except CorruptArchive as err:
+        raise PipelineError.single(str(path), None, str(err), hint="is this a result bundle?") from err
+
+
+@click.group("results")
+def results() -> None:
+    """The certified test-result bundle: collect, verify, summary, diff (format: docs/result-format.md)."""
+
+
+@results.command("collect")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--commit", required=True, help="The commit the results are for (full sha preferred).")
+@click.option("--profile", required=True, help="The profile that ran (e.g. pre-commit).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Bundle to write: *.tar.zst or *.tar.xz.")
+@click.option("--repository", default="", help="Repository URL (default: git origin of the current checkout).")
+@click.option("--branch", default="", help="Branch name.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Another job parameter (repeatable).")
+@click.option("--pipeline", type=_existing_file, help="pipeline.yaml: record its identity, mark unrun plan cells.")
+@click.option("--overlay", "overlays", multiple=True, type=_existing_file, help="Overlay (repeatable).")
+@click.option("--producer-kind", type=click.Choice(["jenkins", "local", "other"]),
+              help="Default: jenkins when BUILD_URL is set, else other.")
+@click.option("--log-glob", "log_globs", multiple=True, help="Log file patterns kept per cell directory.")
+@click.option("--sign-key", type=_existing_file, help=f"SSH private key to sign with (or ${SIGN_KEY_ENV}).")
+def collect_cmd(directory: Path, commit: str, profile: str, output: Path, repository: str, branch: str,
+                params: tuple[str, ...], pipeline: Path | None, overlays: tuple[Path, ...],
+                producer_kind: str | None, log_globs: tuple[str, ...], sign_key: Path | None) -> None:
+    """Bundle any directory of JUnit XML files: each directory holding *.xml is one cell."""
+    parameters = _parse_params(profile, params)
+    full, tree, origin = git_subject_details(commit, Path.cwd())
+    commit = (full or commit).lower()
+    identity = None
+    plan_cells: tuple = ()
+    if pipeline is not None:
+        from pipelinegen.plan import build_plan
+
+        model, identity = _load(pipeline, overlays)
+        plan_cells = build_plan(model, parameters).cells
+    found = discover_cells(directory, plan_cells, log_globs or DEFAULT_LOG_GLOBS)
+    if not found:
+        raise PipelineError.single(str(directory), None, "no JUnit *.xml files found",
+                                   hint="point at the directory the test runs wrote (e.g. build/test/output)")
+    key = sign_key or (Path(os.environ[SIGN_KEY_ENV]) if os.environ.get(SIGN_KEY_ENV) else None)
+    producer = detect_producer([f for cell in found for f in cell.junit], producer_kind)
+    subject = Subject(repository=repository or origin, commit=commit, branch=branch, tree=tree)
+    with BundleWriter(output, subject=subject, parameters=parameters, producer=producer, cells=plan_cells,
+                      pipeline=identity, sign_key=key) as writer:
+        for cell in found:
+            writer.add_cell(cell.ref, status="passed", attempts=1, junit=cell.junit, logs=cell.logs)
+    bundle = read_bundle(output)
+    totals = bundle.manifest["totals"]
+    click.echo(f"wrote {output}: {totals['cells']['total']} cells, {totals['tests']['total']} tests "
+               f"({totals['tests']['failed'] + totals['tests']['error']} failing), "
+               f"{len(bundle.manifest['duplicates'])} duplicates, {'signed' if key else 'unsigned'}")
+
+
+@results.command("verify")
+@click.argument("bundle", type=_existing_file)
+@click.option("--commit", help="Fail unless the bundle certifies this commit.")
+@click.option("--profile", help="Fail unless the bundle is for this profile.")
+@click.option("--pipeline", type=_existing_file, help="pipeline.yaml: check identity and that every planned cell ran.")
+@click.option("--overlay", "overlays", multiple=True, type=_existing_file, help="Overlay (repeatable).")
+@click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --json`) instead of --pipeline.")
+@click.option("--allowed-signers", type=_existing_file, help="ssh allowed_signers file: require a good signature.")
+@click.option("--allow-known", type=_existing_file, help="Accepted failures: '<test id> <reason>' per line.")
+def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: Path | None,
+               overlays: tuple[Path, ...], plan_file: Path | None, allowed_signers: Path | None,
+               allow_known: Path | None) -> None:
+    """Exit 0 only if BUNDLE certifies the commit: intact, complete, every planned cell ran, no unknown failure."""
+    allowed = load_allow_known(allow_known) if allow_known else {}
+    try:
+        manifest = read_bundle(bundle).manifest
+    except CorruptArchive:
+        manifest = None  # verify_bundle reports it as a failed check
+    identity = None
+    required = None
+    if manifest is not None and plan_file is not None:
+        data = json.loads(plan_file.read_text(encoding="utf-8"))
+        required = [CellRef(c["id"], c["name"], c["step"], tuple(c.get("axes", {}).items()), c.get("split", 1),
+                            c.get("splits", 1)) for c in data["cells"]]
+    if manifest is not None and pipeline is not None:
+        from pipelinegen.plan import build_plan
+
+        model, identity = _load(pipeline, overlays)
+        if required is None:
+            required = list(build_plan(model, parameters_from_dict(manifest.get("parameters", {}))).cells)
+    report = verify_bundle(bundle, commit=commit, pipeline_identity=identity, required_cells=required,
+                           allowed_signers=allowed_signers, allow_known=allowed)
+    if manifest is not None and profile is not None and manifest.get("profile") != profile:
+        report.problems.append(f"profile: the bundle is for profile '{manifest.get('profile')}', not '{profile}'")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for problem in report.problems:
+        click.echo(f"FAIL: {problem}")
+    if report.certified:
+        click.echo(f"CERTIFIED: {manifest['subject']['commit']} ({manifest['profile']})")
+        sys.exit(EXIT_OK)
+    click.echo(f"NOT CERTIFIED: {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}")
+    sys.exit(EXIT_CHECK_FAILED)
+
+
+@results.command("summary")
+@click.argument("bundle", type=_existing_file)
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an HTML page (plus OUT_files/ with logs) that opens offline.")
+@click.option("--junit", "junit_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every cell's results merged into one JUnit XML file.")
+def summary_cmd(bundle: Path, html_out: Path | None, junit_out: Path | None) -> None:
+    """Totals, per-step table, every failure (no cut-off), flaky and duplicate tests."""
+    opened = _open(bundle)
+    try:
+        summary = summarise(opened)
+        click.echo(text_summary(summary), nl=False)
+        if html_out is not None:
+            files = write_html(summary, opened, html_out)
+            click.echo(f"wrote {html_out} (logs and failure details in {files})")
+        if junit_out is not None:
+            write_merged_junit(opened, junit_out)
+            click.echo(f"wrote {junit_out}")
+    except CorruptArchive as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@results.command("diff")
+@click.argument("base", type=_existing_file)
+@click.argument("new", type=_existing_file)
+def diff_cmd(base: Path, new: Path) -> None:
+    """What changed from BASE to NEW. Exit 1 when NEW has new failures."""
+    try:
+        result = diff_bundles(_open(base), _open(new))
+    except CorruptArchive as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(text_diff(result), nl=False)
+    sys.exit(EXIT_CHECK_FAILED if result.new_failures else EXIT_OK)
+
+
+commands = [results]

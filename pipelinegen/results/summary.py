@@ -1,0 +1,167 @@
+"""Summaries of a bundle: text for the terminal, an offline HTML page, a merged JUnit file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import BinaryIO
+
+import jinja2
+
+from pipelinegen.fsutil import atomic_write_bytes, atomic_write_text
+from pipelinegen.results.archive import atomic_output
+from pipelinegen.results.bundle import Bundle
+from pipelinegen.results.junit import SuiteOutput
+from pipelinegen.results.manifest import safe_id
+from pipelinegen.results.normalise import junit_writer
+from pipelinegen.results.testcase import TestCaseResult
+
+
+@dataclass
+class StepRow:
+    step: str
+    cells: int = 0
+    cells_failed: int = 0
+    cells_not_run: int = 0
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    flaky: int = 0
+    duration_s: float = 0.0  # sum of cell durations (machine time)
+    longest_s: float = 0.0  # longest cell (wall-clock lower bound)
+
+
+@dataclass
+class Summary:
+    manifest: dict
+    failures: list[TestCaseResult] = field(default_factory=list)  # every one: no cut-off
+    flaky: list[TestCaseResult] = field(default_factory=list)
+    suite_outputs: list[SuiteOutput] = field(default_factory=list)  # output of suites with failures
+    steps: list[StepRow] = field(default_factory=list)
+
+
+def summarise(bundle: Bundle) -> Summary:
+    """One streaming pass: keeps failing and flaky test cases only, so memory follows failures, not tests."""
+    summary = Summary(manifest=bundle.manifest)
+    for record in bundle.iter_records():
+        if isinstance(record, SuiteOutput):
+            if record.has_failures:
+                summary.suite_outputs.append(record)
+        elif record.status in ("failed", "error"):
+            summary.failures.append(record)
+        elif record.flaky_reruns:
+            summary.flaky.append(record)
+    rows: dict[str, StepRow] = {}
+    for cell in bundle.cells:
+        row = rows.setdefault(cell["step"] or cell["group"], StepRow(step=cell["step"] or cell["group"]))
+        row.cells += 1
+        row.cells_failed += cell["status"] in ("failed", "error")
+        row.cells_not_run += cell["status"] in ("not-run", "skipped")
+        for key in ("passed", "failed", "error", "skipped", "flaky"):
+            setattr(row, key, getattr(row, key) + cell["tests"][key])
+        row.duration_s += cell["duration_s"]
+        row.longest_s = max(row.longest_s, cell["duration_s"])
+    summary.steps = list(rows.values())
+    return summary
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def text_summary(summary: Summary) -> str:
+    m = summary.manifest
+    t = m["totals"]["tests"]
+    c = m["totals"]["cells"]
+    lines = [
+        f"commit   {m['subject']['commit']}  {m['subject']['repository']} {m['subject']['branch']}".rstrip(),
+        f"profile  {m['profile']}   producer {m['producer']['kind']} {m['producer']['url'] or m['producer']['host']}",
+    ]
+    if m["incomplete"]:
+        lines.append(f"INCOMPLETE: {m['incomplete_reason']}")
+    lines += [
+        f"cells    {c['total']} total, {c['passed']} passed, {c['failed']} failed, {c['error']} error, "
+        f"{c['skipped']} skipped, {c['not-run']} not run",
+        f"tests    {t['total']} total, {t['passed']} passed, {t['failed']} failed, {t['error']} errors, "
+        f"{t['skipped']} skipped, {t['flaky']} flaky",
+        "",
+        f"{'step':<32} {'cells':>5} {'fail':>5} {'norun':>5} {'tests':>7} {'failed':>6} {'time':>10}",
+    ]
+    for row in summary.steps:
+        tests = row.passed + row.failed + row.error + row.skipped
+        lines.append(f"{row.step:<32} {row.cells:>5} {row.cells_failed:>5} {row.cells_not_run:>5} {tests:>7} "
+                     f"{row.failed + row.error:>6} {_fmt_duration(row.duration_s):>10}")
+    not_run = [cell for cell in m["cells"] if cell["status"] == "not-run"]
+    if not_run:
+        lines += ["", f"not run ({len(not_run)}):"] + [f"  {cell['name']} ({cell['id']})" for cell in not_run]
+    if summary.failures:
+        lines += ["", f"failures ({len(summary.failures)}):"]
+        names = {cell["id"]: cell["name"] for cell in m["cells"]}
+        for case in summary.failures:
+            lines.append(f"  {case.status:<6} {case.test_id}  [{names.get(case.cell_id, case.cell_id)}]"
+                         + (f"  {case.message}" if case.message else ""))
+    if summary.flaky:
+        lines += ["", f"flaky, passed on a rerun ({len(summary.flaky)}):"]
+        lines += [f"  {case.test_id}  [{case.cell_id}] x{case.flaky_reruns}" for case in summary.flaky]
+    if m["duplicates"]:
+        lines += ["", f"duplicates ({len(m['duplicates'])}): tests that ran more than once in one step"]
+        lines += [f"  {d['classname']}.{d['name']}  x{d['count']} in {', '.join(d['cells'])}" for d in m["duplicates"]]
+    return "\n".join(lines) + "\n"
+
+
+def _environment() -> jinja2.Environment:
+    template = resources.files("pipelinegen.results").joinpath("summary.html.j2").read_text("utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, loader=jinja2.DictLoader({"summary.html.j2": template}))
+    env.filters["duration"] = _fmt_duration
+    return env
+
+
+def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
+    """Write *out* and a sibling `<name>_files/` directory holding logs and failure details, so every
+    link works offline. Returns the files directory."""
+    out = Path(out)
+    files_dir = out.with_name(out.stem + "_files")
+    files_rel = files_dir.name
+    logs_by_cell: dict[str, list[tuple[str, str]]] = {}
+    wanted_logs = {path: cell["id"] for cell in bundle.cells for path in cell["logs"]}
+    for name, handle in bundle.iter_files():
+        if name in wanted_logs:
+            target = files_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_output(target) as dest:
+                while block := handle.read(1 << 20):
+                    dest.write(block)
+            logs_by_cell.setdefault(wanted_logs[name], []).append((Path(name).name, f"{files_rel}/{name}"))
+    failures = []
+    for index, case in enumerate(summary.failures):
+        detail = f"failures/{index:05d}-{safe_id(case.test_id)[:120]}.txt"
+        atomic_write_text(files_dir / detail, f"{case.test_id}\ncell: {case.cell_id}\nstatus: {case.status}\n"
+                                              f"message: {case.message}\n\n{case.details}\n")
+        failures.append({"case": case, "detail": f"{files_rel}/{detail}"})
+    for index, output in enumerate(summary.suite_outputs):
+        detail = f"suites/{index:05d}-{safe_id(output.suite)[:120]}.txt"
+        atomic_write_text(files_dir / detail, f"{output.suite}\n--- system-out ---\n{output.stdout}\n"
+                                              f"--- system-err ---\n{output.stderr}\n")
+    html = _environment().get_template("summary.html.j2").render(
+        m=summary.manifest, steps=summary.steps, failures=failures, flaky=summary.flaky,
+        logs=logs_by_cell, cell_names={c["id"]: c["name"] for c in bundle.cells},
+    )
+    atomic_write_bytes(out, html.encode("utf-8"))
+    return files_dir
+
+
+def write_merged_junit(bundle: Bundle, out: Path | BinaryIO) -> None:
+    """One JUnit file with every cell's results (suites tagged with their cell), streamed."""
+    if isinstance(out, Path):
+        with atomic_output(out) as handle:
+            write_merged_junit(bundle, handle)
+        return
+    with junit_writer(out, bundle.subject["commit"]) as writer:
+        for record in bundle.iter_records():
+            writer.write(record)

@@ -1,0 +1,245 @@
+"""Decide whether a bundle certifies a commit; every failed check becomes one clear line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.fsutil import sha256_bytes
+from pipelinegen.plan.cell import Cell
+from pipelinegen.results import attest
+from pipelinegen.results.archive import CorruptArchive, iter_members
+from pipelinegen.results.identity import compare_identity
+from pipelinegen.results.junit import iter_testcases
+from pipelinegen.results.manifest import ATTESTATION, DIGESTS, MANIFEST, SIGNATURE, CellRef, schema_problems
+
+_JUNIT_MEMBER = re.compile(r"^cells/([A-Za-z0-9_.-]+)/junit\.xml$")
+_SMALL = {MANIFEST, DIGESTS, ATTESTATION, SIGNATURE}
+CELL_PREFIX = "cell:"
+
+
+@dataclass
+class VerifyReport:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def certified(self) -> bool:
+        return not self.problems
+
+
+def load_allow_known(path: Path) -> dict[str, str]:
+    """Parse an allow-known file: `<test id> <reason>` or `cell:<cell id> <reason>` per line, # comments."""
+    allowed: dict[str, str] = {}
+    findings = []
+    text = Path(path).read_text(encoding="utf-8")
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        if len(parts) < 2 or not parts[1].strip():
+            findings.append((number, f"'{parts[0]}' has no reason",
+                             "write the test id, a space, then why the failure is accepted (e.g. a ticket)"))
+            continue
+        allowed[parts[0]] = parts[1].strip()
+    if findings:
+        raise PipelineError([Finding(file=str(path), line=n, message=m, hint=h) for n, m, h in findings])
+    return allowed
+
+
+class _HashingReader:
+    """Hashes exactly the bytes a consumer reads (so one pass both parses and digests a member)."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self.digest.update(data)
+        return data
+
+    def drain(self) -> str:
+        while self.read(1 << 20):
+            pass
+        return self.digest.hexdigest()
+
+
+@dataclass
+class _Scan:
+    digests: dict[str, str] = field(default_factory=dict)  # member -> actual sha256
+    small: dict[str, bytes] = field(default_factory=dict)
+    failures: dict[str, list] = field(default_factory=dict)  # cell id -> failing TestCaseResults
+
+
+def _scan(path: Path) -> _Scan:
+    scan = _Scan()
+    for name, handle in iter_members(path):
+        if name in scan.digests:
+            scan.digests[name] = "duplicate member"
+            continue
+        if name in _SMALL:
+            data = handle.read()
+            scan.small[name] = data
+            scan.digests[name] = sha256_bytes(data)
+            continue
+        reader = _HashingReader(handle)
+        match = _JUNIT_MEMBER.match(name)
+        if match:
+            cell_id = match.group(1)
+            for case in iter_testcases(reader, cell_id):
+                if case.status in ("failed", "error"):
+                    scan.failures.setdefault(cell_id, []).append(case)
+        scan.digests[name] = reader.drain()
+    return scan
+
+
+def _parse_digests(data: bytes) -> dict[str, str] | None:
+    listed = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        digest, sep, name = line.partition("  ")
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            return None
+        listed[name] = digest
+    return listed
+
+
+def _commit_matches(recorded: str, wanted: str) -> bool:
+    recorded, wanted = recorded.lower(), wanted.lower()
+    if len(wanted) < 7 or len(recorded) < 7:
+        return recorded == wanted
+    return recorded.startswith(wanted) or wanted.startswith(recorded)
+
+
+def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: dict | None = None,
+                  required_cells: Sequence[Cell | CellRef] | None = None, allowed_signers: Path | None = None,
+                  allow_known: dict[str, str] | None = None) -> VerifyReport:
+    """Run every check; the bundle certifies *commit* only if report.certified."""
+    report = VerifyReport()
+    problems, notes = report.problems, report.notes
+    allow_known = allow_known or {}
+    try:
+        scan = _scan(Path(path))
+    except CorruptArchive as err:
+        problems.append(f"archive: {err} (the file was modified or truncated)")
+        return report
+
+    # 1. Every file is listed in digests.sha256 with the right digest, and nothing is missing.
+    for name in (MANIFEST, DIGESTS, ATTESTATION):
+        if name not in scan.small:
+            problems.append(f"structure: {name} is missing from the bundle")
+    if MANIFEST not in scan.small or DIGESTS not in scan.small:
+        return report
+    listed = _parse_digests(scan.small[DIGESTS])
+    if listed is None:
+        problems.append(f"digests: {DIGESTS} is malformed")
+        listed = {}
+    for name, digest in sorted(listed.items()):
+        actual = scan.digests.get(name)
+        if actual is None:
+            problems.append(f"digests: {name} is listed but missing from the bundle (file removed)")
+        elif actual != digest:
+            problems.append(f"digests: {name} does not match its sha256 (file modified)")
+    for name in sorted(set(scan.digests) - set(listed) - {DIGESTS, ATTESTATION, SIGNATURE}):
+        problems.append(f"digests: {name} is in the bundle but not in {DIGESTS} (file added)")
+
+    try:
+        manifest = json.loads(scan.small[MANIFEST])
+    except json.JSONDecodeError as err:
+        problems.append(f"manifest: {MANIFEST} is not valid JSON: {err}")
+        return report
+    schema = schema_problems(manifest)
+    problems.extend(schema)
+    if schema:
+        return report
+
+    # 2. The attestation binds commit, manifest and digest list; the signature binds the attestation.
+    if ATTESTATION in scan.small:
+        try:
+            stmt = json.loads(scan.small[ATTESTATION])
+            problems.extend(attest.statement_problems(stmt, manifest, scan.digests[MANIFEST],
+                                                      scan.digests[DIGESTS]))
+        except json.JSONDecodeError:
+            problems.append("attestation: not valid JSON")
+    if allowed_signers is not None:
+        if SIGNATURE not in scan.small:
+            problems.append("signature: the bundle is not signed but --allowed-signers was given")
+        elif ATTESTATION in scan.small:
+            ok, who = attest.verify_signature(scan.small[ATTESTATION], scan.small[SIGNATURE], allowed_signers)
+            if ok:
+                notes.append(f"signature: good, signed by {who}")
+            else:
+                problems.append(f"signature: {who}")
+    elif SIGNATURE in scan.small:
+        notes.append("signature: present but not checked (pass --allowed-signers FILE)")
+    else:
+        notes.append("signature: the bundle is unsigned; digests only prove it is self-consistent")
+
+    # 3. The subject is the commit asked about, and the run finished.
+    recorded = manifest["subject"]["commit"]
+    if commit is not None and not _commit_matches(recorded, commit):
+        problems.append(f"commit: the bundle certifies {recorded}, not {commit}")
+    if manifest["incomplete"]:
+        problems.append(f"incomplete: the run did not finish ({manifest['incomplete_reason'] or 'no reason given'})")
+
+    # 4. The pipeline definition is the one given.
+    if pipeline_identity is not None:
+        if manifest["pipeline"] is None:
+            problems.append("pipeline identity: the bundle records no pipeline identity")
+        else:
+            problems.extend(compare_identity(manifest["pipeline"], pipeline_identity))
+            if manifest["pipeline"]["pipelinegen_version"] != pipeline_identity["pipelinegen_version"]:
+                notes.append(f"pipeline identity: produced with pipelinegen "
+                             f"{manifest['pipeline']['pipelinegen_version']}, verified with "
+                             f"{pipeline_identity['pipelinegen_version']}")
+
+    # 5. Every required cell is present and ran (the classic silent hole is a missing split).
+    cells = {c["id"]: c for c in manifest["cells"]}
+    if required_cells is not None:
+        for ref in required_cells:
+            if ref.id not in cells:
+                problems.append(f"cells: '{ref.name}' ({ref.id}) is required by the plan but missing from the bundle")
+        extra = sorted(set(cells) - {r.id for r in required_cells})
+        if extra:
+            notes.append(f"cells: {len(extra)} cell(s) not in the plan: {', '.join(extra[:10])}")
+    else:
+        notes.append("cells: no plan given; checked only the cells the bundle lists")
+
+    # 6. No failures, except the ones the user accepts.
+    for cell_id, cell in cells.items():
+        failing = scan.failures.get(cell_id, [])
+        cell_key = CELL_PREFIX + cell_id
+        if cell["status"] in ("not-run", "skipped"):
+            if cell_key in allow_known:
+                notes.append(f"cells: '{cell['name']}' {cell['status']} — allowed: {allow_known[cell_key]}")
+            else:
+                problems.append(f"cells: '{cell['name']}' ({cell_id}) is {cell['status']}")
+            continue
+        for case in failing:
+            reason = allow_known.get(case.test_id)
+            if reason is not None:
+                notes.append(f"known failure: {case.test_id} in {cell_id} — {reason}")
+            else:
+                problems.append(f"test {case.status}: {case.test_id} in '{cell['name']}'"
+                                + (f" — {case.message}" if case.message else ""))
+        if cell["status"] in ("failed", "error") and not failing:
+            if cell_key in allow_known:
+                notes.append(f"cells: '{cell['name']}' {cell['status']} — allowed: {allow_known[cell_key]}")
+            else:
+                problems.append(f"cells: '{cell['name']}' ({cell_id}) {cell['status']} with no failing test "
+                                f"recorded (build error, timeout or crash; see its logs)")
+    if manifest["duplicates"]:
+        notes.append(f"duplicates: {len(manifest['duplicates'])} test(s) ran more than once in a step "
+                     f"(reported, not dropped; see `results summary`)")
+    totals = manifest["totals"]["tests"]
+    notes.append(f"tests: {totals['total']} total, {totals['passed']} passed, {totals['failed']} failed, "
+                 f"{totals['error']} errors, {totals['skipped']} skipped, {totals['flaky']} flaky")
+    return report
