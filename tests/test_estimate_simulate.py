@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelinegen.analysis.estimate import (
     DurationModel,
@@ -184,3 +186,47 @@ def test_compare_estimated_vs_actual():
     tasks = [task("a", 10), task("b", 5)]
     rows = compare(tasks, {"a": 12.0})
     assert [(r.cell_id, r.error) for r in rows] == [("a", -2.0)]
+
+
+@st.composite
+def random_plans(draw):
+    n = draw(st.integers(min_value=1, max_value=25))
+    tasks = []
+    for i in range(n):
+        deps = draw(st.lists(st.integers(min_value=0, max_value=i - 1), max_size=2, unique=True)) if i else []
+        tasks.append(
+            task(
+                f"c{i}",
+                draw(st.integers(min_value=1, max_value=30)),
+                draw(st.sampled_from(["small", "large"])),
+                deps=[f"c{d}" for d in deps],
+                attempts=draw(st.integers(min_value=1, max_value=2)),
+            )
+        )
+    agents = {"small": draw(st.integers(1, 4)), "large": draw(st.integers(1, 4))}
+    return tasks, agents
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_plans())
+def test_no_schedule_beats_the_lower_bound_and_dependencies_hold(plan):
+    tasks, agents = plan
+    result = estimate(tasks, agents)
+    assert result.lower_bound <= result.makespan + 1e-9
+    ends = {}
+    for b in result.schedule.bars:
+        ends[b.task_id] = max(ends.get(b.task_id, 0), b.end)
+    starts = {}
+    for b in result.schedule.bars:
+        starts.setdefault(b.task_id, b.start)
+    for t in tasks:
+        for dep in t.depends_on:
+            assert starts[t.id] >= ends[dep]
+    # never more agents of a class busy than it has
+    for c in result.classes:
+        assert c.peak_agents <= agents.get(c.resource, 0)
+
+
+def test_dependency_cycle_is_reported():
+    with pytest.raises(ValueError, match="cycle"):
+        critical_path([task("a", 1, deps=["b"]), task("b", 1, deps=["a"])])

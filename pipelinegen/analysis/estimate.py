@@ -8,7 +8,7 @@ Model (deliberately simple, and stated in every report so nobody mistakes it for
   attempt is assumed to run to the end, then the cell re-enters the queue (Cassandra retries on another
   node); in expected-value mode an attempt that fails with probability p makes the cell take
   (1 + p + ... + p^(attempts-1)) × its minutes, in sampled mode each attempt fails at random.
-The lower bound max(critical path, work/agents of the busiest class) is what no scheduler can beat, so
+The lower bound max(critical path, earliest start + work/agents of the busiest class) is what no scheduler can beat, so
 makespan / bound says how much is lost to queueing and dependencies rather than to the pool size.
 """
 
@@ -209,29 +209,37 @@ def _check_inputs(tasks: Sequence[Task], by_id: Mapping[str, Task], agents: Mapp
 # ---------------------------------------------------------------- bounds and metrics
 
 
+def earliest_finish(tasks: Sequence[Task]) -> tuple[dict[str, float], dict[str, str | None]]:
+    """With unlimited agents: when each cell finishes, and which dependency held it back last."""
+    by_id = {t.id: t for t in tasks}
+    waiting = {t.id: len(set(t.depends_on)) for t in tasks}
+    dependants: dict[str, list[str]] = defaultdict(list)
+    for t in tasks:
+        for dep in set(t.depends_on):
+            dependants[dep].append(t.id)
+    start: dict[str, float] = {t.id: 0.0 for t in tasks}
+    via: dict[str, str | None] = {t.id: None for t in tasks}
+    finish: dict[str, float] = {}
+    ready = [t.id for t in tasks if waiting[t.id] == 0]
+    while ready:  # Kahn's topological order: no recursion limit on long chains
+        tid = ready.pop()
+        task = by_id[tid]
+        finish[tid] = start[tid] + task.minutes * task.attempts
+        for child in dependants[tid]:
+            if finish[tid] > start[child] or via[child] is None:
+                start[child], via[child] = max(start[child], finish[tid]), tid
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    if len(finish) != len(by_id):
+        stuck = sorted(set(by_id) - set(finish))
+        raise ValueError(f"dependency cycle: {len(stuck)} cells never become ready, e.g. {stuck[0]}")
+    return finish, via
+
+
 def critical_path(tasks: Sequence[Task]) -> tuple[float, list[str]]:
     """Longest chain of dependent work (infinite agents), and the cells on it."""
-    by_id = {t.id: t for t in tasks}
-    finish: dict[str, float] = {}
-    via: dict[str, str | None] = {}
-
-    def visit(tid: str, trail: frozenset[str]) -> float:
-        if tid in finish:
-            return finish[tid]
-        if tid in trail:
-            raise ValueError(f"dependency cycle through {tid}")
-        task = by_id[tid]
-        best, best_dep = 0.0, None
-        for dep in task.depends_on:
-            value = visit(dep, trail | {tid})
-            if value > best:
-                best, best_dep = value, dep
-        finish[tid] = best + task.minutes * task.attempts
-        via[tid] = best_dep
-        return finish[tid]
-
-    for t in tasks:
-        visit(t.id, frozenset())
+    finish, via = earliest_finish(tasks)
     if not finish:
         return 0.0, []
     last = max(finish, key=lambda k: (finish[k], k))
@@ -241,6 +249,23 @@ def critical_path(tasks: Sequence[Task]) -> tuple[float, list[str]]:
         chain.append(node)
         node = via[node]
     return finish[last], chain[::-1]
+
+
+def capacity_bound(tasks: Sequence[Task], agents: Mapping[str, int]) -> float:
+    """max over classes of (earliest any of its cells can start + its work / its agents).
+
+    Cassandra's test cells all wait for the jar, so this is tighter than plain work/agents and still a
+    true bound: no cell of the class starts before that moment, and the class's agents must still do all
+    of its work.
+    """
+    finish, _ = earliest_finish(tasks)
+    first: dict[str, float] = {}
+    work: dict[str, float] = defaultdict(float)
+    for t in tasks:
+        duration = t.minutes * t.attempts
+        work[t.resource] += duration
+        first[t.resource] = min(first.get(t.resource, math.inf), finish[t.id] - duration)
+    return max((first[r] + work[r] / agents[r] for r in work), default=0.0)
 
 
 @dataclass(frozen=True)
@@ -261,7 +286,7 @@ class Estimate:
     makespan: float
     critical_path: float
     critical_cells: tuple[str, ...]
-    capacity_bound: float  # max over classes of work / agents
+    capacity_bound: float  # max over classes of earliest start + work / agents
     lower_bound: float
     ratio: float  # makespan / lower_bound (1.0 = nothing lost to scheduling)
     queue_total: float
@@ -291,7 +316,7 @@ def estimate(
         count[t.resource] += 1
     for bar in schedule.bars:
         work[bar.resource] += bar.end - bar.start
-    capacity = max((work[r] / agents[r] for r in work), default=0.0)
+    capacity = capacity_bound(tasks, agents)
     bound = max(cp, capacity)
     makespan = schedule.makespan
     classes = []

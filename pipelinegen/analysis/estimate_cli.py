@@ -29,7 +29,9 @@ def parse_pairs(text: str, option: str, cast=float) -> dict[str, float]:
         try:
             result[key.strip()] = cast(value)
         except ValueError:
-            raise click.BadParameter(f"{part!r}: expected NAME=NUMBER, e.g. medium=150", param_hint=option) from None
+            raise click.BadParameter(
+                f"{part!r}: expected NAME=NUMBER, e.g. medium=150", param_hint=option
+            ) from None
     return result
 
 
@@ -88,7 +90,10 @@ def step_durations(
     help="JUnit XML file or directory of this step's results (repeatable).",
 )
 @click.option(
-    "--bundle", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Result bundle."
+    "--bundle",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Result bundle.",
 )
 @click.option(
     "--list",
@@ -116,8 +121,19 @@ def step_durations(
 @click.option("--dry-run", is_flag=True, help="Print the assignment, write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def splits_command(
-    step, count, history, branch, junit, bundle, test_list, granularity, target_minutes, setup_minutes, output,
-    dry_run, as_json,
+    step,
+    count,
+    history,
+    branch,
+    junit,
+    bundle,
+    test_list,
+    granularity,
+    target_minutes,
+    setup_minutes,
+    output,
+    dry_run,
+    as_json,
 ):
     """Assign a step's tests to N splits, balanced by duration (LPT), as files run-tests.sh reads.
 
@@ -164,7 +180,9 @@ def splits_command(
 
 
 def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
-    lines = [f"{assignment.step}: {len(assignment.splits)} splits by {assignment.method}, {sum(summary['tests'])} tests"]
+    lines = [
+        f"{assignment.step}: {len(assignment.splits)} splits by {assignment.method}, {sum(summary['tests'])} tests"
+    ]
     if summary["lower_bound_seconds"] is not None:
         lines.append(
             f"  slowest split {summary['makespan_seconds'] / 60:.1f} min (lower bound"
@@ -181,7 +199,9 @@ def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
             f" {s['agent_seconds'] / 3600:.1f} agent-hours{fits}"
         )
     if summary["output"]:
-        lines.append(f"  wrote {summary['output']}/{{1..{len(assignment.splits)}}}of{len(assignment.splits)}.txt")
+        lines.append(
+            f"  wrote {summary['output']}/{{1..{len(assignment.splits)}}}of{len(assignment.splits)}.txt"
+        )
     return "\n".join(lines)
 
 
@@ -209,7 +229,9 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
         try:
             return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8")))
         except (KeyError, TypeError, ValueError) as err:
-            raise click.BadParameter(f"{plan_json}: not a plan JSON ({err})", param_hint="--plan-json") from None
+            raise click.BadParameter(
+                f"{plan_json}: not a plan JSON ({err})", param_hint="--plan-json"
+            ) from None
     from pipelinegen.load import load_pipeline
 
     try:
@@ -223,16 +245,20 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 
 
 @click.command("estimate")
+@click.option("--pipeline", type=click.Path(path_type=Path), default=Path("pipeline.yaml"), show_default=True)
 @click.option(
-    "--pipeline", type=click.Path(path_type=Path), default=Path("pipeline.yaml"), show_default=True
+    "--plan-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A saved plan."
 )
-@click.option("--plan-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A saved plan.")
 @click.option("--profile", default="", help="Profile to estimate (default: the pipeline's first).")
 @click.option("--architecture", default="", help="amd64, arm64, all ('' = the axis default).")
 @click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
 @click.option("--repository", default="", help="Repository URL ('' = canonical, i.e. post-commit).")
-@click.option("--agents", multiple=True, callback=_pairs_option("--agents", int), help="small=20,medium=150,...")
-@click.option("--price", multiple=True, callback=_pairs_option("--price"), help="Price per agent-hour: small=0.05,...")
+@click.option(
+    "--agents", multiple=True, callback=_pairs_option("--agents", int), help="small=20,medium=150,..."
+)
+@click.option(
+    "--price", multiple=True, callback=_pairs_option("--price"), help="Price per agent-hour: small=0.05,..."
+)
 @click.option("--runs-per-year", type=click.IntRange(min=0), default=0, help="For the yearly cost.")
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
 @click.option("--branch", default="", help="Branch whose history is used.")
@@ -251,16 +277,25 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 )
 @click.option("--default-minutes", type=float, default=10.0, show_default=True, help="A cell with no data.")
 @click.option("--setup-minutes", type=float, default=2.0, show_default=True, help="Fixed cost of every cell.")
-@click.option("--step-minutes", multiple=True, callback=_pairs_option("--step-minutes"), help="jar=8,lint=12,...")
 @click.option(
-    "--retry-rate", multiple=True, callback=_pairs_option("--retry-rate"), help="P(attempt fails): 0.05 or test=0.1"
+    "--step-minutes", multiple=True, callback=_pairs_option("--step-minutes"), help="jar=8,lint=12,..."
 )
-@click.option("--samples", type=click.IntRange(min=0), default=0, help="Also simulate N runs with random retries.")
+@click.option(
+    "--retry-rate",
+    multiple=True,
+    callback=_pairs_option("--retry-rate"),
+    help="P(attempt fails): 0.05 or test=0.1",
+)
+@click.option(
+    "--samples", type=click.IntRange(min=0), default=0, help="Also simulate N runs with random retries."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--target-minutes", type=float, help="Find the agents per class that reach this turnaround.")
 @click.option("--sensitivity/--no-sensitivity", default=True, show_default=True)
 @click.option(
-    "--compare", "compare_bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--compare",
+    "compare_bundle",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A result bundle of a real run of this plan: estimated vs actual per cell.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -272,9 +307,30 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
     help="Also write an HTML page with a Gantt chart (default estimate.html).",
 )
 def estimate_command(
-    pipeline, plan_json, profile, architecture, jdk, repository, agents, price, runs_per_year, history, branch,
-    bundle, splits_dir, default_minutes, setup_minutes, step_minutes, retry_rate, samples, seed, target_minutes,
-    sensitivity, compare_bundle, as_json, html,
+    pipeline,
+    plan_json,
+    profile,
+    architecture,
+    jdk,
+    repository,
+    agents,
+    price,
+    runs_per_year,
+    history,
+    branch,
+    bundle,
+    splits_dir,
+    default_minutes,
+    setup_minutes,
+    step_minutes,
+    retry_rate,
+    samples,
+    seed,
+    target_minutes,
+    sensitivity,
+    compare_bundle,
+    as_json,
+    html,
 ):
     """Simulate the plan on an agent pool: turnaround, bounds, utilisation, queueing and cost.
 

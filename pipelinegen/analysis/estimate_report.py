@@ -241,9 +241,17 @@ def gantt(report: Report) -> dict:
                 "title": f"{task.name} (attempt {b.attempt}): {_m(b.start)}-{_m(b.end)}, queued {_m(b.start - b.ready)}",
             }
         )
-    labels = []
     if row_height >= 10:
-        labels = [{"y": i * row_height + row_height - 3, "text": f"{r} {a + 1}"} for i, (r, a) in enumerate(rows)]
+        labels = [
+            {"y": i * row_height + row_height - 3, "text": f"{r} {a + 1}"} for i, (r, a) in enumerate(rows)
+        ]
+    else:  # too many agents to name each row: name each class at its first row
+        labels = [
+            {"y": i * row_height + 10, "text": f"{r} ({sum(1 for row in rows if row[0] == r)} agents used)"}
+            for i, (r, a) in enumerate(rows)
+            if a == min(row[1] for row in rows if row[0] == r)
+        ]
+    separators = [i * row_height for i, (r, _) in enumerate(rows) if i and rows[i - 1][0] != r]
     ticks = []
     if est.makespan:
         step = max(5, _nice_step(est.makespan / 10))
@@ -253,11 +261,12 @@ def gantt(report: Report) -> dict:
             t += step
     legend = sorted({t.step for t in report.tasks})
     return {
-        "width": LABEL_WIDTH + CHART_WIDTH + 10,
+        "width": LABEL_WIDTH + CHART_WIDTH + 40,
         "height": len(rows) * row_height + 20,
         "rows_height": len(rows) * row_height,
         "bars": bars,
         "labels": labels,
+        "separators": separators,
         "ticks": ticks,
         "legend": [{"step": s, "fill": _colour(s)} for s in legend],
     }
@@ -281,4 +290,6 @@ _ENV = jinja2.Environment(
 
 def to_html(report: Report) -> str:
     template = _ENV.get_template("estimate_report.html.j2")
-    return template.render(title=report.title, d=as_dict(report), chart=gantt(report), fmt=_m, note=MODEL_NOTE)
+    return template.render(
+        title=report.title, d=as_dict(report), chart=gantt(report), fmt=_m, note=MODEL_NOTE
+    )

@@ -145,11 +145,17 @@ def read_bundle_cells(bundle: Path) -> list[BundleCell]:
 
     manifest = Path(bundle) / "manifest.json"
     if not manifest.is_file():
-        raise FileNotFoundError(f"{manifest}: no manifest.json; pass the directory `pipelinegen collect` wrote")
+        raise FileNotFoundError(
+            f"{manifest}: no manifest.json; pass the directory `pipelinegen collect` wrote"
+        )
     data = json.loads(manifest.read_text(encoding="utf-8"))
     return [
         BundleCell(
-            c["id"], c.get("step", ""), int(c.get("attempts", 1)), float(c.get("duration_s", 0)), c.get("junit") or ""
+            c["id"],
+            c.get("step", ""),
+            int(c.get("attempts", 1)),
+            float(c.get("duration_s", 0)),
+            c.get("junit") or "",
         )
         for c in data.get("cells", [])
     ]
