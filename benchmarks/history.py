@@ -1,0 +1,84 @@
+"""Benchmark: history ingest rate and flaky query time (issue 7 targets: >= 200k testcases/s, query < 2 s).
+
+    python benchmarks/history.py                 # 1,000 runs x 20,000 tests (the target size)
+    python benchmarks/history.py --runs 100      # quicker
+
+Builds a synthetic history (1 % of tests flaky at 5 %, a few broken tests, one node outage), ingests it
+into a fresh DB run by run (one transaction each, as `history ingest` does) and times only ingest_run;
+then times the full `pipelinegen flaky` analysis (history query + statistics + classification).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from pipelinegen.analysis.flaky import analyse
+from pipelinegen.analysis.history import CellRun, HistoryStore, RunInfo
+from pipelinegen.results.testcase import TestCaseResult
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--tests", type=int, default=20000)
+    parser.add_argument("--cells", type=int, default=20)
+    parser.add_argument("--db", type=Path, default=None, help="keep the DB here (default: a temp dir)")
+    args = parser.parse_args()
+
+    rng = random.Random(7)
+    per_cell = max(1, args.tests // args.cells)
+    base = [
+        TestCaseResult("s", f"org.example.pkg{t // 500}.Class{t // 10}Test", f"test{t % 10}",
+                       f"test_jdk11_{t // per_cell % args.cells + 1}of{args.cells}", "passed", 0.01 + (t % 7) / 10)
+        for t in range(args.tests)
+    ]
+    flaky = rng.sample(range(args.tests), args.tests // 100)
+    broken = rng.sample(range(args.tests), 5)
+    outage = range(args.runs // 2, args.runs // 2 + 5)  # node n3 broken for five runs
+    cells_of = [[CellRun(f"test_jdk11_{k}of{args.cells}", "test", (("jdk", "11"),), node=f"n{(k + r) % 8}")
+                 for k in range(1, args.cells + 1)] for r in range(8)]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "history.sqlite"
+        store = HistoryStore(db)
+        ingest_s = 0.0
+        for r in range(args.runs):
+            cases = list(base)
+            cells = cells_of[r % 8]
+            for t in flaky:
+                if rng.random() < 0.05:
+                    cases[t] = replace(base[t], status="failed", message="expected:<1> but was:<2>")
+            for t in broken:
+                cases[t] = replace(base[t], status="failed", message="AssertionError")
+            if r in outage:
+                bad = next(c.cell_id for c in cells if c.node == "n3")
+                cases = [replace(c, status="error", message="java.net.ConnectException: Connection refused")
+                         if c.cell_id == bad else c for c in cases]
+            run = RunInfo(f"run-{r}", f"commit-{r // 4}", "trunk", 1.7e9 + r * 3600)
+            start = time.perf_counter()
+            store.ingest_run(run, cases, cells)
+            ingest_s += time.perf_counter() - start
+        total = args.runs * args.tests
+        print(f"ingest: {args.runs} runs x {args.tests} tests = {total:,} testcases in {ingest_s:.1f} s "
+              f"-> {total / ingest_s:,.0f} testcases/s (target >= 200,000)")
+        store.close()
+        print(f"db size: {Path(db).stat().st_size / 1e6:.1f} MB")
+
+        store = HistoryStore(db)  # a fresh process-like open: no warm caches
+        start = time.perf_counter()
+        report = analyse(store)
+        query_s = time.perf_counter() - start
+        kinds: dict[str, int] = {}
+        for verdict in report.tests:
+            kinds[verdict.kind] = kinds.get(verdict.kind, 0) + 1
+        print(f"flaky query: {query_s:.2f} s for {len(report.tests)} tests with failures {kinds} (target < 2 s)")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,457 @@
+"""Why does a test fail: infra, test (flaky) or code — each verdict with the evidence that decided it.
+
+The rules, in order (thresholds in `Thresholds`):
+1. Each failing execution is first checked for infra: a known signature in its message, stack trace or
+   cell log (`signatures.yaml` + user files), its whole cell timing out, its cell failing en masse, or its
+   run failing many unrelated tests at once.
+2. code: ignoring signature/timeout failures, the test fails in every run from some commit on (at least
+   `code_min_runs` runs) and never passed since: names the first failing and the last passing commit.
+   Mass failures do not stop this verdict: a regression can break many tests at once, but an outage ends.
+3. infra: every failure was explained by rule 1, or all failures happened on one node that ran only a
+   minority of the window's cells.
+4. test: what is left is intermittent on unchanged code (both outcomes on one commit, or a pass on retry:
+   confirmed) or intermittent across commits with no failing streak (suspected).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from pipelinegen.analysis.history import FAILED, CellRow, History, Outcome, RunRow, TestRun
+from pipelinegen.errors import Finding, PipelineError
+
+DEFAULT_SIGNATURES = "signatures.yaml"
+
+SIGNATURES_SCHEMA = {
+    "type": "object",
+    "required": ["signatures"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        "signatures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "pattern"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "pattern": {"type": "string", "minLength": 1},
+                    "description": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    pattern: re.Pattern[str]
+    description: str = ""
+    source: str = ""  # file:line it came from
+
+    def search(self, text: str) -> str | None:
+        match = self.pattern.search(text)
+        return match.group(0) if match else None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    mass_min_tests: int = 10  # a cell "failed en masse" when at least this many of its tests failed ...
+    mass_fraction: float = 0.5  # ... and at least this share of them
+    outage_factor: float = (
+        10.0  # a run is an outage when it failed this many times the median per-run failures
+    )
+    node_min_failures: int = 3  # node clustering needs at least this many failures ...
+    node_max_share: float = 0.5  # ... all on one node that ran less than this share of the cells
+    code_min_runs: int = 2  # a code verdict needs a failing streak over at least this many runs
+
+
+@dataclass
+class Verdict:
+    kind: str  # infra | test | code
+    flaky: bool  # intermittent on unchanged code (kind == "test")
+    confirmed: bool  # flaky and proven: both outcomes on one commit, or a pass on retry
+    evidence: list[str] = field(default_factory=list)
+    first_failing_commit: str = ""
+    last_passing_commit: str = ""
+    infra_failures: int = 0  # failures explained as infra (excluded from the test's failure rate)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing execution, in its run and cell, with the infra reasons found for it."""
+
+    run: RunRow
+    outcome: Outcome
+    cell: CellRow | None
+    strong: tuple[str, ...]  # signature or whole-cell timeout: infra for sure
+    weak: tuple[str, ...]  # mass failure in its cell or run: infra unless the failure persists (code)
+
+    @property
+    def node(self) -> str:
+        return self.cell.node if self.cell else ""
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def _entry_lines(text: str) -> list[int]:
+    """1-based line of each `signatures:` entry, for error messages."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "signatures" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def parse_signatures(text: str, source: str) -> list[Signature]:
+    """Signatures from one YAML document; errors name the file, the line and a fix."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise PipelineError.single(source, mark.line + 1 if mark else None, f"not valid YAML: {err}") from err
+    lines = _entry_lines(text)
+    findings = []
+    for error in jsonschema.Draft202012Validator(SIGNATURES_SCHEMA).iter_errors(data):
+        path = list(error.absolute_path)
+        line = lines[path[1]] if len(path) > 1 and path[0] == "signatures" and path[1] < len(lines) else None
+        findings.append(
+            Finding(
+                source,
+                line,
+                error.message,
+                ".".join(map(str, path)),
+                "each entry needs name and pattern (a regular expression), optional description",
+            )
+        )
+    if findings:
+        raise PipelineError(findings)
+    result = []
+    for i, entry in enumerate(data["signatures"]):
+        line = lines[i] if i < len(lines) else None
+        try:
+            pattern = re.compile(entry["pattern"], re.IGNORECASE)
+        except re.error as err:
+            findings.append(
+                Finding(
+                    source,
+                    line,
+                    f"pattern of signature {entry['name']!r} is not a valid regular expression: {err}",
+                    f"signatures.{i}.pattern",
+                    "escape regex characters such as ( [ . with a backslash",
+                )
+            )
+            continue
+        result.append(Signature(entry["name"], pattern, entry.get("description", ""), f"{source}:{line}"))
+    if findings:
+        raise PipelineError(findings)
+    return result
+
+
+def load_signatures(extra: Sequence[Path] = ()) -> list[Signature]:
+    """The shipped signatures plus the user's files; a user entry with a known name replaces it."""
+    shipped = resources.files("pipelinegen.analysis").joinpath(DEFAULT_SIGNATURES).read_text(encoding="utf-8")
+    by_name = {s.name: s for s in parse_signatures(shipped, f"pipelinegen/analysis/{DEFAULT_SIGNATURES}")}
+    for path in extra:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise PipelineError.single(
+                str(path),
+                None,
+                f"cannot read signatures file: {err.strerror}",
+                hint="pass an existing YAML file to --signatures",
+            ) from err
+        for signature in parse_signatures(text, str(path)):
+            by_name[signature.name] = signature
+    return list(by_name.values())
+
+
+# ---------------------------------------------------------------- context shared by all tests
+
+
+@dataclass
+class Context:
+    """Facts about the whole window that single-test verdicts lean on."""
+
+    history: History
+    signatures: list[Signature]
+    thresholds: Thresholds
+    node_share: dict[str, float]  # node -> share of the window's cells it ran
+    median_run_failures: float
+    commit_order: dict[str, int]  # commit -> position (by its first run in the window)
+
+    @classmethod
+    def build(
+        cls, history: History, signatures: list[Signature], thresholds: Thresholds | None = None
+    ) -> Context:
+        counts: dict[str, int] = {}
+        for cell in history.cells.values():
+            if cell.node:
+                counts[cell.node] = counts.get(cell.node, 0) + 1
+        total = sum(counts.values()) or 1
+        order: dict[str, int] = {}
+        for run in history.runs:
+            order.setdefault(run.commit, len(order))
+        failures = [r.failures for r in history.runs]
+        return cls(
+            history,
+            signatures,
+            thresholds or Thresholds(),
+            {n: c / total for n, c in counts.items()},
+            statistics.median(failures) if failures else 0.0,
+            order,
+        )
+
+    def failure(self, run: RunRow, outcome: Outcome) -> Failure:
+        cell = self.history.cells.get((run.id, outcome.cell_id, outcome.attempt))
+        strong, weak = [], []
+        text = f"{outcome.message}\n{outcome.details}\n{cell.log_tail if cell else ''}"
+        for signature in self.signatures:
+            found = signature.search(text)
+            if found:
+                strong.append(
+                    f"matches infra signature '{signature.name}' ({signature.description}): \"{found[:120]}\""
+                )
+                break
+        where = f"cell {outcome.cell_id}" + (f" on node {cell.node}" if cell and cell.node else "")
+        if cell and cell.status == "timeout":
+            strong.append(f"the whole {where} timed out")
+        t = self.thresholds
+        if (
+            cell
+            and cell.failures >= t.mass_min_tests
+            and cell.failures >= t.mass_fraction * max(1, cell.executions)
+        ):
+            weak.append(f"{cell.failures} of {cell.executions} tests in {where} failed together")
+        run_failures = self.history.run_failures.get(run.id, 0)
+        if run_failures >= max(t.mass_min_tests, t.outage_factor * max(1.0, self.median_run_failures)):
+            weak.append(
+                f"run {run.run_id[:12]} failed {run_failures} tests at once "
+                f"(median per run: {self.median_run_failures:g})"
+            )
+        return Failure(run, outcome, cell, tuple(strong), tuple(weak))
+
+
+# ---------------------------------------------------------------- one test
+
+
+@dataclass
+class _Commit:
+    commit: str
+    passes: int = 0
+    fails: int = 0
+    failing_runs: int = 0
+    first_time: float = 0.0
+
+
+def _commits(timeline: Sequence[TestRun], counted: set[tuple[int, str, int]], ctx: Context) -> list[_Commit]:
+    """Per commit (in window order): passes and the failures in *counted* (run, cell, attempt)."""
+    by_commit: dict[str, _Commit] = {}
+    for entry in timeline:
+        slot = by_commit.setdefault(
+            entry.run.commit, _Commit(entry.run.commit, first_time=entry.run.started_at)
+        )
+        slot.passes += entry.passed()
+        fails = sum(
+            1
+            for o in entry.outcomes
+            if o.status in FAILED and (entry.run.id, o.cell_id, o.attempt) in counted
+        )
+        slot.fails += fails
+        slot.failing_runs += 1 if fails else 0
+    return sorted(by_commit.values(), key=lambda c: (ctx.commit_order.get(c.commit, 0), c.first_time))
+
+
+def _short(commit: str) -> str:
+    return commit[:12]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def retry_passes(timeline: Iterable[TestRun], cells: dict[tuple[int, str, int], CellRow]) -> list[str]:
+    """Runs in which the test failed and then passed again (a later cell attempt, or Surefire reruns)."""
+    found = []
+    for entry in timeline:
+        reruns = [o for o in entry.outcomes if o.status == "passed" and o.flaky_reruns > 0]
+        if reruns:
+            found.append(
+                f"passed after {reruns[0].flaky_reruns} rerun(s) in the same JVM in run {entry.run.run_id[:12]}"
+            )
+            continue
+        not_passed = {(o.cell_id, o.attempt) for o in entry.outcomes}
+        for o in entry.outcomes:
+            retry = (entry.run.id, o.cell_id, o.attempt + 1)
+            if o.status in FAILED and retry in cells and (o.cell_id, o.attempt + 1) not in not_passed:
+                found.append(
+                    f"failed on attempt {o.attempt} of cell {o.cell_id}, passed on attempt {o.attempt + 1} "
+                    f"in run {entry.run.run_id[:12]}"
+                )
+                break
+    return found
+
+
+def classify(timeline: Sequence[TestRun], ctx: Context) -> Verdict:
+    failures = [ctx.failure(e.run, o) for e in timeline for o in e.outcomes if o.status in FAILED]
+    retries = retry_passes(timeline, ctx.history.cells)
+    if not failures:
+        # Only Surefire reruns: it failed and passed within one execution.
+        return Verdict("test", True, True, retries[:3])
+
+    strong = [f for f in failures if f.strong]
+    weak = [f for f in failures if f.weak and not f.strong]
+    plain = [f for f in failures if not f.strong and not f.weak]
+    key = lambda f: (f.run.id, f.outcome.cell_id, f.outcome.attempt)  # noqa: E731
+
+    # Rule 2: code. Everything except signature/timeout failures counts.
+    commits = _commits(timeline, {key(f) for f in weak + plain}, ctx)
+    active = [c for c in commits if c.passes or c.fails]
+    k = len(active)
+    while k > 0 and active[k - 1].passes == 0 and active[k - 1].fails > 0:
+        k -= 1
+    suffix = active[k:]
+    # Before the streak only unexplained failures count: an earlier outage does not hide a later regression.
+    plain_commits = {c.commit: c for c in _commits(timeline, {key(f) for f in plain}, ctx)}
+    failing_before = any(plain_commits[c.commit].fails for c in active[:k])
+    streak_runs = sum(c.failing_runs for c in suffix)
+    nodes = {f.node for f in weak + plain if f.node}
+    one_node = len(nodes) == 1 and len(ctx.node_share) > 1
+    if suffix and not failing_before and streak_runs >= ctx.thresholds.code_min_runs and not one_node:
+        fails = sum(c.fails for c in suffix)
+        if k == 0:
+            evidence = [
+                f"failed all {_plural(fails, 'execution')} in {_plural(streak_runs, 'run')} over "
+                f"{_plural(len(suffix), 'commit')} since first seen in this window (commit {_short(suffix[0].commit)}); "
+                "it never passed here, so there is no last passing commit in the window"
+            ]
+        else:
+            last = active[k - 1]
+            evidence = [
+                f"starts failing at commit {_short(suffix[0].commit)} and keeps failing: "
+                f"{fails} of {fails} executions in {_plural(streak_runs, 'run')} over {_plural(len(suffix), 'commit')}",
+                f"last passing commit {_short(last.commit)} ({_plural(last.passes, 'passing execution')})",
+            ]
+        messages = sorted(
+            {f.outcome.message.splitlines()[0][:160] for f in weak + plain if f.outcome.message}
+        )
+        if messages:
+            evidence.append(f"failure message: {messages[0]}")
+        if strong:
+            evidence.append(
+                f"{_plural(len(strong), 'other failure')} matched infra signatures and were not counted"
+            )
+        return Verdict(
+            "code",
+            False,
+            False,
+            evidence,
+            suffix[0].commit,
+            active[k - 1].commit if k else "",
+            infra_failures=len(strong),
+        )
+
+    # Rule 3: infra.
+    if not plain and (strong or weak):
+        return Verdict(
+            "infra", False, False, _infra_evidence(strong + weak, failures, ctx), infra_failures=len(failures)
+        )
+    if len(failures) >= ctx.thresholds.node_min_failures and one_node and not strong:
+        node = next(iter(nodes))
+        share = ctx.node_share.get(node, 0.0)
+        if share < ctx.thresholds.node_max_share:
+            evidence = [
+                f"all {len(failures)} failures on node {node}, which ran {share:.0%} of the window's cells"
+            ]
+            evidence += _infra_evidence(weak, failures, ctx)
+            return Verdict("infra", False, False, evidence, infra_failures=len(failures))
+
+    # Rule 4: test (flaky). Infra-explained failures are left out of its numbers.
+    counted = {key(f) for f in plain}
+    commits = _commits(timeline, counted, ctx)
+    mixed = [c for c in commits if c.passes and c.fails]
+    evidence = []
+    for c in mixed[:3]:
+        evidence.append(
+            f"passed and failed on the same commit {_short(c.commit)}: "
+            f"{c.fails} of {c.fails + c.passes} executions failed"
+        )
+    if len(mixed) > 3:
+        evidence.append(f"... and on {len(mixed) - 3} more commits")
+    evidence += retries[:3]
+    failing_commits = [c for c in commits if c.fails]
+    if not mixed:
+        evidence.append(
+            f"{_plural(len(plain), 'failure')} over {_plural(len(failing_commits), 'commit')}, "
+            "each followed by passes on later commits: no failing streak"
+        )
+    variants = _variant_evidence(timeline, counted, ctx)
+    if variants:
+        evidence.append(variants)
+    if strong or weak:
+        evidence.append(
+            f"{_plural(len(strong) + len(weak), 'other failure')} explained as infra and not counted: "
+            + "; ".join(sorted({(f.strong or f.weak)[0] for f in strong + weak})[:2])
+        )
+    return Verdict("test", True, bool(mixed or retries), evidence, infra_failures=len(strong) + len(weak))
+
+
+def _infra_evidence(explained: Sequence[Failure], failures: Sequence[Failure], ctx: Context) -> list[str]:
+    reasons: dict[str, int] = {}
+    for f in explained:
+        reason = (f.strong or f.weak)[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    evidence = [
+        f"{reason}" + (f" (x{n})" if n > 1 else "")
+        for reason, n in sorted(reasons.items(), key=lambda x: -x[1])[:4]
+    ]
+    nodes = {f.node for f in failures if f.node}
+    if len(nodes) == 1 and len(ctx.node_share) > 1:
+        node = next(iter(nodes))
+        evidence.append(
+            f"every failure ran on node {node} ({ctx.node_share.get(node, 0):.0%} of the window's cells)"
+        )
+    times = sorted(f.run.started_at for f in failures)
+    if len(times) > 1 and ctx.history.runs:
+        span = times[-1] - times[0]
+        window = ctx.history.runs[-1].started_at - ctx.history.runs[0].started_at
+        if window > 0 and span < 0.2 * window:
+            evidence.append(f"all failures within {span / 3600:.1f} h of a {window / 86400:.1f}-day window")
+    return evidence
+
+
+def _variant_evidence(timeline: Sequence[TestRun], counted: set[tuple[int, str, int]], ctx: Context) -> str:
+    """'all failures on jdk=17 (0 of 40 on jdk=11)' when failures sit on one step/axes variant."""
+    runs: dict[int, int] = {}
+    fails: dict[int, int] = {}
+    for entry in timeline:
+        for variant, n in entry.executions.items():
+            runs[variant] = runs.get(variant, 0) + n
+        for o in entry.outcomes:
+            if o.status in FAILED and (entry.run.id, o.cell_id, o.attempt) in counted:
+                fails[o.variant] = fails.get(o.variant, 0) + 1
+    if len(runs) < 2 or len(fails) != 1:
+        return ""
+    bad = next(iter(fails))
+    others = [v for v in runs if v != bad]
+    label = ctx.history.variants[bad].label() if bad in ctx.history.variants else str(bad)
+    other_runs = sum(runs[v] for v in others)
+    return f"all failures on {label} (none in {other_runs} executions on the other {_plural(len(others), 'variant')})"

@@ -1,0 +1,204 @@
+"""Flaky statistics: failure rates with Wilson intervals, runs needed to confirm, per-variant breakdown.
+
+`analyse(store, ...)` reads a window of the history, computes the numbers for every test that failed in
+it and asks `classify` for the verdict. Everything here is pure except the one store read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipelinegen.analysis.classify import Context, Thresholds, Verdict, classify, load_signatures
+from pipelinegen.analysis.history import FAILED, HistoryBackend, TestRun
+
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+def wilson_interval(failures: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a failure rate: sound at 0 or n failures and on few runs, unlike p +- z*se."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = failures / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def runs_needed(rate: float, confidence: float = 0.95) -> int | None:
+    """Runs on one commit that show at least one failure with *confidence*, if the test fails at *rate*.
+
+    The same number of passes in a row bounds the rate below *rate* after a fix (the 'rule of three').
+    """
+    if rate <= 0:
+        return None
+    if rate >= 1:
+        return 1
+    return math.ceil(math.log(1 - confidence) / math.log(1 - rate))
+
+
+@dataclass(frozen=True)
+class Rate:
+    executions: int  # not counting skips and infra-explained failures
+    failures: int
+    rate: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, failures: int, executions: int) -> Rate:
+        low, high = wilson_interval(failures, executions)
+        return cls(executions, failures, failures / executions if executions else 0.0, low, high)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of one test, for the timeline."""
+
+    run_id: str
+    commit: str
+    started_at: float
+    executions: int
+    failures: int
+    infra_failures: int
+
+
+@dataclass
+class TestReport:
+    test: str
+    kind: str
+    flaky: bool
+    confirmed: bool
+    rate: Rate
+    runs: int
+    commits: int
+    runs_needed: int | None  # flakes: runs on one commit that show a failure at 95 % (= passes in a row to trust a fix)
+    evidence: list[str]
+    first_failing_commit: str = ""
+    last_passing_commit: str = ""
+    variants: dict[str, Rate] = field(default_factory=dict)
+    timeline: list[Point] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["timeline"] = [asdict(p) for p in self.timeline]
+        return data
+
+
+@dataclass
+class FlakyReport:
+    branch: str
+    since: float | None
+    runs: int
+    first_run: float | None
+    last_run: float | None
+    tests: list[TestReport]
+
+    @property
+    def flaky(self) -> list[TestReport]:
+        return [t for t in self.tests if t.kind == "test"]
+
+    def as_dict(self) -> dict:
+        return {
+            "branch": self.branch,
+            "since": self.since,
+            "runs": self.runs,
+            "first_run": self.first_run,
+            "last_run": self.last_run,
+            "counts": {
+                kind: sum(1 for t in self.tests if t.kind == kind) for kind in ("test", "code", "infra")
+            },
+            "tests": [t.as_dict() for t in self.tests],
+        }
+
+
+def report_for(name: str, timeline: Sequence[TestRun], ctx: Context) -> TestReport:
+    verdict: Verdict = classify(timeline, ctx)
+    infra = {
+        (f.run.id, f.outcome.cell_id, f.outcome.attempt)
+        for e in timeline
+        for o in e.outcomes
+        if o.status in FAILED
+        for f in [ctx.failure(e.run, o)]
+        if f.strong or (f.weak and verdict.kind != "code")
+    }
+    executions = failures = 0
+    per_variant: dict[int, list[int]] = {}
+    points = []
+    for entry in timeline:
+        run_fail = run_infra = 0
+        for o in entry.outcomes:
+            if o.status in FAILED:
+                if (entry.run.id, o.cell_id, o.attempt) in infra:
+                    run_infra += 1
+                else:
+                    run_fail += 1
+                    per_variant.setdefault(o.variant, [0, 0])[1] += 1
+        run_exec = entry.total - entry.skipped() - run_infra
+        for variant, n in entry.executions.items():
+            skipped = entry.skipped(variant)
+            infra_here = sum(
+                1
+                for o in entry.outcomes
+                if o.variant == variant
+                and o.status in FAILED
+                and (entry.run.id, o.cell_id, o.attempt) in infra
+            )
+            per_variant.setdefault(variant, [0, 0])[0] += n - skipped - infra_here
+        executions += run_exec
+        failures += run_fail
+        points.append(
+            Point(entry.run.run_id, entry.run.commit, entry.run.started_at, run_exec, run_fail, run_infra)
+        )
+    rate = Rate.of(failures, executions)
+    variants = {
+        (ctx.history.variants[v].label() if v in ctx.history.variants else str(v)): Rate.of(f, n)
+        for v, (n, f) in sorted(per_variant.items())
+    }
+    return TestReport(
+        test=name,
+        kind=verdict.kind,
+        flaky=verdict.flaky,
+        confirmed=verdict.confirmed,
+        rate=rate,
+        runs=len(timeline),
+        commits=len({e.run.commit for e in timeline}),
+        runs_needed=runs_needed(rate.rate) if verdict.kind == "test" else None,
+        evidence=verdict.evidence,
+        first_failing_commit=verdict.first_failing_commit,
+        last_passing_commit=verdict.last_passing_commit,
+        variants=variants,
+        timeline=points,
+    )
+
+
+KIND_ORDER = {"test": 0, "code": 1, "infra": 2}
+
+
+def analyse(
+    store: HistoryBackend,
+    branch: str | None = None,
+    since: float | None = None,
+    tests: Sequence[str] | None = None,
+    signatures: Sequence[Path] = (),
+    thresholds: Thresholds | None = None,
+) -> FlakyReport:
+    """Every test that failed in the window (or the named *tests*), with statistics and a verdict."""
+    history = store.history(branch, since, tests)
+    ctx = Context.build(history, load_signatures(signatures), thresholds)
+    reports = [report_for(name, timeline, ctx) for name, timeline in history.timelines.items() if timeline]
+    if tests is None:
+        reports = [r for r in reports if r.rate.failures or r.kind != "test" or r.confirmed]
+    reports.sort(key=lambda r: (KIND_ORDER.get(r.kind, 9), -r.rate.rate, r.test))
+    runs = history.runs
+    return FlakyReport(
+        branch or "",
+        since,
+        len(runs),
+        runs[0].started_at if runs else None,
+        runs[-1].started_at if runs else None,
+        reports,
+    )
