@@ -1,5 +1,81 @@
-"""Core commands: compile, plan, schema. (Being written: see issue 2.)"""
+"""Core commands: compile (pipeline.yaml -> generated/), plan (the exact cells), schema."""
 
 from __future__ import annotations
 
-commands: list = []
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.errors import EXIT_CHECK_FAILED
+from pipelinegen.load.schema import pipeline_schema
+from pipelinegen.plan.expand import build_plan
+from pipelinegen.render import generate
+
+
+@click.command("compile")
+@pipeline_options
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when generated/ is stale.")
+@click.option(
+    "--output",
+    "output_dir",
+    default=generate.GENERATED_DIR,
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the generated files go.",
+)
+def compile_command(pipeline_path: Path, overlays: tuple[Path, ...], check: bool, output_dir: Path) -> None:
+    """Compile pipeline.yaml (+ overlays) into generated/Jenkinsfile and the shared library."""
+    pipeline = load_selected(pipeline_path, overlays)
+    files = generate.render_all(pipeline, pipeline_path.parent)
+    for note in pipeline.notes:
+        click.echo(f"note: {note}", err=True)
+    if check:
+        staleness = generate.check(files, output_dir)
+        if staleness.stale:
+            click.echo(staleness.diff)
+            for label, names in (("changed", staleness.changed), ("missing", staleness.missing), ("no longer generated", staleness.extra)):
+                for name in names:
+                    click.echo(f"{output_dir}/{name}: {label}", err=True)
+            click.echo("generated/ is stale: run `pipelinegen compile` and commit the result.", err=True)
+            sys.exit(EXIT_CHECK_FAILED)
+        click.echo(f"{output_dir}/ is up to date ({len(files)} files)")
+        return
+    touched = generate.write(files, output_dir)
+    click.echo(f"wrote {len(touched)} of {len(files)} files under {output_dir}/" + ("" if touched else " (all up to date)"))
+
+
+@click.command("plan")
+@pipeline_options
+@parameter_options
+@click.option("--json", "as_json", is_flag=True, help="The plan as JSON (every field of every cell).")
+def plan_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bool, **parameter_values: object) -> None:
+    """Print the exact cells that would run for the given job parameters."""
+    pipeline = load_selected(pipeline_path, overlays)
+    parameters = parameters_from(pipeline, **parameter_values)  # type: ignore[arg-type]
+    plan = build_plan(pipeline, parameters)
+    if as_json:
+        click.echo(plan.to_json(), nl=False)
+        return
+    width = max((len(c.name) for c in plan.cells), default=10)
+    for cell in plan.cells:
+        depends = f"  after {', '.join(cell.depends_on)}" if cell.depends_on else ""
+        click.echo(f"{cell.name:<{width}}  {cell.label:<28} {cell.timeout_minutes:>4}m x{cell.attempts}  {cell.command}{depends}")
+    per_kind = Counter(c.kind for c in plan.cells)
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(per_kind.items()))
+    click.echo(
+        f"{len(plan.cells)} cells ({kinds}) for profile '{parameters.profile}'"
+        + (" [post-commit]" if plan.post_commit else "")
+    )
+
+
+@click.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of pipeline.yaml (point your editor's YAML support at it)."""
+    click.echo(json.dumps(pipeline_schema(), indent=2))
+
+
+commands = [compile_command, plan_command, schema_command]

@@ -1,0 +1,177 @@
+// Runs one stage's cells as parallel branches: 'build' runs the build-once cells (in dependency
+// waves), 'tests' every other build and test cell, 'publish' the post-commit-only cells.
+// Each cell: a node of its label, a fresh checkout, the build-once stashes it depends on, its
+// second checkouts, a timeout, its command through run-cell.sh, results published per cell, and a
+// retry on another node (the failed node is excluded). A user abort or fail-fast is never retried.
+
+import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
+
+void call(String stageName) {
+    List selected = pipelinegenPlan(params)
+    List cells = []
+    for (Map cell : selected) {
+        if (stageOf(cell) == stageName) {
+            cells.add(cell)
+        }
+    }
+    if (cells.isEmpty()) {
+        echo("pipelinegen: no ${stageName} cells for these parameters")
+        return
+    }
+    Set failedBuilds = new HashSet((env.PIPELINEGEN_FAILED_BUILDS ?: '').tokenize(','))
+    Set done = new HashSet()
+    List remaining = new ArrayList(cells)
+    while (!remaining.isEmpty()) {
+        Map branches = [:]
+        List wave = []
+        for (Map cell : remaining) {
+            if (readyToRun(cell, remaining)) {
+                wave.add(cell)
+            }
+        }
+        for (Map cell : wave) {
+            Map current = cell
+            branches[current.name] = {
+                runCell(current, failedBuilds)
+            }
+        }
+        parallel(branches)
+        remaining.removeAll(wave)
+    }
+    env.PIPELINEGEN_FAILED_BUILDS = failedBuilds.join(',')
+}
+
+@NonCPS
+static String stageOf(Map cell) {
+    if (cell.kind == 'publish') {
+        return 'publish'
+    }
+    return cell.build_once ? 'build' : 'tests'
+}
+
+/** A cell is ready when none of its dependencies is still waiting in this stage. */
+@NonCPS
+static boolean readyToRun(Map cell, List remaining) {
+    for (Map other : remaining) {
+        if (cell.depends_on.contains(other.id)) {
+            return false
+        }
+    }
+    return true
+}
+
+void runCell(Map cell, Set failedBuilds) {
+    for (String dependency : cell.depends_on) {
+        if (failedBuilds.contains(dependency)) {
+            echo("pipelinegen: ${cell.name} not run: the build-once cell ${dependency} failed")
+            recordStatus(cell, 'not-run', 0, '', 0, 0)
+            return
+        }
+    }
+    List excludedNodes = []
+    int attempts = cell.attempts as int
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        String nodeName = ''
+        long started = System.currentTimeMillis()
+        try {
+            node(labelExcluding(cell.label as String, excludedNodes)) {
+                nodeName = env.NODE_NAME ?: ''
+                runOnNode(cell, attempt, started)
+            }
+            return
+        } catch (FlowInterruptedException interruption) {
+            throw interruption  // aborted by a user, a timeout of the whole build, or fail-fast
+        } catch (Exception failure) {
+            echo("pipelinegen: ${cell.name} attempt ${attempt}/${attempts} failed on ${nodeName ?: 'no node'}: ${failure.message}")
+            if (nodeName) {
+                excludedNodes.add(nodeName)
+            }
+            if (attempt == attempts) {
+                if (cell.build_once) {
+                    failedBuilds.add(cell.id)
+                }
+                catchError(buildResult: 'FAILURE', stageResult: 'FAILURE') {
+                    error("pipelinegen: ${cell.name} failed after ${attempts} attempt(s)")
+                }
+            }
+        }
+    }
+}
+
+/** The cell's label, excluding nodes it already failed on (node names are labels of their own). */
+@NonCPS
+static String labelExcluding(String label, List excludedNodes) {
+    String expression = label
+    for (String name : excludedNodes) {
+        expression += ' && !"' + name.replace('\\', '\\\\').replace('"', '\\"') + '"'
+    }
+    return expression
+}
+
+void runOnNode(Map cell, int attempt, long started) {
+    String status = 'failed'
+    try {
+        deleteDir()
+        checkoutProject()
+        for (Map checkout : cell.checkouts) {
+            dir(checkout.directory) {
+                checkoutRepository((params[checkout.repository_parameter] ?: checkout.repository) as String,
+                                   (params[checkout.branch_parameter] ?: checkout.branch) as String)
+            }
+        }
+        for (String dependency : cell.depends_on) {
+            unstash(dependency)
+        }
+        writeFile(file: '.pipelinegen/run-cell.sh', text: libraryResource('pipelinegen/run-cell.sh'))
+        writeFile(file: '.pipelinegen/collect-results.sh', text: libraryResource('pipelinegen/collect-results.sh'))
+        withEnv(cell.env + ['PIPELINEGEN_ATTEMPT=' + attempt, 'PIPELINEGEN_COLLECT=' + cell.collect_patterns.join('\n')]) {
+            try {
+                timeout(time: cell.timeout_minutes as int, unit: 'MINUTES') {
+                    sh(label: cell.name, script: 'bash .pipelinegen/run-cell.sh')
+                }
+                status = 'passed'
+            } finally {
+                sh(label: 'collect results', script: 'bash .pipelinegen/collect-results.sh')
+                if (!cell.junit_patterns.isEmpty()) {
+                    junit(testResults: cell.junit_patterns.join(','), allowEmptyResults: true)
+                }
+            }
+        }
+        if (cell.build_once && status == 'passed') {
+            stash(name: cell.id, includes: cell.stash_includes)
+        }
+    } finally {
+        recordStatus(cell, status, attempt, env.NODE_NAME ?: '', started, System.currentTimeMillis())
+        archiveArtifacts(artifacts: "${cell.results_dir}/**", allowEmptyArchive: true)
+    }
+}
+
+void checkoutProject() {
+    String branch = (params.branch ?: '') as String
+    if (branch == '') {
+        checkout(scm)
+    } else {
+        checkoutRepository((params.repository ?: '') as String, branch)
+    }
+}
+
+void checkoutRepository(String repository, String branch) {
+    checkout([$class: 'GitSCM',
+              branches: [[name: branch]],
+              userRemoteConfigs: [[url: repository]],
+              extensions: [[$class: 'CloneOption', shallow: true, depth: 1, noTags: true]]])
+}
+
+/** One JSON file per cell attempt under ci-results/: what `pipelinegen results` builds the bundle from. */
+void recordStatus(Map cell, String status, int attempt, String nodeName, long started, long ended) {
+    Map record = [cell: cell.id, name: cell.name, step: cell.step, status: status, attempt: attempt,
+                  node: nodeName, started_ms: started, ended_ms: ended, build_url: env.BUILD_URL ?: '']
+    if (status == 'not-run') {
+        node(cell.label as String) {
+            writeJSON(file: "${cell.results_dir}/status-${attempt}.json", json: record)
+            archiveArtifacts(artifacts: "${cell.results_dir}/status-*.json")
+        }
+    } else {
+        writeJSON(file: "${cell.results_dir}/status-${attempt}.json", json: record)
+    }
+}

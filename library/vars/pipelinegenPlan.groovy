@@ -1,0 +1,179 @@
+// Selects the cells a run executes from the compiled plan data (resources/pipelinegen/plan.json).
+// This is the Groovy mirror of pipelinegen/plan/expand.py:select; `pipelinegen validate` runs both and
+// checks they pick the same cells for every profile. Keep the two in step.
+
+/** The selected cells, in plan order, each a Map with its step's settings merged in. */
+List call(Map jobParams) {
+    Map data = data()
+    Map selection = selectCells(data, jobParams)
+    if (selection.error) {
+        error("pipelinegen: ${selection.error}")
+    }
+    return selection.cells
+}
+
+/** The plan data shipped with this library. */
+Map data() {
+    return readJSON(text: libraryResource('pipelinegen/plan.json'), returnPojo: true)
+}
+
+@NonCPS
+static String normaliseRepository(String url) {
+    String text = (url ?: '').trim().toLowerCase()
+    while (text.endsWith('/')) {
+        text = text.substring(0, text.length() - 1)
+    }
+    if (text.endsWith('.git')) {
+        text = text.substring(0, text.length() - 4)
+    }
+    return text
+}
+
+@NonCPS
+static boolean isPostCommit(Map data, Map jobParams) {
+    String canonical = data.canonical_repository ?: ''
+    String repository = (jobParams.repository ?: '') as String
+    if (canonical == '' || repository == '') {
+        return false
+    }
+    return normaliseRepository(repository) == normaliseRepository(canonical)
+}
+
+/** [cells: List, postCommit: boolean, error: String] — pure, so the harness and tests can call it. */
+@NonCPS
+static Map selectCells(Map data, Map jobParams) {
+    boolean postCommit = isPostCommit(data, jobParams)
+
+    // axis values allowed by the job parameters ('' = the parameter default, 'all' = every value)
+    List axes = data.axes
+    Map allowedValues = [:]
+    for (Map axis : axes) {
+        List values = axis.values
+        if (!axis.parameter) {
+            allowedValues[axis.name] = values
+            continue
+        }
+        String value = (jobParams[axis.parameter] ?: '') as String
+        if (value == '') {
+            value = axis.parameter_default ?: ''
+        }
+        if (value == '' || value == 'all') {
+            allowedValues[axis.name] = values
+        } else if (values.contains(value)) {
+            allowedValues[axis.name] = [value]
+        } else {
+            return [cells: [], postCommit: postCommit,
+                    error: "${axis.parameter}='${value}' is not one of ${values.join(', ')} (or 'all')".toString()]
+        }
+    }
+
+    // steps chosen by the profile
+    String profileName = (jobParams.profile ?: '') as String
+    Map profile = null
+    for (Map candidate : data.profiles) {
+        if (candidate.name == profileName) {
+            profile = candidate
+        }
+    }
+    if (profile == null) {
+        List names = []
+        for (Map candidate : data.profiles) {
+            names.add(candidate.name)
+        }
+        return [cells: [], postCommit: postCommit,
+                error: "unknown profile '${profileName}' (one of: ${names.join(', ')})".toString()]
+    }
+    Map steps = [:]
+    for (Map step : data.steps) {
+        steps[step.name] = step
+    }
+    Set wanted = new HashSet()
+    if (profile.custom) {
+        String regexp = (jobParams.profile_custom_regexp ?: '') as String
+        for (Map step : data.steps) {
+            if ((step.name =~ regexp).find()) {
+                wanted.add(step.name)
+            }
+        }
+    } else {
+        wanted.addAll(profile.steps)
+    }
+
+    // cells allowed by axes and post-commit, of a wanted or an `always` step
+    Map byId = [:]
+    Set chosen = new HashSet()
+    for (Map cell : data.cells) {
+        byId[cell.id] = cell
+        Map step = steps[cell.step]
+        boolean allowed = postCommit || !step.post_commit_only
+        for (int i = 0; i < axes.size(); i++) {
+            String axisName = axes[i].name
+            if (step.axes.contains(axisName) && !allowedValues[axisName].contains(cell.axes[i])) {
+                allowed = false
+            }
+        }
+        if (allowed && (wanted.contains(cell.step) || step.always)) {
+            chosen.add(cell.id)
+        }
+    }
+    // plus the build-once cells they depend on
+    List pending = new ArrayList(chosen)
+    while (!pending.isEmpty()) {
+        String id = pending.remove(pending.size() - 1)
+        for (String dependency : byId[id].depends_on) {
+            if (!chosen.contains(dependency)) {
+                chosen.add(dependency)
+                pending.add(dependency)
+            }
+        }
+    }
+
+    List cells = []
+    for (Map cell : data.cells) {
+        if (chosen.contains(cell.id)) {
+            cells.add(describeCell(data, steps[cell.step], cell))
+        }
+    }
+    return [cells: cells, postCommit: postCommit, error: null]
+}
+
+/** A cell with its step's settings and its environment, ready to run. */
+@NonCPS
+static Map describeCell(Map data, Map step, Map cell) {
+    Map out = [:]
+    out.putAll(step)
+    out.putAll(cell)
+    out.step = step.name
+    Map axisValues = [:]
+    List env = []
+    for (int i = 0; i < data.axes.size(); i++) {
+        String name = data.axes[i].name
+        axisValues[name] = cell.axes[i]
+        env.add('PIPELINEGEN_AXIS_' + name.toUpperCase().replace('-', '_') + '=' + cell.axes[i])
+    }
+    out.axes = axisValues
+    env.add('PIPELINEGEN_CELL=' + cell.id)
+    env.add('PIPELINEGEN_STEP=' + step.name)
+    env.add('PIPELINEGEN_SPLIT=' + cell.split + '/' + step.splits)
+    env.add('PIPELINEGEN_COMMAND=' + cell.command)
+    out.results_dir = data.results_root + '/' + cell.id
+    env.add('PIPELINEGEN_RESULTS_DIR=' + out.results_dir)
+    env.addAll(step.env)
+    out.env = env
+    List patterns = []
+    List junitPatterns = []
+    for (String pattern : step.results + step.archive) {
+        String text = pattern.replace('{step}', step.name).replace('{split}', cell.split as String)
+        text = text.replace('{splits}', step.splits as String).replace('{cell_id}', cell.id)
+        for (Map.Entry entry : axisValues.entrySet()) {
+            text = text.replace('{' + entry.key + '}', entry.value as String)
+        }
+        patterns.add(text)
+        if (step.results.contains(pattern)) {
+            junitPatterns.add(out.results_dir + '/' + text)
+        }
+    }
+    out.collect_patterns = patterns
+    out.junit_patterns = junitPatterns
+    return out
+}

@@ -1,0 +1,104 @@
+"""Everything `pipelinegen compile` writes under generated/, computed in memory first.
+
+Writing is atomic per file; files compile wrote before and no longer produces are removed, using the
+list it keeps in generated/.pipelinegen-files (so files other commands put under generated/, such as
+split lists, are never touched). `check` compares without writing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelinegen.fsutil import atomic_write_bytes
+from pipelinegen.model.pipeline import Pipeline
+from pipelinegen.render.jenkinsfile import render_jenkinsfile
+from pipelinegen.render.library import render_library
+
+GENERATED_DIR = "generated"
+FILE_LIST = ".pipelinegen-files"
+
+
+def render_all(pipeline: Pipeline, project_dir: Path) -> dict[str, bytes]:
+    """Relative path under generated/ -> content, for every generated file."""
+    files = {"Jenkinsfile": render_jenkinsfile(pipeline).encode("ascii")}
+    for relative, content in render_library(pipeline, project_dir).items():
+        files[f"library/{relative}"] = content
+    files.update(_clone_files(pipeline))
+    files[FILE_LIST] = ("".join(f"{name}\n" for name in sorted(files)) + f"{FILE_LIST}\n").encode("utf-8")
+    return dict(sorted(files.items()))
+
+
+def _clone_files(pipeline: Pipeline) -> dict[str, bytes]:
+    """generated/clone/: the Jenkins clone definition, when the deploy package provides it."""
+    try:
+        from pipelinegen.deploy.clone import render_clone  # noqa: PLC0415 - optional until the deploy stage lands
+    except ImportError:
+        return {}
+    return {f"clone/{path}": text.encode("utf-8") for path, text in sorted(render_clone(pipeline).items())}
+
+
+@dataclass(frozen=True)
+class Staleness:
+    changed: list[str]  # differ from what compile would write
+    missing: list[str]  # compile would write them, they do not exist
+    extra: list[str]  # compile wrote them before, it would not now
+    diff: str  # unified diff of the changed and missing files (truncated)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.changed or self.missing or self.extra)
+
+
+def _previous_files(out_dir: Path) -> list[str]:
+    listing = out_dir / FILE_LIST
+    if not listing.is_file():
+        return []
+    return [line for line in listing.read_text(encoding="utf-8").splitlines() if line and ".." not in line]
+
+
+def check(files: dict[str, bytes], out_dir: Path, max_diff_lines: int = 200) -> Staleness:
+    changed, missing, diff_lines = [], [], []
+    for relative, content in files.items():
+        path = out_dir / relative
+        if not path.is_file():
+            missing.append(relative)
+            old = b""
+        else:
+            old = path.read_bytes()
+            if old == content:
+                continue
+            changed.append(relative)
+        if len(diff_lines) < max_diff_lines:
+            diff_lines.extend(
+                difflib.unified_diff(
+                    old.decode("utf-8", "replace").splitlines(),
+                    content.decode("utf-8", "replace").splitlines(),
+                    f"a/{GENERATED_DIR}/{relative}",
+                    f"b/{GENERATED_DIR}/{relative}",
+                    lineterm="",
+                    n=1,
+                )
+            )
+    extra = [name for name in _previous_files(out_dir) if name not in files and (out_dir / name).exists()]
+    text = "\n".join(diff_lines[:max_diff_lines])
+    if len(diff_lines) > max_diff_lines:
+        text += f"\n... diff cut at {max_diff_lines} lines"
+    return Staleness(changed=changed, missing=missing, extra=extra, diff=text)
+
+
+def write(files: dict[str, bytes], out_dir: Path) -> list[str]:
+    """Write what changed (atomically), remove what compile no longer produces; the paths touched."""
+    touched = []
+    for name in _previous_files(out_dir):
+        if name not in files and (out_dir / name).is_file():
+            (out_dir / name).unlink()
+            touched.append(name)
+    for relative, content in files.items():
+        path = out_dir / relative
+        if path.is_file() and path.read_bytes() == content:
+            continue
+        atomic_write_bytes(path, content)
+        touched.append(relative)
+    return touched

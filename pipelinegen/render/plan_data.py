@@ -1,0 +1,103 @@
+"""The compiled plan data the Jenkins library reads at run time (resources/pipelinegen/plan.json).
+
+It holds the whole cell universe plus what selection needs (profiles, axis parameters, canonical
+repository), so the Jenkinsfile stays small however large the matrix: the library's Groovy mirror of
+`plan.expand.select` picks the cells from it. Every shell command a cell runs is rendered here, in
+Python, with `shell_quote`; the library hands it to a script through the environment, so Groovy never
+builds or quotes a shell string.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pipelinegen import __version__
+from pipelinegen.model.pipeline import Pipeline, Step
+from pipelinegen.plan.cell import Cell
+from pipelinegen.plan.expand import cell_universe
+
+PLAN_DATA_FORMAT = 1
+RESULTS_ROOT = "ci-results"
+
+
+def cell_data(cell: Cell) -> dict:
+    """What varies per cell; everything a whole step shares lives once in the step entry."""
+    return {
+        "id": cell.id,
+        "name": cell.name,
+        "step": cell.step,
+        "axes": [value for _, value in cell.axes],  # in the order of the top-level "axes" list
+        "split": cell.split,
+        "command": cell.command,
+        "label": cell.label,
+        "depends_on": list(cell.depends_on),
+    }
+
+
+def step_data(pipeline: Pipeline, step: Step) -> dict:
+    resource = pipeline.resource(step.resource)
+    return {
+        "name": step.name,
+        "kind": step.kind,
+        "axes": list(step.axes),
+        "always": step.always,
+        "build_once": step.build_once,
+        "post_commit_only": step.post_commit_only,
+        "splits": step.splits,
+        "resource": resource.name,
+        "timeout_minutes": step.timeout_minutes,
+        "attempts": step.attempts,
+        "stash_includes": step.stash,
+        "env": [f"{key}={value}" for key, value in step.env],
+        # result/archive globs may use {step}/{axis} placeholders: rendered per cell by the Python plan;
+        # the library hands the step's patterns to collect-results.sh, which expands them per cell.
+        "results": list(step.results),
+        "archive": list(step.archive),
+        "checkouts": [
+            {
+                "name": r.name,
+                "repository": r.url,
+                "branch": r.branch,
+                "directory": r.directory,
+                "repository_parameter": r.repository_parameter,
+                "branch_parameter": r.branch_parameter,
+            }
+            for r in (pipeline.repository(name) for name in step.checkouts)
+        ],
+    }
+
+
+def plan_data(pipeline: Pipeline) -> dict:
+    return {
+        "format": PLAN_DATA_FORMAT,
+        "generator": f"pipelinegen {__version__}",
+        "project": pipeline.project,
+        "canonical_repository": pipeline.canonical_repository,
+        "results_root": RESULTS_ROOT,
+        "axes": [
+            {
+                "name": a.name,
+                "values": list(a.values),
+                "default": a.default,
+                "parameter": a.parameter,
+                "parameter_default": a.parameter_default,
+            }
+            for a in pipeline.axes
+        ],
+        "steps": [step_data(pipeline, s) for s in pipeline.steps],
+        "profiles": [{"name": p.name, "custom": p.custom, "steps": list(p.steps)} for p in pipeline.profiles],
+        "cells": [cell_data(c) for c in cell_universe(pipeline)],
+    }
+
+
+def render_plan_json(pipeline: Pipeline) -> str:
+    """Deterministic, ASCII JSON: one cell per line so a change to pipeline.yaml diffs readably."""
+    data = plan_data(pipeline)
+    cells = data.pop("cells")
+
+    def dump(value: object) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+
+    head = ",\n".join(f"  {dump(key)}: {dump(value)}" for key, value in sorted(data.items()))
+    body = ",\n".join(f"    {dump(cell)}" for cell in cells)
+    return "{\n" + head + ',\n  "cells": [\n' + body + "\n  ]\n}\n"
