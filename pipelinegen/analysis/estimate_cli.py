@@ -70,7 +70,10 @@ def step_durations(
     """Per split-unit seconds of one step from every source given (JUnit/bundles win over history)."""
     durations: dict[str, float] = {}
     if history is not None:
-        durations.update(tm.read_history(history, step, branch))
+        try:
+            durations.update(tm.read_history(history, step, branch, granularity))
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--granularity") from None
     durations.update(tm.aggregate(collect_observations(step, junit, bundles), granularity))
     return durations
 

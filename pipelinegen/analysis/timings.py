@@ -119,12 +119,26 @@ def _iter_file_lxml(file: Path, cell_id: str):
         elem.clear()
 
 
-def read_history(db: Path, step: str, branch: str = "") -> dict[str, float]:
-    """Per-test durations of one step from the history DB (median over its stored runs)."""
-    from pipelinegen.analysis.history import HistoryStore  # type: ignore[import-not-found]
+def read_history(db: Path, step: str, branch: str = "", granularity: str = "class") -> dict[str, float]:
+    """Per-class (or per pytest file) durations of one step from the history DB.
 
-    result = HistoryStore(db).durations(step, branch)
-    return dict(result.items() if isinstance(result, Mapping) else result)
+    The history DB keeps one duration per test class and run (`HistoryStore.durations`, the mean over
+    recent runs); finer units (single tests, pytest node ids) need JUnit or a result bundle.
+    """
+    from pipelinegen.analysis.history import HistoryStore
+
+    if granularity not in ("class", "file"):
+        raise ValueError(
+            f"the history DB keeps per-class durations; --granularity {granularity} needs --junit or --bundle"
+        )
+    with HistoryStore(db) as store:
+        per_class = store.durations(step, branch or None)
+    if granularity == "class":
+        return dict(per_class)
+    per_file: dict[str, float] = defaultdict(float)
+    for classname, seconds in per_class.items():
+        per_file[split_key(classname, "", "file")] += seconds
+    return dict(per_file)
 
 
 # ---------------------------------------------------------------- result bundles
