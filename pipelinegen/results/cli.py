@@ -19,6 +19,7 @@ from pipelinegen.results.collect import (
     detect_producer,
     discover_cells,
     git_subject_details,
+    read_run_directory,
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import pipeline_identity
@@ -74,7 +75,7 @@ def results() -> None:
 @results.command("collect")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--commit", required=True, help="The commit the results are for (full sha preferred).")
-@click.option("--profile", required=True, help="The profile that ran (e.g. pre-commit).")
+@click.option("--profile", help="The profile that ran (e.g. pre-commit); read from a `pipelinegen run` directory.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Bundle to write: *.tar.zst or *.tar.xz.")
 @click.option("--repository", default="", help="Repository URL (default: git origin of the current checkout).")
@@ -86,36 +87,60 @@ def results() -> None:
               help="Default: jenkins when BUILD_URL is set, else other.")
 @click.option("--log-glob", "log_globs", multiple=True, help="Log file patterns kept per cell directory.")
 @click.option("--sign-key", type=_existing_file, help=f"SSH private key to sign with (or ${SIGN_KEY_ENV}).")
-def collect_cmd(directory: Path, commit: str, profile: str, output: Path, repository: str, branch: str,
+def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path, repository: str, branch: str,
                 params: tuple[str, ...], pipeline: Path | None, overlays: tuple[Path, ...],
                 producer_kind: str | None, log_globs: tuple[str, ...], sign_key: Path | None) -> None:
-    """Bundle any directory of JUnit XML files: each directory holding *.xml is one cell."""
-    parameters = _parse_params(profile, params)
+    """Bundle a `pipelinegen run` result directory, or any directory of JUnit XML files (then each
+    directory holding *.xml is one cell; name it after the plan cell id to match the plan)."""
     full, tree, origin = git_subject_details(commit, Path.cwd())
-    commit = (full or commit).lower()
-    identity = None
-    plan_cells: tuple = ()
-    if pipeline is not None:
-        from pipelinegen.plan import build_plan
-
-        model, identity = _load(pipeline, overlays)
-        plan_cells = build_plan(model, parameters).cells
-    found = discover_cells(directory, plan_cells, log_globs or DEFAULT_LOG_GLOBS)
-    if not found:
-        raise PipelineError.single(str(directory), None, "no JUnit *.xml files found",
-                                   hint="point at the directory the test runs wrote (e.g. build/test/output)")
+    subject = Subject(repository=repository or origin, commit=(full or commit).lower(), branch=branch, tree=tree)
     key = sign_key or (Path(os.environ[SIGN_KEY_ENV]) if os.environ.get(SIGN_KEY_ENV) else None)
-    producer = detect_producer([f for cell in found for f in cell.junit], producer_kind)
-    subject = Subject(repository=repository or origin, commit=commit, branch=branch, tree=tree)
-    with BundleWriter(output, subject=subject, parameters=parameters, producer=producer, cells=plan_cells,
-                      pipeline=identity, sign_key=key) as writer:
-        for cell in found:
-            writer.add_cell(cell.ref, status="passed", attempts=1, junit=cell.junit, logs=cell.logs)
-    bundle = read_bundle(output)
-    totals = bundle.manifest["totals"]
-    click.echo(f"wrote {output}: {totals['cells']['total']} cells, {totals['tests']['total']} tests "
-               f"({totals['tests']['failed'] + totals['tests']['error']} failing), "
-               f"{len(bundle.manifest['duplicates'])} duplicates, {'signed' if key else 'unsigned'}")
+    identity = None
+    model = None
+    if pipeline is not None:
+        model, identity = _load(pipeline, overlays)
+    run_dir = read_run_directory(directory)
+    if run_dir is not None:
+        parameters = parameters_from_dict(run_dir.parameters)
+        if profile and profile != parameters.profile:
+            raise PipelineError.single(str(directory / "summary.json"), None,
+                                       f"the run used profile '{parameters.profile}', not '{profile}'",
+                                       hint="drop --profile, or collect the right run directory")
+        writer = BundleWriter(output, subject=subject, parameters=parameters, producer=run_dir.producer,
+                              cells=run_dir.planned, pipeline=identity, sign_key=key)
+        items, incomplete, reason = run_dir.cells, run_dir.incomplete, run_dir.reason
+    else:
+        if not profile:
+            raise PipelineError.single("--profile", None, "missing", hint="say which profile ran, e.g. --profile pre-commit")
+        parameters = _parse_params(profile, params)
+        plan_cells: tuple = ()
+        if model is not None:
+            from pipelinegen.plan import build_plan
+
+            plan_cells = build_plan(model, parameters).cells
+        found = discover_cells(directory, plan_cells, log_globs or DEFAULT_LOG_GLOBS)
+        if not found:
+            raise PipelineError.single(str(directory), None, "no JUnit *.xml files found",
+                                       hint="point at the directory the test runs wrote (e.g. build/test/output)")
+        producer = detect_producer([f for cell in found for f in cell.junit], producer_kind)
+        writer = BundleWriter(output, subject=subject, parameters=parameters, producer=producer, cells=plan_cells,
+                              pipeline=identity, sign_key=key)
+        items = [{"cell": c.ref, "status": "passed", "attempts": 1, "junit": c.junit, "logs": c.logs} for c in found]
+        incomplete, reason = False, ""
+    try:
+        for item in items:
+            item = dict(item)
+            writer.add_cell(item.pop("cell"), **item)
+    except BaseException:
+        writer.close()
+        raise
+    writer.finish(incomplete=incomplete, reason=reason)
+    manifest = read_bundle(output).manifest
+    totals = manifest["totals"]
+    click.echo(f"wrote {output}: {totals['cells']['total']} cells ({totals['cells']['not-run']} not run), "
+               f"{totals['tests']['total']} tests ({totals['tests']['failed'] + totals['tests']['error']} failing), "
+               f"{len(manifest['duplicates'])} duplicates, {'signed' if key else 'unsigned'}"
+               + (f", INCOMPLETE: {reason}" if incomplete else ""))
 
 
 @results.command("verify")

@@ -84,3 +84,65 @@ def git_subject_details(commit: str, cwd: Path) -> tuple[str, str, str]:
     tree = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}"], cwd) if full else ""
     origin = _git(["remote", "get-url", "origin"], cwd)
     return full, tree, origin
+
+
+# `pipelinegen run` cell statuses -> bundle cell statuses.
+_RUN_STATUS = {"passed": "passed", "failed": "failed", "timeout": "error", "error": "error",
+               "skipped": "skipped", "interrupted": "not-run", "not_run": "not-run"}
+
+
+@dataclass
+class RunDirectory:
+    """A `pipelinegen run` result directory (plan.json + summary.json + cells/), read for bundling."""
+
+    parameters: dict
+    planned: list[CellRef]
+    cells: list[dict]  # BundleWriter.add_cell keyword arguments, each with `cell`
+    producer: Producer
+    incomplete: bool
+    reason: str
+
+
+def _ref_from_dict(data: dict) -> CellRef:
+    axes = data.get("axes") or {}
+    return CellRef(id=data["id"], name=data.get("name", data["id"]), step=data.get("step", ""),
+                   axes=tuple(axes.items()) if isinstance(axes, dict) else tuple(map(tuple, axes)),
+                   split=int(data.get("split", 1)), splits=int(data.get("splits", 1)))
+
+
+def read_run_directory(root: Path) -> RunDirectory | None:
+    """None unless *root* holds plan.json and summary.json written by `pipelinegen run`."""
+    import json
+
+    root = Path(root)
+    plan_path, summary_path = root / "plan.json", root / "summary.json"
+    if not (plan_path.is_file() and summary_path.is_file()):
+        return None
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    planned = [_ref_from_dict(c) for c in plan.get("cells", [])]
+    refs = {ref.id: ref for ref in planned}
+    cells = []
+    for cell in summary.get("cells", []):
+        attempts = cell.get("attempts") or []
+        if not attempts and cell.get("status") in ("not_run", "interrupted"):
+            continue  # recorded as not-run from the plan
+        last = attempts[-1] if attempts else {}
+        cells.append({
+            "cell": refs.get(cell["id"]) or _ref_from_dict(cell),
+            "status": _RUN_STATUS.get(cell.get("status", ""), "error"),
+            "attempts": len(attempts),
+            "duration_s": sum(max(0.0, (a.get("ended") or 0) - (a.get("started") or 0)) for a in attempts),
+            "node": socket.gethostname(),
+            # Only the last attempt's results count; earlier attempts are what made it flaky.
+            "junit": [root / p for p in last.get("junit", [])],
+            "logs": [root / a["log"] for a in attempts if a.get("log")],
+        })
+    started, ended = summary.get("started"), summary.get("ended")
+    producer = Producer(kind="local", host=socket.gethostname(),
+                        images=(),
+                        started_at=_iso(started) if started else "", finished_at=_iso(ended) if ended else "")
+    complete = bool(summary.get("complete"))
+    reason = "" if complete else f"the local run did not finish (status {summary.get('status', 'unknown')})"
+    return RunDirectory(parameters=summary.get("parameters") or plan.get("parameters") or {}, planned=planned,
+                        cells=cells, producer=producer, incomplete=not complete, reason=reason)
