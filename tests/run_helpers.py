@@ -32,3 +32,21 @@ def pipelinegen(*args: str, cwd: Path, env: dict | None = None, **kwargs) -> sub
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-c", "from pipelinegen.cli import main; main()", *args], cwd=cwd,
                           env=full_env, capture_output=True, text=True, **kwargs)
+
+
+def alive(pid: int) -> bool:
+    """True while *pid* runs; a zombie (killed, waiting for a parent that may never reap it) is not alive."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_dead(pid: int, seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from run_helpers import make_cell, make_plan
+from run_helpers import make_cell, make_plan, wait_dead
 
 from pipelinegen.run.executor import Executor, RunOptions
 from pipelinegen.run.output import ResultDirectory, read_summary
@@ -71,10 +71,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     assert cells["hang"].status == "timeout" and "timed out after 0.5 s" in cells["hang"].reason
     assert summary.exit_code == 1
     child = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
-        time.sleep(0.05)
-    assert not Path(f"/proc/{child}").exists(), "the background child survived the timeout"
+    assert wait_dead(child), "the background child survived the timeout"
 
 
 def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path):

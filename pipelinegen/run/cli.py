@@ -22,7 +22,7 @@ from pipelinegen.run.executor import (
     cell_environment,
     host_arch,
 )
-from pipelinegen.run.jdk import jdk_map, parse_jdk_homes
+from pipelinegen.run.jdk import DEFAULT_JVM_ROOT, jdk_map, parse_jdk_homes
 from pipelinegen.run.output import ResultDirectory
 from pipelinegen.run.progress import PlainProgress, make_progress, print_summary
 from pipelinegen.run.scheduler import run_order
@@ -92,6 +92,8 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the commands in start order; run nothing.")
 @click.option("--jdk-home", multiple=True, metavar="VERSION=PATH",
               help="JAVA_HOME for a jdk value (adds to / overrides what is found in /usr/lib/jvm). Repeatable.")
+@click.option("--jvm-root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_JVM_ROOT,
+              show_default=True, help="Where installed JDKs are looked for (each JDK's `release` file).")
 @click.option("--env", "env_pairs", multiple=True, metavar="NAME[=VALUE]",
               help="Extra environment for every cell; NAME alone copies it from your environment. Repeatable.")
 @click.option("--checkout", "checkout_pairs", multiple=True, metavar="NAME=PATH",
@@ -107,7 +109,7 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.pass_context
 def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, custom_regexp: str,
                 architecture: str, jdk: str, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
-                dry_run: bool, jdk_home: tuple[str, ...], env_pairs: tuple[str, ...],
+                dry_run: bool, jdk_home: tuple[str, ...], jvm_root: Path, env_pairs: tuple[str, ...],
                 checkout_pairs: tuple[str, ...], timeout_s: float | None, kill_grace: float,
                 out_dir: Path | None, keep_work: bool, plain: bool) -> None:
     """Run the plan's cells on this machine: the same cells the Jenkinsfile runs, no CI needed.
@@ -122,7 +124,7 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     checkouts = {name: Path(path).resolve() for name, path in _pairs(checkout_pairs, "--checkout").items()}
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     options = RunOptions(
-        jobs=jobs, docker=docker, jdk_homes=jdk_map(parse_jdk_homes(jdk_home)),
+        jobs=jobs, docker=docker, jdk_homes=jdk_map(parse_jdk_homes(jdk_home), jvm_root),
         extra_env=_pairs(env_pairs, "--env", allow_bare=True), checkouts=checkouts, timeout_s=timeout_s,
         kill_grace_s=kill_grace, keep_work=keep_work, run_id=run_id,
     )

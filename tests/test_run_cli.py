@@ -1,0 +1,105 @@
+"""`pipelinegen run` as a user calls it: dry run, selection errors, --docker without engine, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from run_helpers import REPO, SAMPLE, pipelinegen, wait_dead
+
+TINY = """\
+version: 1
+project: tiny
+canonical_repository: https://example.invalid/tiny.git
+branches: [main]
+axes:
+  - {name: arch, values: [amd64], default: amd64}
+  - {name: jdk, values: ["17"], default: "17", parameter: jdk, cell_name: "jdk{value}"}
+resources:
+  - {name: small, label: "tiny-small", cpu: 1, memory_gb: 1}
+defaults:
+  build: {resource: small, timeout_minutes: 5, attempts: 1, axes: [arch, jdk]}
+  test: {resource: small, timeout_minutes: 5, attempts: 2, axes: [arch, jdk], needs: [jar]}
+steps:
+  - {name: jar, kind: build, command: "mkdir -p build && echo ok > build/out", build_once: true, always: true,
+     stash: "build/**"}
+  - {name: quick, kind: test, command: "cat build/out"}
+  - {name: hang, kind: test, command: "sleep 60 & echo $! > \\"$PIDS/{cell_id}.pid\\"; wait", splits: 2}
+profiles:
+  - {name: all, steps: [quick, hang]}
+"""
+
+
+def test_dry_run_prints_the_commands_in_start_order_and_the_cells_that_cannot_run(tmp_path):
+    jdk17 = tmp_path / "jdk17"
+    (jdk17 / "bin").mkdir(parents=True)
+    (jdk17 / "bin" / "java").write_text("")
+    done = pipelinegen("-C", str(SAMPLE), "run", "--profile", "smoke", "-j", "2", "--dry-run",
+                       "--jvm-root", str(tmp_path / "no-jvms"), "--jdk-home", f"17={jdk17}", cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "# jar jdk11 [jar_jdk11]: skipped (jdk 11 not installed)" in lines
+    assert "# unit jdk11 1/2 [unit_jdk11_1of2]: skipped (jdk 11 not installed)" in lines
+    assert f"# unit jdk17 2/2 [unit_jdk17_2of2] after jar_jdk17 JAVA_HOME={jdk17}" in lines
+    commands = [line for line in lines if not line.startswith("#")]
+    assert commands == [".build/build-jars.sh 17", ".build/run-tests.sh -a unit -c 1/2 -j 17",
+                        ".build/run-tests.sh -a unit -c 2/2 -j 17"]
+
+
+def test_an_unknown_cell_is_a_usage_error_with_a_suggestion():
+    done = pipelinegen("-C", str(SAMPLE), "run", "--cells", "unit 3/2", "--dry-run", cwd=REPO)
+    assert done.returncode == 2
+    assert "--cells 'unit 3/2' matches no cell" in done.stderr
+
+
+def test_docker_without_an_engine_says_so_and_exits_2(tmp_path):
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                    "Is the docker daemon running?' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    done = pipelinegen("-C", str(SAMPLE), "run", "--docker", "--jdk", "17", cwd=REPO,
+                       env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})
+    assert done.returncode == 2
+    assert "no docker engine is reachable" in done.stderr and "Is the docker daemon running?" in done.stderr
+    assert "without --docker" in done.stderr
+
+
+def test_sigint_stops_running_cells_keeps_finished_ones_and_writes_an_incomplete_result(tmp_path):
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "pipeline.yaml").write_text(TINY)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from pipelinegen.cli import main; main()", "-C", str(project), "run", "-j", "1",
+         "--plain", "--out", str(out), "--kill-grace", "1"],
+        env={**os.environ, "PYTHONPATH": str(REPO), "PIDS": str(pids)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not list(pids.glob("*.pid")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(pids.glob("*.pid")), "the hanging cell never started"
+        child = int(next(pids.glob("*.pid")).read_text())
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, stderr
+    summary = json.loads((out / "summary.json").read_text())
+    status = {c["id"]: c["status"] for c in summary["cells"]}
+    assert summary["complete"] is False and summary["status"] == "interrupted"
+    assert status == {"jar_amd64_jdk17": "passed", "quick_amd64_jdk17": "passed",
+                      "hang_amd64_jdk17_1of2": "interrupted", "hang_amd64_jdk17_2of2": "not_run"}
+    hang = next(c for c in summary["cells"] if c["id"] == "hang_amd64_jdk17_1of2")
+    assert len(hang["attempts"]) == 1  # an interrupted cell is not retried
+    assert (out / "cells" / "quick_amd64_jdk17" / "attempt-1.log").read_text().strip().endswith("ok")
+    assert json.loads((out / "plan.json").read_text())["selected"]
+    assert "INCOMPLETE" in stdout
+    assert wait_dead(child), "Ctrl-C left the cell's child running"
