@@ -85,7 +85,7 @@ def parse_method_name(ctx: LintContext, call: Node) -> str | None:
     """ModelParser.parseMethodName: `foo.bar()` and `"$x"()` are not declarative names."""
     name = method_name(call)
     if name is None:
-        if call.get("obj_is_var"):
+        if call.get("obj_is_var") and not call.get("this"):
             ctx.error(call, "object-method-call",
                       f"method calls on objects are not allowed outside a `script` block: {ctx.source(call)}",
                       "wrap the call in `script { ... }`")

@@ -1,0 +1,10 @@
+pipeline {
+    agent somewhere  // <-- agent-invalid
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

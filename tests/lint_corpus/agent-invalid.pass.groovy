@@ -1,0 +1,10 @@
+pipeline {
+    agent none
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent {  // <-- agent-one-type
+        label 'linux'
+        docker 'debian'
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

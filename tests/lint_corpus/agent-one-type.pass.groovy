@@ -1,0 +1,15 @@
+pipeline {
+    agent {
+        docker {
+            image 'debian'
+            label 'linux'
+        }
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+pipeline {
+    agent {
+        docker {  // <-- agent-param-missing
+            label 'linux'
+        }
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

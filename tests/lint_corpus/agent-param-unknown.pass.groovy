@@ -1,0 +1,15 @@
+pipeline {
+    agent {
+        node {
+            label 'linux'
+            customWorkspace '/w'
+        }
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+pipeline {
+    agent {
+        node {
+            label  // <-- agent-syntax
+        }
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

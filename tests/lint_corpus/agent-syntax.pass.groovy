@@ -1,0 +1,12 @@
+pipeline {
+    agent {
+        dockerfile true
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

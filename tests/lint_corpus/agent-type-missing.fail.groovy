@@ -1,0 +1,10 @@
+pipeline {
+    agent { }  // <-- agent-type-missing
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

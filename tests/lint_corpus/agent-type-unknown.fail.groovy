@@ -1,0 +1,12 @@
+pipeline {
+    agent {
+        cloud 'x'  // <-- agent-type-unknown
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

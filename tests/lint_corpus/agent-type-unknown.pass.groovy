@@ -1,0 +1,12 @@
+pipeline {
+    agent {
+        kubernetes { yamlFile 'pod.yaml' }
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    options {
+        timeout(time: 1) { echo 'x' }  // <-- directive-block
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

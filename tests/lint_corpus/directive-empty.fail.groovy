@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    parameters { }  // <-- directive-empty
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    triggers {
+        [cron: 'H * * * *']  // <-- directive-map
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    options {
+        'timestamps'  // <-- directive-syntax
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    options {
+        timestamps()
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    environment { }  // <-- env-empty
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

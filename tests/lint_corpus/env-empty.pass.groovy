@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    environment { A = 'a' }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

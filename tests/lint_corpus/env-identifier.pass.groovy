@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    environment {
+        _UNDERSCORE_1 = 'x'
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    environment {
+        GREETING = 'hi'
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

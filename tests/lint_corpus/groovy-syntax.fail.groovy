@@ -1,0 +1,8 @@
+// expect: groovy-syntax
+pipeline {
+    agent any
+    stages {
+        stage('a') {
+            steps { echo 'x' }
+        }
+    }

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            input {  // <-- input-message
+                ok 'Yes'
+            }
+            steps { echo 'x' }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            input {
+                message 'Deploy?'
+            }
+            steps { echo 'x' }
+        }
+    }
+}

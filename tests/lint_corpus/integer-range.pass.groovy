@@ -1,0 +1,10 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            steps {
+                sleep time: 9223372036854775807
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    libraries { }  // <-- libraries-empty
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    libraries { lib('y') }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            parallel {
+                stage('p') {
+                    stages {
+                        stage('q') { steps { echo 'x' } }
+                    }
+                }
+            }
+        }
+    }
+}

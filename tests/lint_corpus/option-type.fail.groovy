@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    options {
+        echo('not an option')  // <-- option-type
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+timeout(time: 5, unit: 'MINUTES') {
+    pipeline {  // <-- pipeline-top-level
+        agent any
+        stages { stage('a') { steps { echo 'x' } } }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    post {
+        sometimes { echo 'x' }  // <-- post-condition
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

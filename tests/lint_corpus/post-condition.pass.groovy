@@ -1,0 +1,14 @@
+pipeline {
+    agent any
+    post {
+        unsuccessful { echo 'x' }
+        cleanup { deleteDir() }
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    post { }  // <-- post-empty
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

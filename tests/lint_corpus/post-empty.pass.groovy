@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    post { always { echo 'done' } }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

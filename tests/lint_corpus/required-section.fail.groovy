@@ -1,0 +1,3 @@
+pipeline {  // <-- required-section
+    stages { stage('a') { steps { echo 'x' } } }
+}

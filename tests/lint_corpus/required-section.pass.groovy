@@ -1,0 +1,5 @@
+pipeline {
+    agent none
+    stages { stage('a') { agent any
+ steps { echo 'x' } } }
+}

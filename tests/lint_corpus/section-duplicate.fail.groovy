@@ -1,0 +1,12 @@
+pipeline {
+    agent any
+    environment { A = 'a' }
+    environment { B = 'b' }  // <-- section-duplicate
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    environment { A = '1' }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

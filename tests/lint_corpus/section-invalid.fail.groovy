@@ -1,0 +1,4 @@
+pipeline {
+    agent  // <-- section-invalid
+    stages { stage('a') { steps { echo 'x' } } }
+}

@@ -1,0 +1,8 @@
+pipeline {
+    agent any
+    stages {
+        stage('empty') {  // <-- stage-content
+            environment { A = 'a' }
+        }
+    }
+}

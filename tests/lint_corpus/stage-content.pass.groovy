@@ -1,0 +1,10 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            stages {
+                stage('inner') { steps { echo 'x' } }
+            }
+        }
+    }
+}

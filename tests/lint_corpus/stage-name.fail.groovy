@@ -1,0 +1,8 @@
+pipeline {
+    agent any
+    stages {
+        stage {  // <-- stage-name
+            steps { echo 'x' }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+pipeline {
+    agent any
+    stages {
+        stage('a', 'b') {  // <-- stage-without-block
+            steps { echo 'x' }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+pipeline {
+    agent any
+    stages { }  // <-- stages-empty
+}

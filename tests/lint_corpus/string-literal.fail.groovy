@@ -1,0 +1,8 @@
+pipeline {
+    agent any
+    stages {
+        stage(1) {  // <-- string-literal
+            steps { echo 'x' }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    tools { }  // <-- tools-empty
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    tools { jdk 'jdk11' }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

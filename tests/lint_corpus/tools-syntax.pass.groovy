@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    tools {
+        jdk 'jdk17'
+    }
+    stages {
+        stage('build') {
+            steps {
+                echo 'hello'
+            }
+        }
+    }
+}

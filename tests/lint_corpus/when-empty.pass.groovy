@@ -1,0 +1,12 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            when {
+                beforeAgent true
+                branch 'main'
+            }
+            steps { echo 'x' }
+        }
+    }
+}

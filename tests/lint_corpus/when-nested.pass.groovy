@@ -1,0 +1,16 @@
+pipeline {
+    agent any
+    stages {
+        stage('build') {
+            when {
+                not {
+                    anyOf {
+                        branch 'a'
+                        branch 'b'
+                    }
+                }
+            }
+            steps { echo 'x' }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+"""Our own corpus: for every rule a failing example (the offending line marked `// <-- RULE`) and a passing one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelinegen.lint.engine import lint_files
+
+CORPUS = Path(__file__).parent / "lint_corpus"
+FILES = sorted(CORPUS.glob("*.groovy"))
+REAL = sorted((Path(__file__).parent / "lint_real").glob("*"))
+
+
+@pytest.fixture(scope="module")
+def findings_by_file() -> dict[str, list]:
+    # One JVM for the whole corpus, as `pipelinegen lint` does for many files.
+    by_file: dict[str, list] = {str(p): [] for p in FILES + REAL}
+    for finding in lint_files(FILES + REAL):
+        by_file[finding.file].append(finding)
+    return by_file
+
+
+def test_corpus_has_a_failing_and_a_passing_example_per_rule():
+    rules_fail = {p.name.removesuffix(".fail.groovy") for p in FILES if p.name.endswith(".fail.groovy")}
+    rules_pass = {p.name.removesuffix(".pass.groovy") for p in FILES if p.name.endswith(".pass.groovy")}
+    assert rules_fail == rules_pass
+    assert len(rules_fail) >= 60
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.name.endswith(".fail.groovy")], ids=lambda p: p.name)
+def test_failing_example_is_rejected_by_its_rule_on_the_marked_line(path: Path, findings_by_file):
+    rule = path.name.removesuffix(".fail.groovy")
+    marked = [i for i, line in enumerate(path.read_text().splitlines(), 1) if f"// <-- {rule}" in line]
+    errors = [f for f in findings_by_file[str(path)] if f.severity == "error"]
+    hits = [f for f in errors if f.rule == rule and (not marked or f.line in marked)]
+    assert hits, f"expected [{rule}] at line {marked}, got {[(f.rule, f.line, f.message) for f in errors]}"
+    assert all(f.line is not None and f.message for f in hits)
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.name.endswith(".pass.groovy")], ids=lambda p: p.name)
+def test_passing_example_has_no_error(path: Path, findings_by_file):
+    errors = [f.format() for f in findings_by_file[str(path)] if f.severity == "error"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
+def test_real_world_jenkinsfiles_pass(path: Path, findings_by_file):
+    errors = [f.format() for f in findings_by_file[str(path)] if f.severity == "error"]
+    assert errors == []
