@@ -130,7 +130,9 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     try:
         for item in items:
             item = dict(item)
-            writer.add_cell(item.pop("cell"), **item)
+            result = writer.add_cell(item.pop("cell"), **item)
+            if not result.duration_s:
+                result.duration_s = result.tests.duration_s  # files alone give no wall time: use the tests'
     except BaseException:
         writer.close()
         raise

@@ -29,21 +29,22 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell] = (),
                    log_globs: Sequence[str] = DEFAULT_LOG_GLOBS) -> list[FoundCell]:
     """Every directory holding *.xml files is one cell.
 
-    Its id is the path-safe relative path; when that equals a plan cell id (the layout
-    `pipelinegen run` and the Jenkins library write: one directory per cell id) it is that plan cell.
+    Its id is the path-safe relative path; when that (or the directory name) equals a plan cell id it
+    is that plan cell, and then it counts even without XML (build cells write only logs).
     """
     root = Path(root)
     by_id = {cell.id: cell for cell in plan_cells}
     found: list[FoundCell] = []
     for directory, _dirs, files in sorted(os.walk(root)):
         xml = sorted(f for f in files if f.endswith(".xml"))
-        if not xml:
-            continue
         rel = Path(directory).relative_to(root).as_posix()
         label = rel if rel != "." else root.resolve().name
         cell_id = safe_id(label)
         candidates = [cell_id, safe_id(Path(label).name)]
         plan_cell = next((by_id[c] for c in candidates if c in by_id), None)
+        # A build cell writes no JUnit: its directory (holding its log) is the evidence it ran.
+        if not xml and plan_cell is None:
+            continue
         ref = CellRef.from_cell(plan_cell) if plan_cell else CellRef(id=cell_id, name=label, step="")
         logs = sorted(Path(directory) / f for f in files if any(fnmatch.fnmatch(f, g) for g in log_globs))
         found.append(FoundCell(ref=ref, junit=[Path(directory) / f for f in xml], logs=logs))
@@ -143,6 +144,6 @@ def read_run_directory(root: Path) -> RunDirectory | None:
                         images=(),
                         started_at=_iso(started) if started else "", finished_at=_iso(ended) if ended else "")
     complete = bool(summary.get("complete"))
-    reason = "" if complete else f"the local run did not finish (status {summary.get('status', 'unknown')})"
+    reason = "" if complete else f"local run status {summary.get('status', 'unknown')}"
     return RunDirectory(parameters=summary.get("parameters") or plan.get("parameters") or {}, planned=planned,
                         cells=cells, producer=producer, incomplete=not complete, reason=reason)

@@ -1,0 +1,172 @@
+"""The `pipelinegen results` commands as a user runs them: collect, verify, summary, diff."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from pipelinegen.cli import main
+from pipelinegen.load import load_pipeline
+from pipelinegen.plan import Parameters, build_plan
+from pipelinegen.results.bundle import read_bundle
+
+FIXTURES = Path(__file__).parent / "fixtures" / "junit"
+SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample-project" / "pipeline.yaml"
+COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+def run(*args: str, code: int | None = 0) -> str:
+    result = CliRunner().invoke(main, ["results", *map(str, args)], catch_exceptions=False)
+    if code is not None:
+        assert result.exit_code == code, result.output
+    return result.output
+
+
+def _cell_dirs(root: Path, cells, skip: str = "", failing: str = "") -> Path:
+    """What a producer leaves behind: one directory per plan cell id, JUnit for test cells, a log for all."""
+    for cell in cells:
+        if cell.id == skip:
+            continue
+        d = root / cell.id
+        d.mkdir(parents=True)
+        (d / "console.log").write_text(f"{cell.name}: ok\n")
+        if cell.kind == "test":
+            status = '<failure message="boom">trace</failure>' if cell.id == failing else ""
+            (d / f"TEST-{cell.step}.xml").write_text(
+                f'<testsuite name="org.{cell.step}.Suite"><testcase classname="org.{cell.step}.Suite" '
+                f'name="t_{cell.split}" time="1.5">{status}</testcase></testsuite>')
+    return root
+
+
+@pytest.fixture(scope="module")
+def smoke_plan():
+    return build_plan(load_pipeline(SAMPLE), Parameters(profile="smoke"))
+
+
+def test_collect_any_junit_directory_then_summary_lists_every_failure(tmp_path):
+    out = tmp_path / "r.tar.xz"
+    text = run("collect", FIXTURES, "--commit", COMMIT, "--profile", "pre-commit", "-o", out)
+    assert f"wrote {out}: 1 cells (0 not run), 23 tests (9 failing), 0 duplicates, unsigned" in text
+    summary = run("summary", out, "--junit", tmp_path / "merged.xml")
+    assert "tests    23 total, 10 passed, 5 failed, 4 errors, 4 skipped, 1 flaky" in summary
+    assert "failures (9):" in summary
+    assert "pipelinegen.junit.truncated-TEST-org.apache.cassandra.KilledTest.xml" in summary
+    assert "org.apache.cassandra.db.CellTest.testExpiringCellReconile" in summary
+    merged = etree.parse(str(tmp_path / "merged.xml"))
+    assert len(merged.findall(".//testcase")) == 23
+    assert len(merged.findall(".//failure")) + len(merged.findall(".//error")) == 9
+
+
+def test_verify_with_pipeline_certifies_a_complete_green_run(tmp_path, smoke_plan):
+    results = _cell_dirs(tmp_path / "out", smoke_plan.cells)
+    bundle = tmp_path / "r.tar.zst"
+    run("collect", results, "--commit", COMMIT, "--profile", "smoke", "--pipeline", SAMPLE, "-o", bundle)
+    text = run("verify", bundle, "--pipeline", SAMPLE, "--commit", COMMIT, "--profile", "smoke")
+    assert text.strip().endswith(f"CERTIFIED: {COMMIT} (smoke)")
+    manifest = read_bundle(bundle).manifest
+    assert manifest["pipeline"]["files"][0]["path"] == "pipeline.yaml"
+    assert {c["id"] for c in manifest["cells"]} == {c.id for c in smoke_plan.cells}
+
+
+def test_verify_names_the_missing_split_and_the_failing_test(tmp_path, smoke_plan):
+    tests = [c for c in smoke_plan.cells if c.kind == "test"]
+    missing, failing = tests[-1], tests[0]
+    results = _cell_dirs(tmp_path / "out", smoke_plan.cells, skip=missing.id, failing=failing.id)
+    bundle = tmp_path / "r.tar.zst"
+    run("collect", results, "--commit", COMMIT, "--profile", "smoke", "--pipeline", SAMPLE, "-o", bundle)
+    text = run("verify", bundle, "--pipeline", SAMPLE, "--commit", COMMIT, code=1)
+    assert f"FAIL: cells: '{missing.name}' ({missing.id}) is not-run" in text
+    assert f"FAIL: test failed: org.{failing.step}.Suite.t_{failing.split} in '{failing.name}' — boom" in text
+    assert "NOT CERTIFIED: 2 problems" in text
+    wrong = run("verify", bundle, "--commit", "1234567", "--profile", "full", code=1)
+    assert f"FAIL: commit: the bundle certifies {COMMIT}, not 1234567" in wrong
+    assert "FAIL: profile: the bundle is for profile 'smoke', not 'full'" in wrong
+
+
+def test_verify_detects_a_changed_pipeline(tmp_path, smoke_plan):
+    project = tmp_path / "project"
+    shutil.copytree(SAMPLE.parent, project, ignore=shutil.ignore_patterns("build", "output"))
+    pipeline = project / "pipeline.yaml"
+    results = _cell_dirs(tmp_path / "out", smoke_plan.cells)
+    bundle = tmp_path / "r.tar.zst"
+    run("collect", results, "--commit", COMMIT, "--profile", "smoke", "--pipeline", pipeline, "-o", bundle)
+    pipeline.write_text(pipeline.read_text() + "\n# edited after the run\n")
+    text = run("verify", bundle, "--pipeline", pipeline, code=1)
+    assert "FAIL: pipeline identity: pipeline.yaml differs from the one the run used" in text
+
+
+def test_diff_reports_new_fixed_still_failing_flaky_and_disappeared(tmp_path):
+    def bundle(name: str, cases: dict[str, str]) -> Path:
+        d = tmp_path / name / "unit"
+        d.mkdir(parents=True)
+        body = "".join(
+            f'<testcase classname="org.T" name="{n}">'
+            + {"pass": "", "fail": "<failure message='x'/>", "flaky": "<flakyFailure message='x'/>"}[s]
+            + "</testcase>" for n, s in cases.items())
+        (d / "TEST-org.T.xml").write_text(f'<testsuite name="org.T">{body}</testsuite>')
+        out = tmp_path / f"{name}.tar.zst"
+        run("collect", tmp_path / name, "--commit", COMMIT, "--profile", "p", "-o", out)
+        return out
+
+    base = bundle("base", {"a": "pass", "b": "fail", "c": "fail", "gone": "pass", "f": "pass"})
+    new = bundle("new", {"a": "fail", "b": "pass", "c": "fail", "f": "flaky", "added": "pass"})
+    text = run("diff", base, new, code=1)
+    assert "new failures: 1\n  org.T.a [unit]" in text
+    assert "fixed: 1\n  org.T.b [unit]" in text
+    assert "still failing: 1\n  org.T.c [unit]" in text
+    assert "flaky: 1\n  org.T.f [unit]" in text
+    assert "disappeared (ran in base, absent now): 1\n  org.T.gone [unit]" in text
+    # Against itself nothing is new: exit 0, and a still failing while already failing before.
+    assert run("diff", new, new, code=0).startswith("new failures: 0")
+
+
+def test_collect_a_pipelinegen_run_directory(tmp_path):
+    root = tmp_path / "run"
+    cells = [{"id": "unit_jdk11_1of2", "name": "unit jdk11 1/2", "step": "unit", "axes": {"jdk": "11"},
+              "split": 1, "splits": 2},
+             {"id": "unit_jdk11_2of2", "name": "unit jdk11 2/2", "step": "unit", "axes": {"jdk": "11"},
+              "split": 2, "splits": 2}]
+    (root / "cells" / "unit_jdk11_1of2" / "attempt-2" / "junit").mkdir(parents=True)
+    shutil.copy(FIXTURES / "bom-TEST-org.apache.cassandra.utils.BomTest.xml",
+                root / "cells" / "unit_jdk11_1of2" / "attempt-2" / "junit" / "TEST-bom.xml")
+    for attempt in (1, 2):
+        (root / "cells" / "unit_jdk11_1of2" / f"attempt-{attempt}.log").write_text(f"attempt {attempt}\n")
+    (root / "plan.json").write_text(json.dumps({"parameters": {"profile": "smoke"}, "cells": cells}))
+    attempts = [{"attempt": a, "status": s, "started": 100.0 * a, "ended": 100.0 * a + 30,
+                 "log": f"cells/unit_jdk11_1of2/attempt-{a}.log",
+                 "junit": ["cells/unit_jdk11_1of2/attempt-2/junit/TEST-bom.xml"] if a == 2 else []}
+                for a, s in ((1, "failed"), (2, "passed"))]
+    (root / "summary.json").write_text(json.dumps({
+        "started": 100.0, "ended": None, "complete": False, "status": "interrupted",
+        "parameters": {"profile": "smoke", "jdk": "11"},
+        "cells": [{"id": "unit_jdk11_1of2", "name": "unit jdk11 1/2", "step": "unit", "status": "passed",
+                   "attempts": attempts},
+                  {"id": "unit_jdk11_2of2", "name": "unit jdk11 2/2", "step": "unit", "status": "interrupted",
+                   "attempts": []}]}))
+    out = tmp_path / "r.tar.zst"
+    text = run("collect", root, "--commit", COMMIT, "-o", out)
+    assert "INCOMPLETE: local run status interrupted" in text
+    manifest = read_bundle(out).manifest
+    first, second = manifest["cells"]
+    assert (first["status"], first["attempts"], first["duration_s"], first["tests"]["passed"]) == ("passed", 2, 60, 2)
+    assert len(first["logs"]) == 2 and second["status"] == "not-run"
+    assert manifest["parameters"]["jdk"] == "11" and manifest["producer"]["kind"] == "local"
+    verdict = run("verify", out, code=1)
+    assert "FAIL: incomplete: the run did not finish (local run status interrupted)" in verdict
+
+
+def test_bad_inputs_exit_2_with_a_hint(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["results", "collect", str(tmp_path / "empty"), "--commit", COMMIT,
+                                       "--profile", "p", "-o", str(tmp_path / "x.tar.zst")])
+    assert result.exit_code == 2 and "no JUnit *.xml files found" in result.output
+    junk = tmp_path / "junk.tar.zst"
+    junk.write_bytes(b"not a bundle")
+    result = CliRunner().invoke(main, ["results", "summary", str(junk)])
+    assert result.exit_code == 2 and "is this a result bundle?" in result.output
+    assert "FAIL: archive:" in run("verify", junk, code=1)
