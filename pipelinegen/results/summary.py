@@ -144,10 +144,14 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
         atomic_write_text(files_dir / detail, f"{case.test_id}\ncell: {case.cell_id}\nstatus: {case.status}\n"
                                               f"message: {case.message}\n\n{case.details}\n")
         failures.append({"case": case, "detail": f"{files_rel}/{detail}"})
+    suite_links: dict[tuple[str, str], str] = {}
     for index, output in enumerate(summary.suite_outputs):
         detail = f"suites/{index:05d}-{safe_id(output.suite)[:120]}.txt"
         atomic_write_text(files_dir / detail, f"{output.suite}\n--- system-out ---\n{output.stdout}\n"
                                               f"--- system-err ---\n{output.stderr}\n")
+        suite_links[(output.cell_id, output.suite)] = f"{files_rel}/{detail}"
+    for failure in failures:
+        failure["suite_output"] = suite_links.get((failure["case"].cell_id, failure["case"].suite), "")
     html = _environment().get_template("summary.html.j2").render(
         m=summary.manifest, steps=summary.steps, failures=failures, flaky=summary.flaky,
         logs=logs_by_cell, cell_names={c["id"]: c["name"] for c in bundle.cells},

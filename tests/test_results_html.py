@@ -1,0 +1,83 @@
+"""The HTML summary opens offline in a real browser and shows the bundle's totals, every failure, working links."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from lxml import html
+
+from pipelinegen.plan.cell import Parameters
+from pipelinegen.results.bundle import BundleWriter, read_bundle
+from pipelinegen.results.manifest import CellRef, Producer, Subject
+from pipelinegen.results.summary import summarise, write_html
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CELLS = [CellRef(f"test_jdk17_{k}of3", f"test jdk17 {k}/3", "test", (("jdk", "17"),), k, 3) for k in (1, 2, 3)]
+
+
+def _junit(path: Path, cell: int, failing: int, passing: int) -> Path:
+    cases = [f'<testcase classname="org.apache.cassandra.C{cell}" name="fail_{i}" time="0.25">'
+             f'<failure message="expected &lt;{i}&gt;">stack {i}</failure></testcase>' for i in range(failing)]
+    cases += [f'<testcase classname="org.apache.cassandra.C{cell}" name="ok_{i}" time="0.5"/>' for i in range(passing)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'<testsuite name="org.apache.cassandra.C{cell}">{"".join(cases)}'
+                    f'<system-out>suite {cell} output</system-out></testsuite>')
+    return path
+
+
+def _render(path: Path, tmp: Path) -> html.HtmlElement:
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-dev-shm-usage", f"--user-data-dir={tmp / 'chromium-profile'}", "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return html.fromstring(proc.stdout)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs it)")
+def test_html_summary_in_headless_chromium(tmp_path):
+    out = tmp_path / "pre-commit.tar.zst"
+    # 250 failures: Cassandra's own summary stopped listing at 200.
+    plan = [(0, 120, 40), (1, 130, 10), (2, 0, 25)]
+    with BundleWriter(out, subject=Subject("https://github.com/apache/cassandra", "ab" * 20, "trunk"),
+                      parameters=Parameters(profile="pre-commit"), producer=Producer("local", host="laptop"),
+                      cells=[*CELLS, CellRef("jar_jdk17", "jar jdk17", "jar", (("jdk", "17"),))]) as writer:
+        for (index, failing, passing), cell in zip(plan, CELLS, strict=True):
+            log = tmp_path / f"{cell.id}.log"
+            log.write_text(f"console of {cell.name}\n")
+            writer.add_cell(cell, status="passed", duration_s=600 + index, node=f"agent-{index}",
+                            junit=[_junit(tmp_path / cell.id / "TEST.xml", index, failing, passing)], logs=[log])
+    bundle = read_bundle(out)
+    page = tmp_path / "summary.html"
+    write_html(summarise(bundle), bundle, page)
+
+    dom = _render(page, tmp_path)
+    totals = bundle.manifest["totals"]
+    shown = {key: dom.get_element_by_id(f"total-{key}").text_content().strip()
+             for key in ("tests", "passed", "failed", "errors", "skipped", "cells", "cells-not-run")}
+    assert shown == {"tests": str(totals["tests"]["total"]), "passed": str(totals["tests"]["passed"]),
+                     "failed": str(totals["tests"]["failed"]), "errors": str(totals["tests"]["error"]),
+                     "skipped": str(totals["tests"]["skipped"]), "cells": str(totals["cells"]["total"]),
+                     "cells-not-run": "1"}
+    assert shown["tests"] == "325" and shown["failed"] == "250"
+    rows = dom.xpath("//table[@id='failures']//tr[@class='failure']")
+    assert len(rows) == 250
+    assert dom.get_element_by_id("failure-count").text_content() == "250"
+    assert "expected <7>" in rows[7].text_content()  # escaped by the template, shown as text
+
+    # Every link from a failure (details, suite output, cell log) opens a file that exists, offline.
+    hrefs = {a.get("href") for a in dom.xpath("//a[@href]")}
+    local = [h for h in hrefs if not urlparse(h).scheme or urlparse(h).scheme == "file"]
+    assert len(local) > 250
+    for href in local:
+        target = Path(unquote(urlparse(href).path)) if urlparse(href).scheme else page.parent / unquote(href)
+        assert target.is_file(), href
+    first_log = [h for h in local if h.endswith(f"{CELLS[0].id}.log")]
+    assert first_log and (page.parent / unquote(first_log[0])).read_text() == f"console of {CELLS[0].name}\n"
+    cell_rows = dom.xpath("//table[@id='cells']//tr[@class='cell']")
+    assert [r.xpath("td")[1].text_content() for r in cell_rows] == ["failed", "failed", "passed", "not-run"]
