@@ -1,0 +1,135 @@
+"""Measure `pipelinegen lint` against Jenkins's own declarative corpus (run on demand, prints a table).
+
+Usage:
+    git --git-dir=/work/.mirror/jenkinsci+pipeline-model-definition-plugin/repo archive HEAD \\
+        pipeline-model-definition/src/test | tar -x -C /tmp/pmd
+    python benchmarks/lint_parity.py /tmp/pmd/pipeline-model-definition/src/test
+
+Accepted = the configurations AbstractModelDefTest lists as passing (SHOULD_PASS_CONFIGS and
+CONVERT_ONLY_SHOULD_PASS_CONFIGS): each must lint with no error. Rejected = the `errors/*.groovy` files that
+ValidatorTest expects to fail: each must get at least one error with a line number. Families come from the
+message keys ValidatorTest expects. Nothing from that corpus is copied into this repository.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from pipelinegen.lint.catalogue import DEFAULT_CATALOGUE, AgentType
+from pipelinegen.lint.engine import lint_files
+
+# Out of scope by design (the issue): a step's/option's/trigger's own parameters and installed tools need the
+# plugins' metadata; script-security and validator contributors are run-time extensions of a real Jenkins.
+METADATA_KEYS = ("InvalidStepParameter", "MissingRequiredStepParameter", "InvalidParameterType",
+                 "WrongNumberOfStepParameters", "NoToolVersion", "InvalidUnnamedParameterType")
+RUNTIME_MARKERS = ("RejectedAccessException", "is rejected", "validate ", "Echo is banned")
+WHEN_TESTS = ("when",)
+
+FAMILIES = [  # (family, substrings of the expected message key or literal), first match wins
+    ("groovy syntax", ("constant expression", "binary expression", "expecting token", "Duplicate named parameter")),
+    ("blocked steps", ("BlockedStep",)),
+    ("environment", ("Env", "Environment")),
+    ("agent", ("Agent",)),
+    ("when", ("When",)),
+    ("matrix", ("Axis", "Axes", "Exclude", "Matrix")),
+    ("post", ("BuildCondition", "EmptySection(\"post\")")),
+    ("input", ("Input", "MultipleOfSection(\"message\")")),
+    ("libraries", ("Library", "libraries")),
+    ("tools", ("Tool", "tool\"")),
+    ("options/triggers/parameters", ("option", "Option", "Trigger", "trigger", "parameter", "Parameter",
+                                     "CannotHaveBlocks", "MapNotAllowed", "EmptySection")),
+    ("values", ("BareDollarCurly", "BigInteger", "MethodCallWithClosure", "MixedNamed")),
+    ("stages/steps/sections", ("",)),
+]
+
+
+def parse_should_pass(java: str) -> list[str]:
+    names: list[str] = []
+    for block_name in ("SHOULD_PASS_CONFIGS", "CONVERT_ONLY_SHOULD_PASS_CONFIGS"):
+        m = re.search(block_name + r"\s*=\s*ImmutableList\.of\((.*?)\);", java, re.S)
+        names += re.findall(r'"([^"]+)"', m.group(1)) if m else []
+    return names
+
+
+def parse_expected_errors(java: str) -> dict[str, str]:
+    """errors/<name>.groovy -> the text of what ValidatorTest expects in the log (message keys, literals)."""
+    expected: dict[str, str] = {}
+    for m in re.finditer(r'expectError\("([^"]+)"\)(.*?)\.go\(\);', java, re.S):
+        expected.setdefault(m.group(1), m.group(2))
+    return expected
+
+
+def family_of(name: str, expectation: str) -> str:
+    if any(marker in expectation for marker in RUNTIME_MARKERS):
+        return "out of scope: run-time extensions"
+    if any(key in expectation for key in METADATA_KEYS) and not name.startswith(WHEN_TESTS):
+        return "out of scope: plugin metadata"
+    if "InvalidSectionType" in expectation and any(t in expectation for t in ('"trigger"', '"parameter"', '"tool"')):
+        return "out of scope: plugin metadata"
+    for family, needles in FAMILIES:
+        if any(n in expectation for n in needles):
+            return family
+    return "stages/steps/sections"
+
+
+def main(test_dir: Path) -> int:
+    resources = test_dir / "resources"
+    java_root = test_dir / "java" / "org" / "jenkinsci" / "plugins" / "pipeline" / "modeldefinition"
+    should_pass = parse_should_pass((java_root / "AbstractModelDefTest.java").read_text())
+    expected = parse_expected_errors((java_root / "ValidatorTest.java").read_text())
+    passing = [resources / f"{n}.groovy" for n in should_pass if (resources / f"{n}.groovy").is_file()]
+    failing = [resources / "errors" / f"{n}.groovy" for n in expected if (resources / "errors" / f"{n}.groovy").is_file()]
+    # The Jenkins test harness registers an extra agent type (LabelAndOtherFieldAgent); mirror it.
+    catalogue = DEFAULT_CATALOGUE.with_agent_type("otherField", AgentType(required=("label", "otherField"),
+                                                                          optional=("nested",)))
+    started = time.monotonic()
+    findings = lint_files(passing + failing, catalogue)
+    elapsed = time.monotonic() - started
+    errors = defaultdict(list)
+    for f in findings:
+        if f.severity == "error":
+            errors[f.file].append(f)
+
+    false_rejects = [p for p in passing if errors[str(p)]]
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    missed: dict[str, list[str]] = defaultdict(list)
+    for p in failing:
+        fam = family_of(p.stem, expected[p.stem])
+        located = [f for f in errors[str(p)] if f.line is not None]
+        rows[fam][0] += 1
+        if located:
+            rows[fam][1] += 1
+        else:
+            rows[fam][2] += 1
+            missed[fam].append(p.stem)
+
+    print(f"accepted configurations: {len(passing)}, lint errors on {len(false_rejects)}")
+    for p in false_rejects:
+        print(f"  FALSE REJECT {p.relative_to(resources)}: {errors[str(p)][0].format()}")
+    print()
+    print(f"| {'rule family':<36} | files | rejected | missed |")
+    print(f"|{'-' * 38}|-------|----------|--------|")
+    in_scope = [0, 0, 0]
+    for fam in sorted(rows, key=lambda k: (k.startswith("out of scope"), k)):
+        total, rej, miss = rows[fam]
+        print(f"| {fam:<36} | {total:>5} | {rej:>8} | {miss:>6} |")
+        if not fam.startswith("out of scope"):
+            in_scope = [a + b for a, b in zip(in_scope, rows[fam], strict=True)]
+    rate = 100.0 * in_scope[1] / in_scope[0] if in_scope[0] else 0.0
+    print(f"| {'structural total':<36} | {in_scope[0]:>5} | {in_scope[1]:>8} | {in_scope[2]:>6} |")
+    print(f"\nstructural rejections caught with a line number: {rate:.1f} %")
+    for fam, names in sorted(missed.items()):
+        print(f"missed ({fam}): {', '.join(sorted(names))}")
+    print(f"\nlinted {len(passing) + len(failing)} files in {elapsed:.1f} s (one JVM)")
+    return 0 if not false_rejects and rate >= 90.0 else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(main(Path(sys.argv[1])))
