@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,7 +25,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from pipelinegen.analysis.history import FAILED, CellRow, History, Outcome, RunRow, TestRun
+from pipelinegen.analysis.history import FAILED, CellRow, History, Outcome, RunRow
 from pipelinegen.errors import Finding, PipelineError
 
 DEFAULT_SIGNATURES = "signatures.yaml"
@@ -196,29 +196,17 @@ class Context:
     thresholds: Thresholds
     node_share: dict[str, float]  # node -> share of the window's cells it ran
     median_run_failures: float
-    commit_order: dict[str, int]  # commit -> position (by its first run in the window)
 
     @classmethod
-    def build(
-        cls, history: History, signatures: list[Signature], thresholds: Thresholds | None = None
-    ) -> Context:
+    def build(cls, history: History, signatures: list[Signature], thresholds: Thresholds | None = None) -> Context:
         counts: dict[str, int] = {}
         for cell in history.cells.values():
             if cell.node:
                 counts[cell.node] = counts.get(cell.node, 0) + 1
         total = sum(counts.values()) or 1
-        order: dict[str, int] = {}
-        for run in history.runs:
-            order.setdefault(run.commit, len(order))
         failures = [r.failures for r in history.runs]
-        return cls(
-            history,
-            signatures,
-            thresholds or Thresholds(),
-            {n: c / total for n, c in counts.items()},
-            statistics.median(failures) if failures else 0.0,
-            order,
-        )
+        return cls(history, signatures, thresholds or Thresholds(), {n: c / total for n, c in counts.items()},
+                   statistics.median(failures) if failures else 0.0)
 
     def failure(self, run: RunRow, outcome: Outcome) -> Failure:
         cell = self.history.cells.get((run.id, outcome.cell_id, outcome.attempt))
@@ -227,57 +215,60 @@ class Context:
         for signature in self.signatures:
             found = signature.search(text)
             if found:
-                strong.append(
-                    f"matches infra signature '{signature.name}' ({signature.description}): \"{found[:120]}\""
-                )
+                strong.append(f"matches infra signature '{signature.name}' ({signature.description}): \"{found[:120]}\"")
                 break
         where = f"cell {outcome.cell_id}" + (f" on node {cell.node}" if cell and cell.node else "")
         if cell and cell.status == "timeout":
             strong.append(f"the whole {where} timed out")
         t = self.thresholds
-        if (
-            cell
-            and cell.failures >= t.mass_min_tests
-            and cell.failures >= t.mass_fraction * max(1, cell.executions)
-        ):
+        if cell and cell.failures >= t.mass_min_tests and cell.failures >= t.mass_fraction * max(1, cell.executions):
             weak.append(f"{cell.failures} of {cell.executions} tests in {where} failed together")
         run_failures = self.history.run_failures.get(run.id, 0)
         if run_failures >= max(t.mass_min_tests, t.outage_factor * max(1.0, self.median_run_failures)):
-            weak.append(
-                f"run {run.run_id[:12]} failed {run_failures} tests at once "
-                f"(median per run: {self.median_run_failures:g})"
-            )
+            weak.append(f"run {run.run_id[:12]} failed {run_failures} tests at once "
+                        f"(median per run: {self.median_run_failures:g})")
         return Failure(run, outcome, cell, tuple(strong), tuple(weak))
+
+    def failures(self, test: str) -> list[Failure]:
+        return [self.failure(run, o) for run, o in self.history.outcomes.get(test, []) if o.status in FAILED]
 
 
 # ---------------------------------------------------------------- one test
 
 
+def _key(f: Failure) -> tuple[int, str, int]:
+    return (f.run.id, f.outcome.cell_id, f.outcome.attempt)
+
+
 @dataclass
-class _Commit:
+class CommitCount:
     commit: str
     passes: int = 0
-    fails: int = 0
+    fails: int = 0  # counted failures only
     failing_runs: int = 0
-    first_time: float = 0.0
 
 
-def _commits(timeline: Sequence[TestRun], counted: set[tuple[int, str, int]], ctx: Context) -> list[_Commit]:
-    """Per commit (in window order): passes and the failures in *counted* (run, cell, attempt)."""
-    by_commit: dict[str, _Commit] = {}
-    for entry in timeline:
-        slot = by_commit.setdefault(
-            entry.run.commit, _Commit(entry.run.commit, first_time=entry.run.started_at)
-        )
-        slot.passes += entry.passed()
-        fails = sum(
-            1
-            for o in entry.outcomes
-            if o.status in FAILED and (entry.run.id, o.cell_id, o.attempt) in counted
-        )
-        slot.fails += fails
-        slot.failing_runs += 1 if fails else 0
-    return sorted(by_commit.values(), key=lambda c: (ctx.commit_order.get(c.commit, 0), c.first_time))
+def commit_counts(test: str, history: History, counted: set[tuple[int, str, int]],
+                  commits: Sequence[str] | None = None) -> list[CommitCount]:
+    """Per commit (window order): passing executions and the *counted* failures of *test*.
+
+    Passes = executions (from the test sets) minus every non-passing outcome at that commit.
+    """
+    not_passed: dict[str, int] = {}
+    fails: dict[str, int] = {}
+    failing_runs: dict[str, set[int]] = {}
+    for run, o in history.outcomes.get(test, []):
+        if o.status in FAILED or o.status == "skipped":
+            not_passed[run.commit] = not_passed.get(run.commit, 0) + 1
+        if o.status in FAILED and (run.id, o.cell_id, o.attempt) in counted:
+            fails[run.commit] = fails.get(run.commit, 0) + 1
+            failing_runs.setdefault(run.commit, set()).add(run.id)
+    result = []
+    for commit in commits if commits is not None else history.commits_of(test):
+        executions = sum(history.executions(test, commit).values())
+        result.append(CommitCount(commit, max(0, executions - not_passed.get(commit, 0)), fails.get(commit, 0),
+                                  len(failing_runs.get(commit, ()))))
+    return result
 
 
 def _short(commit: str) -> str:
@@ -288,130 +279,128 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def retry_passes(timeline: Iterable[TestRun], cells: dict[tuple[int, str, int], CellRow]) -> list[str]:
+def retry_passes(outcomes: Sequence[tuple[RunRow, Outcome]], cells: dict[tuple[int, str, int], CellRow]) -> list[str]:
     """Runs in which the test failed and then passed again (a later cell attempt, or Surefire reruns)."""
+    by_run: dict[int, list[Outcome]] = {}
+    runs: dict[int, RunRow] = {}
+    for run, o in outcomes:
+        by_run.setdefault(run.id, []).append(o)
+        runs[run.id] = run
     found = []
-    for entry in timeline:
-        reruns = [o for o in entry.outcomes if o.status == "passed" and o.flaky_reruns > 0]
+    for run_id, outs in by_run.items():
+        run = runs[run_id]
+        reruns = [o for o in outs if o.status == "passed" and o.flaky_reruns > 0]
         if reruns:
-            found.append(
-                f"passed after {reruns[0].flaky_reruns} rerun(s) in the same JVM in run {entry.run.run_id[:12]}"
-            )
+            found.append(f"passed after {reruns[0].flaky_reruns} rerun(s) in the same JVM in run {run.run_id[:12]}")
             continue
-        not_passed = {(o.cell_id, o.attempt) for o in entry.outcomes}
-        for o in entry.outcomes:
-            retry = (entry.run.id, o.cell_id, o.attempt + 1)
-            if o.status in FAILED and retry in cells and (o.cell_id, o.attempt + 1) not in not_passed:
-                found.append(
-                    f"failed on attempt {o.attempt} of cell {o.cell_id}, passed on attempt {o.attempt + 1} "
-                    f"in run {entry.run.run_id[:12]}"
-                )
+        not_passed = {(o.cell_id, o.attempt) for o in outs}
+        for o in outs:
+            if (o.status in FAILED and (run_id, o.cell_id, o.attempt + 1) in cells
+                    and (o.cell_id, o.attempt + 1) not in not_passed):
+                found.append(f"failed on attempt {o.attempt} of cell {o.cell_id}, passed on attempt {o.attempt + 1} "
+                             f"in run {run.run_id[:12]}")
                 break
     return found
 
 
-def classify(timeline: Sequence[TestRun], ctx: Context) -> Verdict:
-    failures = [ctx.failure(e.run, o) for e in timeline for o in e.outcomes if o.status in FAILED]
-    retries = retry_passes(timeline, ctx.history.cells)
+def _last_run_of(test: str, history: History) -> RunRow | None:
+    test_id = history.test_ids[test]
+    for run in reversed(history.runs):
+        if test_id in history.testsets[run.testset]:
+            return run
+    return None
+
+
+def classify(test: str, ctx: Context) -> Verdict:
+    history = ctx.history
+    outcomes = history.outcomes.get(test, [])
+    failures = ctx.failures(test)
+    retries = retry_passes(outcomes, history.cells)
     if not failures:
         # Only Surefire reruns: it failed and passed within one execution.
-        return Verdict("test", True, True, retries[:3])
+        return Verdict("test", True, bool(retries), retries[:3])
 
     strong = [f for f in failures if f.strong]
     weak = [f for f in failures if f.weak and not f.strong]
     plain = [f for f in failures if not f.strong and not f.weak]
-    key = lambda f: (f.run.id, f.outcome.cell_id, f.outcome.attempt)  # noqa: E731
+    nodes = {f.node for f in weak + plain if f.node}
+    one_node = len(nodes) == 1 and len(ctx.node_share) > 1
 
-    # Rule 2: code. Everything except signature/timeout failures counts.
-    commits = _commits(timeline, {key(f) for f in weak + plain}, ctx)
-    active = [c for c in commits if c.passes or c.fails]
+    # Rule 2: code. Only possible when the newest run of the test failed it (cheap test first).
+    last = _last_run_of(test, history)
+    if last is not None and any(f.run.id == last.id for f in weak + plain) and not one_node:
+        verdict = _code_verdict(test, ctx, strong, weak, plain)
+        if verdict:
+            return verdict
+
+    # Rule 3: infra.
+    if not plain:
+        return Verdict("infra", False, False, _infra_evidence(strong + weak, failures, ctx),
+                       infra_failures=len(failures))
+    if len(failures) >= ctx.thresholds.node_min_failures and one_node and not strong:
+        node = next(iter(nodes))
+        share = ctx.node_share.get(node, 0.0)
+        if share < ctx.thresholds.node_max_share:
+            evidence = [f"all {len(failures)} failures on node {node}, which ran {share:.0%} of the window's cells"]
+            evidence += _infra_evidence(weak, failures, ctx)
+            return Verdict("infra", False, False, evidence, infra_failures=len(failures))
+
+    # Rule 4: test (flaky). Infra-explained failures are left out of its numbers.
+    counted = {_key(f) for f in plain}
+    failing_commits = list(dict.fromkeys(f.run.commit for f in plain))
+    mixed = [c for c in commit_counts(test, history, counted, failing_commits) if c.passes and c.fails]
+    evidence = []
+    for c in mixed[:3]:
+        evidence.append(f"passed and failed on the same commit {_short(c.commit)}: "
+                        f"{c.fails} of {c.fails + c.passes} executions failed")
+    if len(mixed) > 3:
+        evidence.append(f"... and on {len(mixed) - 3} more commits")
+    evidence += retries[:3]
+    if not mixed:
+        evidence.append(f"{_plural(len(plain), 'failure')} over {_plural(len(failing_commits), 'commit')}, "
+                        "with passes on other commits and no failing streak")
+    variants = _variant_evidence(test, plain, ctx)
+    if variants:
+        evidence.append(variants)
+    if strong or weak:
+        evidence.append(f"{_plural(len(strong) + len(weak), 'other failure')} explained as infra and not counted: "
+                        + "; ".join(sorted({(f.strong or f.weak)[0] for f in strong + weak})[:2]))
+    return Verdict("test", True, bool(mixed or retries), evidence, infra_failures=len(strong) + len(weak))
+
+
+def _code_verdict(test: str, ctx: Context, strong: list[Failure], weak: list[Failure],
+                  plain: list[Failure]) -> Verdict | None:
+    """A failing streak up to the newest run, with no unexplained failure before it."""
+    history = ctx.history
+    counts = commit_counts(test, history, {_key(f) for f in weak + plain})
+    active = [c for c in counts if c.passes or c.fails]
     k = len(active)
     while k > 0 and active[k - 1].passes == 0 and active[k - 1].fails > 0:
         k -= 1
     suffix = active[k:]
     # Before the streak only unexplained failures count: an earlier outage does not hide a later regression.
-    plain_commits = {c.commit: c for c in _commits(timeline, {key(f) for f in plain}, ctx)}
-    failing_before = any(plain_commits[c.commit].fails for c in active[:k])
+    streak = {c.commit for c in suffix}
+    failing_before = any(f.run.commit not in streak for f in plain)
     streak_runs = sum(c.failing_runs for c in suffix)
-    nodes = {f.node for f in weak + plain if f.node}
-    one_node = len(nodes) == 1 and len(ctx.node_share) > 1
-    if suffix and not failing_before and streak_runs >= ctx.thresholds.code_min_runs and not one_node:
-        fails = sum(c.fails for c in suffix)
-        if k == 0:
-            evidence = [
-                f"failed all {_plural(fails, 'execution')} in {_plural(streak_runs, 'run')} over "
-                f"{_plural(len(suffix), 'commit')} since first seen in this window (commit {_short(suffix[0].commit)}); "
-                "it never passed here, so there is no last passing commit in the window"
-            ]
-        else:
-            last = active[k - 1]
-            evidence = [
-                f"starts failing at commit {_short(suffix[0].commit)} and keeps failing: "
-                f"{fails} of {fails} executions in {_plural(streak_runs, 'run')} over {_plural(len(suffix), 'commit')}",
-                f"last passing commit {_short(last.commit)} ({_plural(last.passes, 'passing execution')})",
-            ]
-        messages = sorted(
-            {f.outcome.message.splitlines()[0][:160] for f in weak + plain if f.outcome.message}
-        )
-        if messages:
-            evidence.append(f"failure message: {messages[0]}")
-        if strong:
-            evidence.append(
-                f"{_plural(len(strong), 'other failure')} matched infra signatures and were not counted"
-            )
-        return Verdict(
-            "code",
-            False,
-            False,
-            evidence,
-            suffix[0].commit,
-            active[k - 1].commit if k else "",
-            infra_failures=len(strong),
-        )
-
-    # Rule 3: infra.
-    if not plain and (strong or weak):
-        return Verdict(
-            "infra", False, False, _infra_evidence(strong + weak, failures, ctx), infra_failures=len(failures)
-        )
-    if len(failures) >= ctx.thresholds.node_min_failures and one_node and not strong:
-        node = next(iter(nodes))
-        share = ctx.node_share.get(node, 0.0)
-        if share < ctx.thresholds.node_max_share:
-            evidence = [
-                f"all {len(failures)} failures on node {node}, which ran {share:.0%} of the window's cells"
-            ]
-            evidence += _infra_evidence(weak, failures, ctx)
-            return Verdict("infra", False, False, evidence, infra_failures=len(failures))
-
-    # Rule 4: test (flaky). Infra-explained failures are left out of its numbers.
-    counted = {key(f) for f in plain}
-    commits = _commits(timeline, counted, ctx)
-    mixed = [c for c in commits if c.passes and c.fails]
-    evidence = []
-    for c in mixed[:3]:
-        evidence.append(
-            f"passed and failed on the same commit {_short(c.commit)}: "
-            f"{c.fails} of {c.fails + c.passes} executions failed"
-        )
-    if len(mixed) > 3:
-        evidence.append(f"... and on {len(mixed) - 3} more commits")
-    evidence += retries[:3]
-    failing_commits = [c for c in commits if c.fails]
-    if not mixed:
-        evidence.append(
-            f"{_plural(len(plain), 'failure')} over {_plural(len(failing_commits), 'commit')}, "
-            "each followed by passes on later commits: no failing streak"
-        )
-    variants = _variant_evidence(timeline, counted, ctx)
-    if variants:
-        evidence.append(variants)
-    if strong or weak:
-        evidence.append(
-            f"{_plural(len(strong) + len(weak), 'other failure')} explained as infra and not counted: "
-            + "; ".join(sorted({(f.strong or f.weak)[0] for f in strong + weak})[:2])
-        )
-    return Verdict("test", True, bool(mixed or retries), evidence, infra_failures=len(strong) + len(weak))
+    if not suffix or failing_before or streak_runs < ctx.thresholds.code_min_runs:
+        return None
+    fails = sum(c.fails for c in suffix)
+    if k == 0:
+        evidence = [f"failed all {_plural(fails, 'execution')} in {_plural(streak_runs, 'run')} over "
+                    f"{_plural(len(suffix), 'commit')} since first seen in this window (commit {_short(suffix[0].commit)}); "
+                    "it never passed here, so there is no last passing commit in the window"]
+    else:
+        last = active[k - 1]
+        evidence = [f"starts failing at commit {_short(suffix[0].commit)} and keeps failing: "
+                    f"{fails} of {fails} executions in {_plural(streak_runs, 'run')} over {_plural(len(suffix), 'commit')}",
+                    f"last passing commit {_short(last.commit)} ({_plural(last.passes, 'passing execution')})"]
+    messages = sorted({f.outcome.message.splitlines()[0][:160] for f in weak + plain if f.outcome.message})
+    if messages:
+        evidence.append(f"failure message: {messages[0]}")
+    if strong:
+        evidence.append(f"{_plural(len(strong), 'other failure')} matched infra signatures and were not counted")
+    return Verdict("code", False, False, evidence, suffix[0].commit, active[k - 1].commit if k else "",
+                   infra_failures=len(strong))
 
 
 def _infra_evidence(explained: Sequence[Failure], failures: Sequence[Failure], ctx: Context) -> list[str]:
@@ -419,39 +408,32 @@ def _infra_evidence(explained: Sequence[Failure], failures: Sequence[Failure], c
     for f in explained:
         reason = (f.strong or f.weak)[0]
         reasons[reason] = reasons.get(reason, 0) + 1
-    evidence = [
-        f"{reason}" + (f" (x{n})" if n > 1 else "")
-        for reason, n in sorted(reasons.items(), key=lambda x: -x[1])[:4]
-    ]
+    evidence = [f"{reason}" + (f" (x{n})" if n > 1 else "") for reason, n in sorted(reasons.items(), key=lambda x: -x[1])[:4]]
     nodes = {f.node for f in failures if f.node}
     if len(nodes) == 1 and len(ctx.node_share) > 1:
         node = next(iter(nodes))
-        evidence.append(
-            f"every failure ran on node {node} ({ctx.node_share.get(node, 0):.0%} of the window's cells)"
-        )
+        evidence.append(f"every failure ran on node {node} ({ctx.node_share.get(node, 0):.0%} of the window's cells)")
     times = sorted(f.run.started_at for f in failures)
-    if len(times) > 1 and ctx.history.runs:
+    runs = ctx.history.runs
+    if len(times) > 1 and runs:
         span = times[-1] - times[0]
-        window = ctx.history.runs[-1].started_at - ctx.history.runs[0].started_at
+        window = runs[-1].started_at - runs[0].started_at
         if window > 0 and span < 0.2 * window:
             evidence.append(f"all failures within {span / 3600:.1f} h of a {window / 86400:.1f}-day window")
     return evidence
 
 
-def _variant_evidence(timeline: Sequence[TestRun], counted: set[tuple[int, str, int]], ctx: Context) -> str:
-    """'all failures on jdk=17 (0 of 40 on jdk=11)' when failures sit on one step/axes variant."""
-    runs: dict[int, int] = {}
-    fails: dict[int, int] = {}
-    for entry in timeline:
-        for variant, n in entry.executions.items():
-            runs[variant] = runs.get(variant, 0) + n
-        for o in entry.outcomes:
-            if o.status in FAILED and (entry.run.id, o.cell_id, o.attempt) in counted:
-                fails[o.variant] = fails.get(o.variant, 0) + 1
-    if len(runs) < 2 or len(fails) != 1:
+def _variant_evidence(test: str, counted: Sequence[Failure], ctx: Context) -> str:
+    """'all failures on test jdk=17 (none in 40 executions on the other variant)'."""
+    fails = {f.outcome.variant for f in counted}
+    if len(fails) != 1:
+        return ""
+    executions = ctx.history.executions(test)
+    if len(executions) < 2:
         return ""
     bad = next(iter(fails))
-    others = [v for v in runs if v != bad]
-    label = ctx.history.variants[bad].label() if bad in ctx.history.variants else str(bad)
-    other_runs = sum(runs[v] for v in others)
+    others = [v for v in executions if v != bad]
+    variants = ctx.history.variants
+    label = variants[bad].label() if bad in variants else str(bad)
+    other_runs = sum(executions[v] for v in others)
     return f"all failures on {label} (none in {other_runs} executions on the other {_plural(len(others), 'variant')})"

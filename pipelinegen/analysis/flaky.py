@@ -115,47 +115,25 @@ class FlakyReport:
         }
 
 
-def report_for(name: str, timeline: Sequence[TestRun], ctx: Context) -> TestReport:
-    verdict: Verdict = classify(timeline, ctx)
-    infra = {
-        (f.run.id, f.outcome.cell_id, f.outcome.attempt)
-        for e in timeline
-        for o in e.outcomes
-        if o.status in FAILED
-        for f in [ctx.failure(e.run, o)]
-        if f.strong or (f.weak and verdict.kind != "code")
-    }
-    executions = failures = 0
-    per_variant: dict[int, list[int]] = {}
-    points = []
-    for entry in timeline:
-        run_fail = run_infra = 0
-        for o in entry.outcomes:
-            if o.status in FAILED:
-                if (entry.run.id, o.cell_id, o.attempt) in infra:
-                    run_infra += 1
-                else:
-                    run_fail += 1
-                    per_variant.setdefault(o.variant, [0, 0])[1] += 1
-        run_exec = entry.total - entry.skipped() - run_infra
-        for variant, n in entry.executions.items():
-            skipped = entry.skipped(variant)
-            infra_here = sum(
-                1
-                for o in entry.outcomes
-                if o.variant == variant
-                and o.status in FAILED
-                and (entry.run.id, o.cell_id, o.attempt) in infra
-            )
-            per_variant.setdefault(variant, [0, 0])[0] += n - skipped - infra_here
-        executions += run_exec
-        failures += run_fail
-        points.append(
-            Point(entry.run.run_id, entry.run.commit, entry.run.started_at, run_exec, run_fail, run_infra)
-        )
-    rate = Rate.of(failures, executions)
+def report_for(name: str, ctx: Context, with_timeline: bool = False) -> TestReport:
+    """Statistics and verdict of one test; the per-run timeline only when asked (it costs O(runs))."""
+    history = ctx.history
+    verdict: Verdict = classify(name, ctx)
+    infra = set()
+    for f in ctx.failures(name):
+        if f.strong or (f.weak and verdict.kind != "code"):
+            infra.add((f.run.id, f.outcome.cell_id, f.outcome.attempt))
+    # variant -> [executions that count, failures that count]
+    per_variant = {v: [n, 0] for v, n in history.executions(name).items()}
+    for run, o in history.outcomes.get(name, []):
+        slot = per_variant.setdefault(o.variant, [0, 0])
+        if o.status == "skipped" or (run.id, o.cell_id, o.attempt) in infra:
+            slot[0] -= 1
+        elif o.status in FAILED:
+            slot[1] += 1
+    rate = Rate.of(sum(f for _, f in per_variant.values()), sum(n for n, _ in per_variant.values()))
     variants = {
-        (ctx.history.variants[v].label() if v in ctx.history.variants else str(v)): Rate.of(f, n)
+        (history.variants[v].label() if v in history.variants else str(v)): Rate.of(f, n)
         for v, (n, f) in sorted(per_variant.items())
     }
     return TestReport(
@@ -164,15 +142,30 @@ def report_for(name: str, timeline: Sequence[TestRun], ctx: Context) -> TestRepo
         flaky=verdict.flaky,
         confirmed=verdict.confirmed,
         rate=rate,
-        runs=len(timeline),
-        commits=len({e.run.commit for e in timeline}),
+        runs=history.runs_of(name),
+        commits=len(history.commits_of(name)),
         runs_needed=runs_needed(rate.rate) if verdict.kind == "test" else None,
         evidence=verdict.evidence,
         first_failing_commit=verdict.first_failing_commit,
         last_passing_commit=verdict.last_passing_commit,
         variants=variants,
-        timeline=points,
+        timeline=timeline_points(history.timeline(name), infra) if with_timeline else [],
     )
+
+
+def timeline_points(timeline: Sequence[TestRun], infra: set[tuple[int, str, int]]) -> list[Point]:
+    points = []
+    for entry in timeline:
+        fails = infra_fails = 0
+        for o in entry.outcomes:
+            if o.status in FAILED:
+                if (entry.run.id, o.cell_id, o.attempt) in infra:
+                    infra_fails += 1
+                else:
+                    fails += 1
+        points.append(Point(entry.run.run_id, entry.run.commit, entry.run.started_at,
+                            entry.total - entry.skipped() - infra_fails, fails, infra_fails))
+    return points
 
 
 KIND_ORDER = {"test": 0, "code": 1, "infra": 2}
@@ -185,20 +178,24 @@ def analyse(
     tests: Sequence[str] | None = None,
     signatures: Sequence[Path] = (),
     thresholds: Thresholds | None = None,
+    timelines: str = "none",
 ) -> FlakyReport:
-    """Every test that failed in the window (or the named *tests*), with statistics and a verdict."""
+    """Every test that failed in the window (or the named *tests*), with statistics and a verdict.
+
+    *timelines*: "none", "flagged" (test and code verdicts: what the report plots) or "all"; named
+    *tests* always get theirs.
+    """
     history = store.history(branch, since, tests)
     ctx = Context.build(history, load_signatures(signatures), thresholds)
-    reports = [report_for(name, timeline, ctx) for name, timeline in history.timelines.items() if timeline]
-    if tests is None:
-        reports = [r for r in reports if r.rate.failures or r.kind != "test" or r.confirmed]
+    reports = []
+    for name in history.test_ids:
+        if not history.runs_of(name):
+            continue
+        report = report_for(name, ctx)
+        if timelines == "all" or (timelines == "flagged" and report.kind in ("test", "code")) or tests is not None:
+            report = report_for(name, ctx, with_timeline=True)
+        reports.append(report)
     reports.sort(key=lambda r: (KIND_ORDER.get(r.kind, 9), -r.rate.rate, r.test))
     runs = history.runs
-    return FlakyReport(
-        branch or "",
-        since,
-        len(runs),
-        runs[0].started_at if runs else None,
-        runs[-1].started_at if runs else None,
-        reports,
-    )
+    return FlakyReport(branch or "", since, len(runs), runs[0].started_at if runs else None,
+                       runs[-1].started_at if runs else None, reports)

@@ -99,6 +99,19 @@ class Outcome:
     details: str
 
 
+@dataclass(frozen=True)
+class CellRow:
+    run: int
+    cell_id: str
+    attempt: int
+    variant: int
+    node: str
+    status: str
+    executions: int
+    failures: int
+    log_tail: str
+
+
 @dataclass
 class TestRun:
     """What one test did in one run: executions per variant and its non-passing outcomes."""
@@ -122,28 +135,66 @@ class TestRun:
         return max(0, total - self.failed(variant) - self.skipped(variant))
 
 
-@dataclass(frozen=True)
-class CellRow:
-    run: int
-    cell_id: str
-    attempt: int
-    variant: int
-    node: str
-    status: str
-    executions: int
-    failures: int
-    log_tail: str
-
-
 @dataclass
 class History:
-    """A window of the history, the input of flaky analysis: runs, tests with failures, context."""
+    """A window of the history, the input of flaky analysis.
+
+    Sparse on purpose: per test only its non-passing outcomes are materialised; how often it ran is
+    derived from the few distinct test sets (per commit, per variant, or per run on demand).
+    """
 
     runs: list[RunRow]
-    timelines: dict[str, list[TestRun]]  # test id (classname.name) -> one entry per run it ran in
+    test_ids: dict[str, int]  # test name (classname.name) -> id, for the tests of this window's question
+    outcomes: dict[str, list[tuple[RunRow, Outcome]]]  # test name -> non-passing outcomes, in run order
+    testsets: dict[int, dict[int, dict[int, int]]]  # testset id -> test id -> variant -> executions
     cells: dict[tuple[int, str, int], CellRow]  # (run, cell_id, attempt) -> cell
     variants: dict[int, Variant]
     run_failures: dict[int, int]  # run id -> failing executions in that run (all tests)
+    commit_order: dict[str, int] = field(default_factory=dict)  # commit -> position of its first run
+    commit_testsets: dict[str, dict[int, int]] = field(default_factory=dict)  # commit -> testset -> runs
+
+    def __post_init__(self) -> None:
+        for run in self.runs:
+            self.commit_order.setdefault(run.commit, len(self.commit_order))
+            per = self.commit_testsets.setdefault(run.commit, {})
+            per[run.testset] = per.get(run.testset, 0) + 1
+        self._window_testsets: dict[int, int] = {}
+        for per in self.commit_testsets.values():
+            for testset, n in per.items():
+                self._window_testsets[testset] = self._window_testsets.get(testset, 0) + n
+
+    def executions(self, test: str, commit: str | None = None) -> dict[int, int]:
+        """variant -> executions of *test* in the window (or on one commit)."""
+        test_id = self.test_ids[test]
+        source = self._window_testsets if commit is None else self.commit_testsets.get(commit, {})
+        result: dict[int, int] = {}
+        for testset, runs in source.items():
+            for variant, n in self.testsets[testset].get(test_id, {}).items():
+                result[variant] = result.get(variant, 0) + n * runs
+        return result
+
+    def runs_of(self, test: str) -> int:
+        """How many runs of the window ran *test*."""
+        test_id = self.test_ids[test]
+        return sum(runs for testset, runs in self._window_testsets.items() if test_id in self.testsets[testset])
+
+    def commits_of(self, test: str) -> list[str]:
+        """The commits *test* ran on, in window order."""
+        test_id = self.test_ids[test]
+        return [c for c, per in self.commit_testsets.items() if any(test_id in self.testsets[t] for t in per)]
+
+    def timeline(self, test: str) -> list[TestRun]:
+        """One entry per run *test* ran in (O(runs): for reports and explain, not for the list)."""
+        test_id = self.test_ids[test]
+        by_run: dict[int, list[Outcome]] = {}
+        for run, outcome in self.outcomes.get(test, []):
+            by_run.setdefault(run.id, []).append(outcome)
+        result = []
+        for run in self.runs:
+            executions = self.testsets[run.testset].get(test_id)
+            if executions is not None:
+                result.append(TestRun(run, executions, by_run.get(run.id, [])))
+        return result
 
 
 class HistoryBackend(Protocol):
@@ -462,8 +513,9 @@ class HistoryStore:
         return found
 
     def history(self, branch: str | None = None, since: float | None = None, tests: Sequence[str] | None = None) -> History:
-        """The window's runs and the timeline of every test that did not simply pass (or of *tests*)."""
+        """The window's runs and the outcomes of every test that did not simply pass (or of *tests*)."""
         runs = self.runs(branch, since)
+        by_id = {r.id: r for r in runs}
         conn = self.conn
         conn.execute("BEGIN")  # one consistent snapshot for all the reads below
         try:
@@ -484,31 +536,29 @@ class HistoryStore:
                     "SELECT t.id, c.name, t.name FROM q_tests JOIN tests t ON t.id = q_tests.id"
                     " JOIN classes c ON c.id = t.class_id")
             }
-            outcomes: dict[tuple[int, int], list[Outcome]] = {}
+            outcomes: dict[str, list[tuple[RunRow, Outcome]]] = {}
             for test, *rest in conn.execute(
                 "SELECT o.test, o.run, o.cell_id, o.attempt, o.variant, o.status, o.duration_s, o.flaky_reruns,"
                 " o.message, o.details FROM q_tests JOIN outcomes o ON o.test = q_tests.id"
                 " WHERE o.run IN (SELECT id FROM q_runs)"):
-                outcomes.setdefault((test, rest[0]), []).append(Outcome(*rest))
+                outcomes.setdefault(names[test], []).append((by_id[rest[0]], Outcome(*rest)))
+            order = {r.id: i for i, r in enumerate(runs)}
+            for found in outcomes.values():
+                found.sort(key=lambda pair: order[pair[0].id])
             cells = {
                 (row[0], row[1], row[2]): CellRow(*row)
                 for row in conn.execute(
                     "SELECT c.run, c.cell_id, c.attempt, c.variant, c.node, c.status, c.executions, c.failures,"
                     " c.log_tail FROM q_runs JOIN cells c ON c.run = q_runs.id")
             }
-            timelines: dict[str, list[TestRun]] = {name: [] for name in names.values()}
-            for run in runs:
-                testset = self._testset(run.testset)
-                for test, name in names.items():
-                    executions = testset.get(test)
-                    if executions is None:
-                        continue
-                    timelines[name].append(TestRun(run, executions, outcomes.get((test, run.id), [])))
+            testsets = {r.testset: self._testset(r.testset) for r in runs}
         finally:
             conn.execute("COMMIT")
         return History(
             runs=runs,
-            timelines=timelines,
+            test_ids={name: i for i, name in names.items()},
+            outcomes=outcomes,
+            testsets=testsets,
             cells=cells,
             variants=self.variants(),
             run_failures={r.id: r.failures for r in runs},
