@@ -219,6 +219,7 @@ def _build_steps(check: _Checker, axes: dict[str, Axis], resources: dict[str, Re
         def at(key: str, index: int = index, kind: str = kind) -> Location:
             return check.at("steps", index, key) if key in check.data["steps"][index] else check.at("defaults", kind, key)
 
+
         command = merged.get("command")
         if not command:
             check.error(where, key_path, "missing 'command'", "the shell command this step runs, e.g. .build/run-tests.sh -a {step}")
@@ -248,9 +249,12 @@ def _build_steps(check: _Checker, axes: dict[str, Axis], resources: dict[str, Re
                     )
         except ValueError as err:
             check.error(at("command"), f"{key_path}.command", f"malformed template: {err}", "write {{ and }} for literal braces")
-        only = _resolve_filter(check, merged.get("only", {}) or {}, axes, ("steps", index, "only"), f"{key_path}.only")
+        def origin(key: str, index: int = index, kind: str = kind) -> tuple:
+            return ("steps", index) if key in check.data["steps"][index] else ("defaults", kind)
+
+        only = _resolve_filter(check, merged.get("only", {}) or {}, axes, (*origin("only"), "only"), f"{key_path}.only")
         exclude = tuple(
-            _resolve_filter(check, rule, axes, ("steps", index, "exclude", n), f"{key_path}.exclude[{n}]")
+            _resolve_filter(check, rule, axes, (*origin("exclude"), "exclude", n), f"{key_path}.exclude[{n}]")
             for n, rule in enumerate(merged.get("exclude", []) or [])
         )
         env = tuple(sorted((str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (merged.get("env") or {}).items()))
