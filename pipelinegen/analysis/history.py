@@ -310,7 +310,7 @@ class HistoryStore:
         except sqlite3.DatabaseError as err:
             raise PipelineError.single(str(self.path), None, f"not a history DB: {err}",
                                        hint="pass another --db path, or move this file away") from err
-        self._tests: dict[tuple[str, str], int] | None = None
+        self._tests: dict[tuple[str, str], tuple[int, int]] | None = None
         self._classes: dict[str, int] | None = None
         self._variants: dict[tuple[str, str], int] | None = None
         self._testsets: dict[int, dict[int, dict[int, int]]] = {}
@@ -351,10 +351,10 @@ class HistoryStore:
         if self._tests is None:
             self._classes = {name: i for i, name in self.conn.execute("SELECT id, name FROM classes")}
             self._tests = {
-                (cls, name): i
-                for i, cls, name in self.conn.execute(
-                    "SELECT tests.id, classes.name, tests.name FROM tests JOIN classes ON classes.id = tests.class_id"
-                )
+                (cls, name): (i, cls_id)
+                for i, cls_id, cls, name in self.conn.execute(
+                    "SELECT tests.id, classes.id, classes.name, tests.name FROM tests"
+                    " JOIN classes ON classes.id = tests.class_id")
             }
             self._variants = {(step, axes): i for i, step, axes in self.conn.execute("SELECT id, step, axes FROM variants")}
 
@@ -380,32 +380,32 @@ class HistoryStore:
                 cell.cell_id, cell.attempt, variant, cell.node, cell.status, cell.duration_s, 0, 0,
                 cell.log_tail[-LOG_TAIL_LIMIT:],
             ]
-        unknown_variant: int | None = None
 
         counts: dict[tuple[int, int], int] = {}
         durations: dict[tuple[int, int], list[float]] = {}
         outcomes: list[tuple] = []
         new_tests: list[tuple[int, int, str]] = []
         next_test = (conn.execute("SELECT max(id) FROM tests").fetchone()[0] or 0) + 1
-        executions = failures = 0
+        failures = 0
         # The hot loop of ingest: plain dict look-ups, no SQL per test case.
         for tc in testcases:
-            cls = classes.get(tc.classname)
-            if cls is None:
-                cls = conn.execute("INSERT INTO classes(name) VALUES (?)", (tc.classname,)).lastrowid
-                classes[tc.classname] = cls
-            test = tests.get((tc.classname, tc.name))
-            if test is None:
-                test = next_test
+            found = tests.get((tc.classname, tc.name))
+            if found is None:
+                cls = classes.get(tc.classname)
+                if cls is None:
+                    cls = conn.execute("INSERT INTO classes(name) VALUES (?)", (tc.classname,)).lastrowid
+                    classes[tc.classname] = cls
+                found = tests[(tc.classname, tc.name)] = (next_test, cls)
+                new_tests.append((next_test, cls, tc.name))
                 next_test += 1
-                tests[(tc.classname, tc.name)] = test
-                new_tests.append((test, cls, tc.name))
-            variant = cell_variant.get(tc.cell_id)
-            if variant is None:
-                if unknown_variant is None:
-                    unknown_variant = self._variant_id("", ())
-                variant = unknown_variant
-                cell_variant[tc.cell_id] = variant
+            test, cls = found
+            cell = cell_rows.get((tc.cell_id, tc.attempt))
+            if cell is None:
+                variant = cell_variant.get(tc.cell_id)
+                if variant is None:
+                    variant = cell_variant[tc.cell_id] = self._variant_id("", ())
+                cell = cell_rows[(tc.cell_id, tc.attempt)] = [tc.cell_id, tc.attempt, variant, "", "", 0.0, 0, 0, ""]
+            variant = cell[2]
             key = (test, variant)
             counts[key] = counts.get(key, 0) + 1
             slot = durations.get((variant, cls))
@@ -414,11 +414,6 @@ class HistoryStore:
             else:
                 slot[0] += tc.duration_s
                 slot[1] += 1
-            executions += 1
-            cell = cell_rows.get((tc.cell_id, tc.attempt))
-            if cell is None:
-                cell = [tc.cell_id, tc.attempt, variant, "", "", 0.0, 0, 0, ""]
-                cell_rows[(tc.cell_id, tc.attempt)] = cell
             cell[6] += 1
             if tc.status != "passed" or tc.flaky_reruns:
                 if tc.status in FAILED:
@@ -437,7 +432,7 @@ class HistoryStore:
             "INSERT INTO runs(run_key, commit_sha, branch, repository, profile, started_at, source, ingested_at,"
             " testset, executions, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run.run_id, run.commit, run.branch, run.repository, run.profile, run.started_at, run.source,
-             time.time(), testset, executions, failures),
+             time.time(), testset, sum(counts.values()), failures),
         ).lastrowid
         conn.executemany(
             "INSERT INTO cells(run, cell_id, attempt, variant, node, status, duration_s, executions, failures, log_tail)"
