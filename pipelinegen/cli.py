@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelinegen.analysis.estimate_cli",
     "pipelinegen.lint.cli",
     "pipelinegen.results.cli",
+    "pipelinegen.deploy.cli",
 )
 
 

@@ -1,0 +1,88 @@
+"""Turn what the driver downloaded from a Jenkins build into a result bundle (pipelinegen.results).
+
+The generated library archives each cell's files under ci-results/<cell id>/ with one
+status-<attempt>.json per attempt; those, the plan and the build JSON are all this needs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelinegen.plan.cell import Parameters, Plan
+from pipelinegen.render.plan_data import RESULTS_ROOT
+from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.collect import DEFAULT_LOG_GLOBS
+from pipelinegen.results.manifest import CELL_STATUSES, Producer, Subject
+
+STATUS_FILE = re.compile(r"status-(\d+)\.json$")
+
+
+def built_revision(build_info: dict) -> tuple[str, str]:
+    """(commit sha, repository url) the build checked out, from the git plugin's BuildData action."""
+    for action in build_info.get("actions", []) or []:
+        if not isinstance(action, dict):
+            continue
+        sha = (action.get("lastBuiltRevision") or {}).get("SHA1")
+        if sha:
+            urls = action.get("remoteUrls") or [""]
+            return sha.lower(), urls[0]
+    return "", ""
+
+
+def _iso_ms(value) -> str:
+    return datetime.fromtimestamp(int(value) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def cell_items(artifacts_dir: Path, plan: Plan) -> list[dict]:
+    """BundleWriter.add_cell keyword dicts for every plan cell that left files in the download."""
+    root = artifacts_dir / RESULTS_ROOT
+    items = []
+    for cell in plan.cells:
+        directory = root / cell.id
+        if not directory.is_dir():
+            continue
+        records = sorted(((int(m.group(1)), p) for p in directory.glob("status-*.json")
+                          if (m := STATUS_FILE.search(p.name))), key=lambda pair: pair[0])
+        last = json.loads(records[-1][1].read_text()) if records else {}
+        status = last.get("status", "")
+        junit = sorted(p for p in directory.rglob("*.xml") if p.is_file())
+        logs = sorted(p for p in directory.rglob("*") if p.is_file()
+                      and any(fnmatch.fnmatch(p.name, g) for g in DEFAULT_LOG_GLOBS))
+        started, ended = last.get("started_ms"), last.get("ended_ms")
+        items.append({
+            "cell": cell,
+            # No status record (an interrupted download): the JUnit decides, the reported status is unknown.
+            "status": status if status in CELL_STATUSES else "error",
+            "attempts": max(len(records), 1),
+            "duration_s": (int(ended) - int(started)) / 1000 if started and ended else 0.0,
+            "node": str(last.get("node", "")),
+            "junit": junit,
+            "logs": logs,
+        })
+    return items
+
+
+def write_build_bundle(out: Path, download_dir: Path, plan: Plan, parameters: Parameters, build_info: dict,
+                       repository: str, branch: str, *, incomplete: bool = False, reason: str = "",
+                       labels: tuple[str, ...] = ()) -> Path:
+    sha, url = built_revision(build_info)
+    subject = Subject(repository=repository or url, commit=sha or "0000000", branch=branch)
+    if not sha:
+        incomplete, reason = True, reason or "the build recorded no git revision (no checkout ran)"
+    started = build_info.get("timestamp")
+    finished = int(started) + int(build_info.get("duration", 0)) if started else None
+    producer = Producer(kind="jenkins", url=build_info.get("url", ""), agent_labels=labels,
+                        started_at=_iso_ms(started), finished_at=_iso_ms(finished))
+    writer = BundleWriter(out, subject=subject, parameters=parameters, producer=producer, cells=plan.cells)
+    try:
+        for item in cell_items(download_dir / "artifacts", plan):
+            item = dict(item)
+            writer.add_cell(item.pop("cell"), **item)
+    except BaseException:
+        writer.close()
+        raise
+    return writer.finish(incomplete=incomplete, reason=reason)
