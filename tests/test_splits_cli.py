@@ -124,3 +124,22 @@ def test_usage_errors_exit_2_with_a_hint(tmp_path):
     result = CliRunner().invoke(main, ["splits", "--step", "unit", "-o", str(tmp_path)])
     assert result.exit_code == 2
     assert "--list" in result.output
+
+
+def test_split_count_defaults_to_the_pipeline_and_mismatch_is_reported(tmp_path):
+    _junit(tmp_path / "junit", {"org.A": 5, "org.B": 3, "org.C": 2})
+    args = [
+        "splits",
+        "--step",
+        "unit",
+        "--junit",
+        str(tmp_path / "junit"),
+        "--pipeline",
+        str(SAMPLE / "pipeline.yaml"),
+    ]
+    result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "a" / "unit").glob("*.txt")) == ["1of2.txt", "2of2.txt"]
+    result = CliRunner().invoke(main, [*args, "--splits", "3", "-o", str(tmp_path / "b")])
+    assert result.exit_code == 0
+    assert "has `splits: 2` for step unit; set it to 3" in result.output

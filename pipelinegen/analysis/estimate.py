@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pipelinegen.analysis.splits import lpt
+from pipelinegen.analysis.splits import balance
 from pipelinegen.plan.cell import Cell
 
 SENSITIVITY_FACTORS = (0.5, 0.75, 1.25, 1.5, 2.0)
@@ -72,7 +72,7 @@ class DurationModel:
 @functools.lru_cache(maxsize=64)
 def _lpt_loads(items: tuple[tuple[str, float], ...], n: int) -> tuple[float, ...]:
     # Every split of a step asks for the same LPT; compute it once per (tests, n).
-    return tuple(s.seconds for s in lpt(dict(items), n))
+    return tuple(s.seconds for s in balance(dict(items), n)[1])
 
 
 # ---------------------------------------------------------------- simulation input and output

@@ -83,7 +83,19 @@ def step_durations(
 
 @click.command("splits")
 @click.option("--step", required=True, help="The step whose tests are split (e.g. test, jvm-dtest).")
-@click.option("--splits", "count", type=click.IntRange(min=1), help="Number of splits (cells) of the step.")
+@click.option(
+    "--splits",
+    "count",
+    type=click.IntRange(min=1),
+    help="Number of splits (cells) of the step (default: the step's `splits` in pipeline.yaml).",
+)
+@click.option(
+    "--pipeline",
+    type=click.Path(path_type=Path),
+    default=Path("pipeline.yaml"),
+    show_default=True,
+    help="Where the step's configured split count is read (skipped when the file does not exist).",
+)
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
 @click.option("--branch", default="", help="Branch whose history is used ('' = every branch).")
 @click.option(
@@ -126,6 +138,7 @@ def step_durations(
 def splits_command(
     step,
     count,
+    pipeline,
     history,
     branch,
     junit,
@@ -160,10 +173,20 @@ def splits_command(
             suggestion = sp.suggest_split_count(step, durations, target_minutes * 60, setup_minutes * 60)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--target-minutes") from None
+    configured = configured_splits(pipeline, step)
     if count is None:
-        if suggestion is None:
-            raise click.UsageError("give --splits N, or --target-minutes M to have the count suggested")
-        count = suggestion.splits
+        count = suggestion.splits if suggestion else configured
+    if count is None:
+        raise click.UsageError(
+            f"give --splits N, or --target-minutes M to have the count suggested ({pipeline} was not found)"
+        )
+    if configured is not None and configured != count:
+        # run-tests.sh -c K/N looks for KofN.txt with the plan's N: other counts are never read.
+        click.echo(
+            f"note: {pipeline} has `splits: {configured}` for step {step}; set it to {count} so that"
+            f" run-tests.sh -c K/{count} finds these files",
+            err=True,
+        )
     assignment = sp.assign(step, names, durations or None, count)
     rr = sp.round_robin(names, count, durations)
     summary = assignment.as_dict()
@@ -211,6 +234,18 @@ def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
 # ---------------------------------------------------------------- the plan
 
 
+def configured_splits(pipeline: Path, step: str) -> int | None:
+    """The step's `splits` in pipeline.yaml, or None when there is no pipeline.yaml or no such step."""
+    if not Path(pipeline).is_file():
+        return None
+    from pipelinegen.load import load_pipeline
+
+    for candidate in load_pipeline(pipeline).steps:
+        if candidate.name == step:
+            return candidate.splits
+    return None
+
+
 def plan_from_dict(data: dict) -> Plan:
     """A Plan from its JSON form (`Plan.as_dict()`), so estimates work from a saved plan too."""
     cells = []
@@ -235,13 +270,15 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
             raise click.BadParameter(
                 f"{plan_json}: not a plan JSON ({err})", param_hint="--plan-json"
             ) from None
-    from pipelinegen.load import load_pipeline
+    from dataclasses import replace
 
-    try:
-        from pipelinegen.plan import build_plan  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - only while the core is being written
-        raise click.ClickException("build_plan is not available in this checkout; pass --plan-json") from None
-    return build_plan(load_pipeline(pipeline), parameters)
+    from pipelinegen.load import load_pipeline
+    from pipelinegen.plan import build_plan
+
+    model = load_pipeline(pipeline)
+    if not parameters.profile and model.profiles:  # the job's default: the first profile listed
+        parameters = replace(parameters, profile=model.profiles[0].name)
+    return build_plan(model, parameters)
 
 
 # ---------------------------------------------------------------- estimate
