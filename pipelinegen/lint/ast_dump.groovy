@@ -114,13 +114,37 @@ List errorsOf(MultipleCompilationErrorsException ex) {
     }
 }
 
+// Global AST transformations run during CONVERSION; @Grab's would resolve and download dependencies named by
+// the file being linted. A linter must never act on its input, so every global transformation is disabled.
+Set<String> globalTransformations() {
+    Set<String> names = new HashSet<>()
+    def resources = this.class.classLoader.getResources('META-INF/services/org.codehaus.groovy.transform.ASTTransformation')
+    resources.each { url ->
+        url.getText('UTF-8').eachLine { String line ->
+            line = line.trim()
+            if (line && !line.startsWith('#')) {
+                names.add(line)
+            }
+        }
+    }
+    return names
+}
+
+@groovy.transform.Field final Set<String> GLOBAL_TRANSFORMATIONS = globalTransformations()
+
+CompilerConfiguration configuration() {
+    def config = new CompilerConfiguration()
+    config.disabledGlobalASTTransformations = GLOBAL_TRANSFORMATIONS
+    return config
+}
+
 Map dumpFile(String path) {
     def file = new File(path)
     if (!file.isFile()) {
         return [file: path, missing: true]
     }
     // We stop at CONVERSION, before class generation, so nothing is ever written to disk.
-    def cu = new CompilationUnit(new CompilerConfiguration())
+    def cu = new CompilationUnit(configuration())
     // Jenkins reads Jenkinsfiles as UTF-8 text; the script name only has to be a valid class name.
     cu.addSource('Script' + Math.abs(path.hashCode()), file.getText('UTF-8'))
     try {
