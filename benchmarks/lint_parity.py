@@ -7,8 +7,9 @@ Usage:
 
 Accepted = the configurations AbstractModelDefTest lists as passing (SHOULD_PASS_CONFIGS and
 CONVERT_ONLY_SHOULD_PASS_CONFIGS): each must lint with no error. Rejected = the `errors/*.groovy` files that
-ValidatorTest expects to fail: each must get at least one error with a line number. Families come from the
-message keys ValidatorTest expects. Nothing from that corpus is copied into this repository.
+ValidatorTest expects to fail: each must get at least one error with a line number ("same reason": one of
+our errors is the rule that mirrors a message Jenkins gives). Families come from the message keys
+ValidatorTest expects. Nothing from that corpus is copied into this repository.
 """
 
 from __future__ import annotations
@@ -45,6 +46,55 @@ FAMILIES = [  # (family, substrings of the expected message key or literal), fir
     ("values", ("BareDollarCurly", "BigInteger", "MethodCallWithClosure", "MixedNamed")),
     ("stages/steps/sections", ("",)),
 ]
+
+
+# Jenkins message key (or literal in ValidatorTest) -> our rule ids that report the same problem.
+SAME_RULE = {
+    "PipelineBlockNotAtTop": {"pipeline-top-level"}, "BlockedStep": {"blocked-step"},
+    "NoStages": {"stages-empty"}, "EmptySection": {"directive-empty", "post-empty", "libraries-empty"},
+    "NoAxes": {"matrix-axes", "matrix-excludes"}, "NoExcludes": {"matrix-excludes"},
+    "RequiredSection": {"required-section"}, "DuplicateAxisName": {"matrix-axis"},
+    "DuplicateAxisValue": {"matrix-axis"}, "ExpectedStringLiteral": {"string-literal", "matrix-axis"},
+    "InvalidIdentifierInEnv": {"env-identifier", "matrix-axis"}, "ExpectedStringLiteralButGot": {"matrix-axis"},
+    "MatrixExcludeAxisValuesOrNotValues": {"matrix-axis"}, "EmptyWhen": {"when-empty"},
+    "NestedWhenNoArgs": {"when-nested"}, "NoNestedWhenAllowed": {"when-nested"},
+    "NestedWhenWithoutChildren": {"when-nested"}, "NestedWhenWrongChildrenCount": {"when-nested"},
+    "UnknownWhenConditional": {"when-condition"}, "MissingRequiredStepParameter": {"when-arguments"},
+    "InvalidStepParameter": {"when-arguments"}, "InvalidUnnamedParameterType": {"when-arguments"},
+    "CannotHaveBlocks": {"directive-block"}, "MixedNamedAndUnnamedParameters": {"mixed-arguments"},
+    "MethodCallWithClosure": {"closure-argument"}, "MapNotAllowed": {"directive-map"},
+    "NothingForStage": {"stage-content"}, "TwoOfStepsStagesParallel": {"stage-content"},
+    "ExpectedBoolean": {"expected-boolean"}, "ExpectedClosureOrFailFast": {"parallel-branch"},
+    "NoSteps": {"steps-empty"}, "UnknownStageSection": {"section-unknown"},
+    "DuplicateStageName": {"stage-duplicate-name"}, "DuplicateEnvVar": {"env-duplicate"},
+    "NoEnvVars": {"env-empty"}, "InvalidSectionDefinition": {"section-invalid"},
+    "InvalidStageSectionDefinition": {"section-invalid"}, "InvalidBuildCondition": {"post-condition"},
+    "DuplicateBuildCondition": {"post-duplicate"}, "InvalidSectionType": {"option-type", "option-not-in-stage"},
+    "ExpectedTool": {"tools-syntax"}, "ExpectedStep": {"step-expected"}, "ObjectMethodCall": {"object-method-call"},
+    "InvalidAgentType": {"agent-type-unknown"}, "NoAgentType": {"agent-type-missing"},
+    "InvalidAgent": {"agent-invalid"}, "MultipleAgentParameters": {"agent-param-missing"},
+    "OneAgentMax": {"agent-one-type"}, "InvalidAgentParameter": {"agent-param-unknown"},
+    "RenamedNotifications": {"section-unknown"}, "DuplicateOptionName": {"directive-duplicate"},
+    "DuplicateTriggerName": {"directive-duplicate"}, "ExpectedLibrary": {"libraries-lib"},
+    "UndefinedSection": {"section-unknown"}, "InvalidEnvironmentOperation": {"env-operation"},
+    "InvalidEnvironmentConcatValue": {"env-concat-value"}, "InvalidEnvironmentValue": {"env-value"},
+    "InvalidEnvironmentIdentifier": {"env-syntax"}, "AgentInNestedStages": {"nested-agent-tools"},
+    "ToolsInNestedStages": {"nested-agent-tools"}, "NoNestedWithinNestedStages": {"nested-parallel"},
+    "RejectParameters": {"option-type"}, "RejectTriggers": {"option-type"}, "ExpectedStage": {"stage-expected"},
+    "MultipleOfSection": {"section-duplicate"}, "ExpectedBlockFor": {"section-expected-block"},
+    "BareDollarCurly": {"bare-dollar-curly"}, "ExpectedWhen": {"when-condition"},
+    "MissingInputMessage": {"input-message"}, "InvalidInputField": {"input-field"},
+    "BigIntegerValue": {"integer-range"}, "constant expression": {"groovy-syntax"},
+    "binary expression": {"groovy-syntax"}, "expecting token": {"groovy-syntax"},
+    "Duplicate named parameter": {"groovy-syntax"},
+}
+
+
+def same_rule(expectation: str, rules: set[str]) -> bool:
+    """Did we reject for (one of) the reason(s) Jenkins gives?"""
+    keys = {k.rsplit("_", 1)[-1] for k in re.findall(r"Messages\.(\w+)\(", expectation)}
+    keys |= {k for k in SAME_RULE if " " in k and k in expectation}
+    return any(SAME_RULE.get(k, set()) & rules for k in keys)
 
 
 def parse_should_pass(java: str) -> list[str]:
@@ -95,7 +145,7 @@ def main(test_dir: Path) -> int:
             errors[f.file].append(f)
 
     false_rejects = [p for p in passing if errors[str(p)]]
-    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     missed: dict[str, list[str]] = defaultdict(list)
     for p in failing:
         fam = family_of(p.stem, expected[p.stem])
@@ -103,6 +153,7 @@ def main(test_dir: Path) -> int:
         rows[fam][0] += 1
         if located:
             rows[fam][1] += 1
+            rows[fam][3] += same_rule(expected[p.stem], {f.rule for f in located})
         else:
             rows[fam][2] += 1
             missed[fam].append(p.stem)
@@ -111,16 +162,16 @@ def main(test_dir: Path) -> int:
     for p in false_rejects:
         print(f"  FALSE REJECT {p.relative_to(resources)}: {errors[str(p)][0].format()}")
     print()
-    print(f"| {'rule family':<36} | files | rejected | missed |")
-    print(f"|{'-' * 38}|-------|----------|--------|")
-    in_scope = [0, 0, 0]
+    print(f"| {'rule family':<36} | files | rejected | missed | same reason |")
+    print(f"|{'-' * 38}|-------|----------|--------|-------------|")
+    in_scope = [0, 0, 0, 0]
     for fam in sorted(rows, key=lambda k: (k.startswith("out of scope"), k)):
-        total, rej, miss = rows[fam]
-        print(f"| {fam:<36} | {total:>5} | {rej:>8} | {miss:>6} |")
+        total, rej, miss, same = rows[fam]
+        print(f"| {fam:<36} | {total:>5} | {rej:>8} | {miss:>6} | {same:>11} |")
         if not fam.startswith("out of scope"):
             in_scope = [a + b for a, b in zip(in_scope, rows[fam], strict=True)]
     rate = 100.0 * in_scope[1] / in_scope[0] if in_scope[0] else 0.0
-    print(f"| {'structural total':<36} | {in_scope[0]:>5} | {in_scope[1]:>8} | {in_scope[2]:>6} |")
+    print(f"| {'structural total':<36} | {in_scope[0]:>5} | {in_scope[1]:>8} | {in_scope[2]:>6} | {in_scope[3]:>11} |")
     print(f"\nstructural rejections caught with a line number: {rate:.1f} %")
     for fam, names in sorted(missed.items()):
         print(f"missed ({fam}): {', '.join(sorted(names))}")
