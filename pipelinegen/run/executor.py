@@ -45,6 +45,8 @@ from pipelinegen.run.workspace import (
     unstash,
 )
 
+SUMMARY_INTERVAL_S = 1.0
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -160,6 +162,8 @@ class Executor:
         self.queue: list[Cell] = []
         self.stash_dirs: dict[str, Path] = {}
         self.started = time.time()
+        self.last_summary_write = 0.0
+        self.by_id = plan.by_id()
 
     # ---- public -------------------------------------------------------------------------------------------
     def run(self) -> RunSummary:
@@ -191,6 +195,7 @@ class Executor:
             else:
                 queue_.append(cell)
         self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
+        self.last_summary_write = time.monotonic()
         used = 0
         while queue_ or self.running:
             if self.stop.is_set():
@@ -261,8 +266,16 @@ class Executor:
                 self.stash_dirs[cell.id] = done.workdir
         self.finished[cell.id] = result.status
         self.progress.cell_finished(result, self._state())
-        self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
+        self._write_progress_summary()
         return True
+
+    def _write_progress_summary(self) -> None:
+        """summary.json while running (complete: false), at most once a second: each write holds every cell,
+        so writing after each of thousands of cells would cost more than the cells' own bookkeeping."""
+        now = time.monotonic()
+        if now - self.last_summary_write >= SUMMARY_INTERVAL_S:
+            self.last_summary_write = now
+            self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
 
     def _finish_without_running(self, cell: Cell, status: str, reason: str) -> None:
         result = self.results[cell.id]
@@ -333,7 +346,7 @@ class Executor:
             shutil.rmtree(workdir)
         workdir.parent.mkdir(parents=True, exist_ok=True)
         copy_source(self.repo, workdir, extra_excluded=(self.out, self.work))
-        by_id = self.plan.by_id()
+        by_id = self.by_id
         for dep in cell.depends_on:
             if dep in self.stash_dirs:
                 count = unstash(self.stash_dirs[dep], [by_id[dep].stash_includes or "**"], workdir)

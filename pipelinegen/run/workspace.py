@@ -49,6 +49,8 @@ def copy_source(source: Path, dest: Path, extra_excluded: Iterable[Path] = ()) -
             ignored |= {n for n in names if n in EXCLUDED_TOP_LEVEL}
         return ignored
 
+    # copy2 keeps modification times: build tools (ant, make) compare them to decide what is up to date, so
+    # sources must not look newer than the unstashed classes built from them
     shutil.copytree(source, dest, symlinks=True, ignore=ignore)
 
 
