@@ -55,7 +55,10 @@ def main(ctx: click.Context, directory: Path | None) -> None:
     Exit codes: 0 ok, 1 a check failed (stale files, failing tests, lint errors), 2 bad input or usage.
     """
     if directory is not None:
+        previous = os.getcwd()
         os.chdir(directory)
+        # back where we were when the command ends: the CLI also runs in-process (tests, other tools)
+        ctx.call_on_close(lambda: os.chdir(previous))
     ctx.ensure_object(dict)
 
 
