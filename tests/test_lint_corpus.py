@@ -49,3 +49,22 @@ def test_passing_example_has_no_error(path: Path, findings_by_file):
 def test_real_world_jenkinsfiles_pass(path: Path, findings_by_file):
     errors = [f.format() for f in findings_by_file[str(path)] if f.severity == "error"]
     assert errors == []
+
+
+def emitted_rule_ids() -> set[str]:
+    """Every rule id the linter can report, read from its source (ctx.error/warning(node, "rule", ...))."""
+    import re
+
+    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "pipelinegen" / "lint").glob("*.py"))
+    pattern = r'(?:error|warning|report)\([^,()]*(?:\([^()]*\))?[^,()]*,\s*"([a-z]+(?:-[a-z]+)*)"'
+    return set(re.findall(pattern, source)) | set(re.findall(r'rule="([a-z-]+)"', source))
+
+
+def test_every_rule_is_documented_and_every_error_rule_has_corpus_examples():
+    rules = emitted_rule_ids()
+    assert len(rules) >= 60
+    docs = (Path(__file__).parent.parent / "docs" / "lint.md").read_text()
+    assert sorted(r for r in rules if f"`{r}`" not in docs) == []
+    warnings_only = {"tools-type", "no-pipeline"}
+    corpus = {p.name.split(".")[0] for p in FILES}
+    assert sorted(rules - warnings_only - corpus) == []

@@ -58,3 +58,14 @@ def test_scripted_jenkinsfile_gets_only_a_warning(tmp_path: Path):
     scripted.write_text("node('linux') {\n    stage('build') { sh 'make' }\n}\n")
     findings = lint_files([scripted])
     assert [(f.severity, f.rule) for f in findings] == [("warning", "no-pipeline")]
+
+
+def test_byte_order_mark_crlf_and_tabs_keep_positions_exact(tmp_path: Path):
+    body = 'pipeline {\n\tagent any\n\tstages {\n\t\tstage("a") { steps { sh ${X} } }\n\t}\n}\n'
+    bom = tmp_path / "bom.Jenkinsfile"
+    crlf = tmp_path / "crlf.Jenkinsfile"
+    bom.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    crlf.write_bytes(body.replace("\n", "\r\n").encode())
+    found = [(Path(f.file).name, f.line, f.column, f.rule) for f in lint_files([bom, crlf])]
+    # Groovy counts a tab as one column, as do we when we quote the source back.
+    assert found == [("bom.Jenkinsfile", 4, 27, "bare-dollar-curly"), ("crlf.Jenkinsfile", 4, 27, "bare-dollar-curly")]

@@ -146,7 +146,11 @@ Map dumpFile(String path) {
     // We stop at CONVERSION, before class generation, so nothing is ever written to disk.
     def cu = new CompilationUnit(configuration())
     // Jenkins reads Jenkinsfiles as UTF-8 text; the script name only has to be a valid class name.
-    cu.addSource('Script' + Math.abs(path.hashCode()), file.getText('UTF-8'))
+    String text = file.getText('UTF-8')
+    if (text.startsWith('\uFEFF')) {
+        text = text.substring(1)  // a UTF-8 byte order mark would otherwise become part of the first name
+    }
+    cu.addSource('Script' + Math.abs(path.hashCode()), text)
     try {
         cu.compile(Phases.CONVERSION)
     } catch (MultipleCompilationErrorsException ex) {

@@ -64,7 +64,7 @@ def lint_paths(declarative: list[Path], syntax_only: list[Path] = (),
     findings: list[Finding] = []
     for i, (path, doc) in enumerate(zip(every, dump_asts(every), strict=True)):
         if i < len(declarative):
-            text = path.read_text(encoding="utf-8", errors="replace")
+            text = path.read_text(encoding="utf-8-sig", errors="replace")
             findings.extend(lint_text(str(path), text, doc, catalogue))
         else:
             findings.extend(_syntax_findings(str(path), doc))
