@@ -8,8 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from run_helpers import REPO, SAMPLE, pipelinegen, wait_dead
+
+from pipelinegen.results.bundle import read_bundle
 
 TINY = """\
 version: 1
@@ -31,7 +34,34 @@ steps:
   - {name: hang, kind: test, command: "sleep 60 & echo $! > \\"$PIDS/{cell_id}.pid\\"; wait", splits: 2}
 profiles:
   - {name: all, steps: [quick, hang]}
+  - {name: quick, steps: [quick]}
 """
+
+
+def tiny_project(tmp_path: Path) -> Path:
+    """The tiny pipeline as a committed git checkout (a bundle certifies a commit)."""
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "pipeline.yaml").write_text(TINY)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "pipeline.yaml"], ["commit", "-q", "-m", "tiny"]):
+        subprocess.run(git + args, cwd=project, check=True, capture_output=True)
+    return project
+
+
+def test_a_green_run_of_a_clean_checkout_writes_a_complete_bundle(tmp_path):
+    project = tiny_project(tmp_path)
+    out = tmp_path / "out"
+    done = pipelinegen("-C", str(project), "run", "--profile", "quick", "--out", str(out), cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = read_bundle(out / "bundle.tar.zst").manifest
+    assert manifest["incomplete"] is False
+    assert {c["id"]: c["status"] for c in manifest["cells"]} == {"jar_amd64_jdk17": "passed",
+                                                                  "quick_amd64_jdk17": "passed"}
+    (project / "pipeline.yaml").write_text(TINY + "# changed\n")
+    done = pipelinegen("-C", str(project), "run", "--profile", "quick", "--out", str(tmp_path / "o2"), cwd=REPO)
+    assert done.returncode == 0 and "no bundle: 1 uncommitted change" in done.stdout
+    assert not (tmp_path / "o2" / "bundle.tar.zst").exists()
 
 
 def test_dry_run_prints_the_commands_in_start_order_and_the_cells_that_cannot_run(tmp_path):
@@ -70,9 +100,7 @@ def test_docker_without_an_engine_says_so_and_exits_2(tmp_path):
 
 
 def test_sigint_stops_running_cells_keeps_finished_ones_and_writes_an_incomplete_result(tmp_path):
-    project = tmp_path / "tiny"
-    project.mkdir()
-    (project / "pipeline.yaml").write_text(TINY)
+    project = tiny_project(tmp_path)
     pids = tmp_path / "pids"
     pids.mkdir()
     out = tmp_path / "out"
@@ -103,3 +131,5 @@ def test_sigint_stops_running_cells_keeps_finished_ones_and_writes_an_incomplete
     assert json.loads((out / "plan.json").read_text())["selected"]
     assert "INCOMPLETE" in stdout
     assert wait_dead(child), "Ctrl-C left the cell's child running"
+    manifest = read_bundle(out / "bundle.tar.zst").manifest
+    assert manifest["incomplete"] is True and "interrupted" in manifest["incomplete_reason"]

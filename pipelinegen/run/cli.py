@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
+from pipelinegen.run.bundle import write_run_bundle
 from pipelinegen.run.docker import docker_engine_problem
 from pipelinegen.run.executor import (
     Executor,
@@ -105,13 +106,14 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Result directory (default: results/run-<UTC time>).")
 @click.option("--keep-work", is_flag=True, help="Keep each cell's working copy (printed at the end).")
+@click.option("--no-bundle", is_flag=True, help="Only the result directory, no bundle.tar.zst.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @click.pass_context
 def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, custom_regexp: str,
                 architecture: str, jdk: str, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
                 dry_run: bool, jdk_home: tuple[str, ...], jvm_root: Path, env_pairs: tuple[str, ...],
                 checkout_pairs: tuple[str, ...], timeout_s: float | None, kill_grace: float,
-                out_dir: Path | None, keep_work: bool, plain: bool) -> None:
+                out_dir: Path | None, keep_work: bool, no_bundle: bool, plain: bool) -> None:
     """Run the plan's cells on this machine: the same cells the Jenkinsfile runs, no CI needed.
 
     Exit codes: 0 every cell passed; 1 test failures, timeouts, or cells that could not run here
@@ -149,6 +151,9 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
         progress.close()
     shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
     print_summary(console, summary, shown)
+    if not no_bundle:
+        outcome = write_run_bundle(out, Path.cwd(), pipeline_path)
+        console.print(outcome.message, markup=False, highlight=False)
     if keep_work:
         console.print(f"working copies kept in {work}", markup=False, highlight=False)
     sys.stdout.flush()
