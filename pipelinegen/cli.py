@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelinegen.lint.cli",
     "pipelinegen.results.cli",
     "pipelinegen.deploy.cli",
+    "pipelinegen.analysis.history_cli",
 )
 
 

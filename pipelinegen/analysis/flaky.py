@@ -120,8 +120,12 @@ def report_for(name: str, ctx: Context, with_timeline: bool = False) -> TestRepo
     history = ctx.history
     verdict: Verdict = classify(name, ctx)
     infra = set()
+    order = history.commit_order
+    streak_from = order.get(verdict.first_failing_commit, len(order))
     for f in ctx.failures(name):
-        if f.strong or (f.weak and verdict.kind != "code"):
+        # Mass failures count against the code only inside its failing streak; before it they were an outage.
+        weak_is_infra = verdict.kind != "code" or order.get(f.run.commit, 0) < streak_from
+        if f.strong or (f.weak and weak_is_infra):
             infra.add((f.run.id, f.outcome.cell_id, f.outcome.attempt))
     # variant -> [executions that count, failures that count]
     per_variant = {v: [n, 0] for v, n in history.executions(name).items()}

@@ -318,6 +318,10 @@ class HistoryStore:
     def close(self) -> None:
         self.conn.close()
 
+    def ingest_bundle(self, path: Path, allow_incomplete: bool = False) -> bool:
+        """Ingest a result bundle (`pipelinegen.results`); False when it is already stored."""
+        return ingest_bundle(self, path, allow_incomplete)
+
     def __enter__(self) -> HistoryStore:
         return self
 
@@ -570,3 +574,91 @@ class HistoryStore:
             "test_sets": one("SELECT count(*) FROM testsets").fetchone()[0],
             "schema_version": one("PRAGMA user_version").fetchone()[0],
         }
+
+
+# ---------------------------------------------------------------- result bundles
+
+
+def _log_tail(name: str, handle) -> str:
+    """Last LOG_TAIL_LIMIT characters of a (possibly xz/zstd/gzip-compressed) console log."""
+    import gzip
+    import lzma
+
+    data = handle.read()
+    try:
+        if name.endswith(".xz"):
+            data = lzma.decompress(data)
+        elif name.endswith(".zst"):
+            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        elif name.endswith(".gz"):
+            data = gzip.decompress(data)
+    except (lzma.LZMAError, zstandard.ZstdError, OSError, EOFError):
+        return ""  # an unreadable log only costs us the signature match, not the ingest
+    return data[-4 * LOG_TAIL_LIMIT:].decode("utf-8", errors="replace")[-LOG_TAIL_LIMIT:]
+
+
+def bundle_run(path: Path) -> tuple[RunInfo, list[CellRun], object]:
+    """RunInfo, cells (one per attempt, with console log tails of failed cells) and the open Bundle."""
+    from datetime import datetime
+
+    from pipelinegen.fsutil import sha256_bytes
+    from pipelinegen.results import archive
+    from pipelinegen.results.bundle import read_bundle
+    from pipelinegen.results.manifest import MANIFEST
+
+    path = Path(path)
+    try:
+        bundle = read_bundle(path)
+        manifest_bytes = archive.read_member(path, MANIFEST) or b""
+    except archive.CorruptArchive as err:
+        raise PipelineError.single(str(path), None, f"cannot read result bundle: {err}",
+                                   hint="check the file with `pipelinegen results verify`") from err
+    manifest = bundle.manifest
+    subject, producer = manifest.get("subject", {}), manifest.get("producer", {})
+    try:
+        started = datetime.fromisoformat(producer.get("started_at", "").replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        started = path.stat().st_mtime  # a bundle without a start time: order it by when it was written
+    run = RunInfo(
+        run_id=sha256_bytes(manifest_bytes),
+        commit=subject.get("commit", ""),
+        branch=subject.get("branch", ""),
+        started_at=started,
+        repository=subject.get("repository", ""),
+        profile=manifest.get("profile", ""),
+        source=producer.get("url") or str(path),
+    )
+    wanted = {}
+    for cell in manifest.get("cells", []):
+        if cell.get("status") in ("failed", "error"):
+            for log in cell.get("logs", []):
+                wanted[log] = cell["id"]
+    tails: dict[str, str] = {}
+    if wanted:
+        for name, handle in bundle.iter_files():
+            if name in wanted:
+                tails[wanted[name]] = (tails.get(wanted[name], "") + _log_tail(name, handle))[-LOG_TAIL_LIMIT:]
+    cells = []
+    for cell in manifest.get("cells", []):
+        if cell.get("status") == "not-run":
+            continue
+        attempts = max(1, int(cell.get("attempts") or 1))
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            cells.append(CellRun(
+                cell_id=cell["id"], step=cell.get("step", ""), axes=tuple(sorted(cell.get("axes", {}).items())),
+                attempt=attempt, node=cell.get("node", ""), status=cell.get("status", "") if last else "failed",
+                duration_s=float(cell.get("duration_s") or 0) if last else 0.0,
+                log_tail=tails.get(cell["id"], "") if last else "",
+            ))
+    return run, cells, bundle
+
+
+def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = False) -> bool:
+    """Ingest one result bundle; False when the same bundle (manifest digest) is already stored."""
+    run, cells, bundle = bundle_run(path)
+    if bundle.manifest.get("incomplete") and not allow_incomplete:  # type: ignore[attr-defined]
+        raise PipelineError.single(str(path), None,
+                                   f"bundle is incomplete: {bundle.manifest.get('incomplete_reason', '')}",  # type: ignore[attr-defined]
+                                   hint="its missing cells would look like passing history; pass --allow-incomplete to ingest anyway")
+    return store.ingest_run(run, bundle.iter_testcases(), cells)  # type: ignore[attr-defined]

@@ -1,0 +1,247 @@
+"""Commands: `history ingest|info`, `flaky [list]`, `flaky explain TEST`, `flaky repeats --base REV`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from pipelinegen.analysis import flaky as flaky_mod
+from pipelinegen.analysis.history import DEFAULT_DB, HistoryStore, ingest_bundle
+from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
+from pipelinegen.fsutil import atomic_write_text
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(text: str | None, now: float | None = None) -> float | None:
+    """'30d', '12h', '2w', '90m' (ago) or an ISO date/time '2026-01-31[T12:00]' (UTC) -> unix seconds."""
+    if not text:
+        return None
+    now = time.time() if now is None else now
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text)
+    if match:
+        return now - int(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use a duration such as 30d, 12h, 2w or a date such as 2026-01-31",
+                                 param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _day(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts is not None else "-"
+
+
+db_option = click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
+    envvar="PIPELINEGEN_HISTORY_DB", help="History DB file (SQLite); env PIPELINEGEN_HISTORY_DB.")
+
+
+@click.group("history")
+def history() -> None:
+    """The test-run history DB that `flaky` and timing-based splits read."""
+
+
+@history.command("ingest")
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@click.option("--allow-incomplete", is_flag=True, help="Also ingest bundles marked incomplete (interrupted runs).")
+def ingest(bundles: tuple[Path, ...], db: Path, allow_incomplete: bool) -> None:
+    """Add result bundles to the history; a bundle already stored is skipped (same manifest digest)."""
+    added = skipped = 0
+    with HistoryStore(db) as store:
+        for path in bundles:
+            start = time.perf_counter()
+            if ingest_bundle(store, path, allow_incomplete):
+                added += 1
+                click.echo(f"ingested {path} ({time.perf_counter() - start:.1f} s)")
+            else:
+                skipped += 1
+                click.echo(f"already in the history: {path}")
+    click.echo(f"{added} added, {skipped} already present; history: {db}")
+
+
+@history.command("info")
+@db_option
+def info(db: Path) -> None:
+    """Counts and the schema version of the history DB."""
+    if not db.exists():
+        raise PipelineError.single(str(db), None, "no history DB here", hint="run `pipelinegen history ingest BUNDLE` first")
+    with HistoryStore(db) as store:
+        for key, value in store.stats().items():
+            click.echo(f"{key}: {value}")
+        runs = store.runs()
+        if runs:
+            click.echo(f"first run: {_day(runs[0].started_at)}  last run: {_day(runs[-1].started_at)}")
+
+
+def _open_existing(db: Path) -> HistoryStore:
+    if not db.exists():
+        raise PipelineError.single(str(db), None, "no history DB here",
+                                   hint="ingest result bundles first: `pipelinegen history ingest BUNDLE...`, or pass --db")
+    return HistoryStore(db)
+
+
+def _window_options(f):
+    f = click.option("--signatures", "signatures", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Extra infra signature YAML file(s), same format as pipelinegen/analysis/signatures.yaml.")(f)
+    f = click.option("--since", help="Only runs since: 30d, 12h, 2w, or a date 2026-01-31.")(f)
+    f = click.option("--branch", default=None, help="Only runs of this branch.")(f)
+    return db_option(f)
+
+
+@click.group("flaky", invoke_without_command=True)
+@_window_options
+@click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of text.")
+@click.option("--json-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
+@click.option("--kind", type=click.Choice(["test", "code", "infra", "all"]), default="all", show_default=True,
+              help="Which verdicts to list in the text output.")
+@click.pass_context
+def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, signatures: tuple[Path, ...],
+          html: Path | None, as_json: bool, json_file: Path | None, kind: str) -> None:
+    """Find every flaky test in the history: rates, 95 % intervals, and an infra/test/code verdict with evidence."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _open_existing(db) as store:
+        report = flaky_mod.analyse(store, branch, parse_since(since), signatures=signatures,
+                                   timelines="flagged" if (html or as_json or json_file) else "none")
+    if html:
+        from pipelinegen.analysis.flaky_report import render_html
+
+        atomic_write_text(html, render_html(report))
+    if json_file:
+        atomic_write_text(json_file, json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n")
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        return
+    _print_report(report, kind)
+    if html:
+        click.echo(f"HTML report: {html}")
+
+
+def _rate(r: flaky_mod.Rate) -> str:
+    return f"{r.rate:6.1%}  [{r.low:5.1%} – {r.high:5.1%}]"
+
+
+def _print_report(report: flaky_mod.FlakyReport, kind: str) -> None:
+    counts = {k: sum(1 for t in report.tests if t.kind == k) for k in ("test", "code", "infra")}
+    click.echo(f"{report.runs} runs{' on ' + report.branch if report.branch else ''} from {_day(report.first_run)} "
+               f"to {_day(report.last_run)}: {counts['test']} flaky, {counts['code']} failing (code), "
+               f"{counts['infra']} failed only for infra reasons")
+    shown = [t for t in report.tests if kind in ("all", t.kind)]
+    if kind == "all" and counts["infra"] > 20:
+        shown = [t for t in shown if t.kind != "infra"]
+        hidden = counts["infra"]
+    else:
+        hidden = 0
+    if shown:
+        click.echo(f"{'VERDICT':<16} {'FAIL RATE [95 % CI]':<27} {'FAILS/EXEC':>11} {'RUNS?':>6}  TEST")
+    for t in shown:
+        verdict = t.kind + (" (confirmed)" if t.confirmed else " (suspected)" if t.kind == "test" else "")
+        needed = str(t.runs_needed) if t.runs_needed else "-"
+        click.echo(f"{verdict:<16} {_rate(t.rate):<27} {t.rate.failures:>5}/{t.rate.executions:<5} {needed:>6}  {t.test}")
+        if t.evidence:
+            click.echo(f"{'':16} {t.evidence[0]}")
+    if hidden:
+        click.echo(f"... and {hidden} tests that failed only for infra reasons (list them with --kind infra)")
+    if shown:
+        click.echo("RUNS?: runs on one commit that show a failure with 95 % probability at the observed rate "
+                   "(also: passes in a row needed to trust a fix).")
+
+
+def _inherit(ctx: click.Context, **values):
+    """Window options given before the sub-command (`flaky --db X explain T`) apply to it too."""
+    parent = ctx.parent.params if ctx.parent else {}
+    result = []
+    for name, value in values.items():
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT and name in parent:
+            value = parent[name]
+        result.append(value)
+    return result
+
+
+@flaky.command("explain")
+@click.argument("test")
+@_window_options
+@click.pass_context
+def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: str | None,
+            signatures: tuple[Path, ...]) -> None:
+    """Everything about one test (classname.name, or a * pattern): its runs, evidence and verdict."""
+    db, branch, since, signatures = _inherit(ctx, db=db, branch=branch, since=since, signatures=signatures)
+    with _open_existing(db) as store:
+        report = flaky_mod.analyse(store, branch, parse_since(since), tests=[test], signatures=signatures)
+    if not report.tests:
+        click.echo(f"no test matching {test!r} in the history window", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for t in report.tests:
+        click.echo(f"{t.test}")
+        click.echo(f"  verdict: {t.kind}" + (" (flaky, confirmed)" if t.confirmed else " (flaky, suspected)" if t.flaky else ""))
+        click.echo(f"  failure rate: {_rate(t.rate)}  ({t.rate.failures} of {t.rate.executions} executions, "
+                   f"{t.runs} runs, {t.commits} commits)")
+        if t.runs_needed:
+            what = "passes in a row to trust a fix" if t.confirmed else "runs on one commit to confirm it at 95 %"
+            click.echo(f"  {what}: {t.runs_needed}")
+        if t.first_failing_commit:
+            click.echo(f"  first failing commit: {t.first_failing_commit}")
+            click.echo(f"  last passing commit: {t.last_passing_commit or '(none in the window)'}")
+        click.echo("  evidence:")
+        for line in t.evidence or ["no failures in this window"]:
+            click.echo(f"    - {line}")
+        if len(t.variants) > 1:
+            click.echo("  by variant:")
+            for label, rate in t.variants.items():
+                click.echo(f"    {label:<40} {_rate(rate)}  {rate.failures}/{rate.executions}")
+        failing = [p for p in t.timeline if p.failures or p.infra_failures]
+        click.echo(f"  runs with failures ({len(failing)} of {len(t.timeline)}):")
+        for p in failing[-50:]:
+            click.echo(f"    {_day(p.started_at)}  {p.commit[:12]}  run {p.run_id[:12]}  "
+                       f"{p.failures} failed, {p.infra_failures} infra, of {p.executions + p.infra_failures}")
+
+
+@flaky.command("repeats")
+@click.option("--base", required=True, help="Compare HEAD with its merge base with this revision (e.g. origin/trunk).")
+@click.option("--head", default="HEAD", show_default=True)
+@click.option("--pipeline", "pipeline_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("pipeline.yaml"), show_default=True)
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Repeat rules YAML (default: pipelinegen/analysis/repeat_rules.yaml).")
+@click.option("--count", "counts", multiple=True, metavar="STEP_OR_CLASS=N",
+              help="Override a count, by step name or class (default, long, upgrade). Repeatable.")
+@click.option("--no-stop-on-failure", is_flag=True, help="Keep repeating after the first failure.")
+@click.option("--json", "as_json", is_flag=True)
+def repeats(base: str, head: str, pipeline_path: Path, rules: Path | None, counts: tuple[str, ...],
+            no_stop_on_failure: bool, as_json: bool) -> None:
+    """Which new/changed tests (git diff --diff-filter=AMR BASE...HEAD) to repeat, where and how often."""
+    from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_cells
+    from pipelinegen.load import load_pipeline
+
+    overrides = {}
+    for item in counts:
+        name, _, value = item.partition("=")
+        if not value.isdigit() or int(value) < 1:
+            raise click.BadParameter(f"{item!r}: use STEP_OR_CLASS=N with N >= 1, e.g. test=100", param_hint="--count")
+        overrides[name] = int(value)
+    pipeline = load_pipeline(pipeline_path)
+    files = changed_files(base, head, pipeline_path.parent)
+    requests = repeat_cells(files, pipeline, overrides, rules=load_rules(rules), stop_on_failure=not no_stop_on_failure)
+    if as_json:
+        click.echo(json.dumps({"base": base, "head": head, "changed_files": files,
+                               "repeats": [r.as_dict() for r in requests]}, indent=2))
+        return
+    click.echo(f"{len(files)} changed files since {base}; {len(requests)} repeat requests")
+    for r in requests:
+        click.echo(f"{r.step:<24} {r.count:>5}x over {len(r.per_split):>3} machines  "
+                   f"{'stop-on-failure ' if r.stop_on_failure else ''}{r.test}")
+
+
+commands = [history, flaky]
