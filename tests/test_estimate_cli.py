@@ -138,7 +138,7 @@ def test_target_minutes_finds_agents_and_html_has_a_gantt_bar_per_attempt(tmp_pa
         tmp_path / "none",
     )
     assert result.exit_code == 0, result.output
-    assert "target 0h25: reachable with medium=4, small=1" in result.output
+    assert "target 25.0 min: reachable with medium=4, small=1" in result.output
     doc = lxml_html.parse(str(page))
     assert len(doc.xpath("//svg//rect")) == 9
     titles = doc.xpath("//svg//rect/title/text()")
@@ -258,3 +258,46 @@ def test_real_pipeline_sample_project(tmp_path):
     data = json.loads(result.output)
     assert data["makespan_minutes"] > 0
     assert data["critical_path_cells"][0].startswith("jar")
+
+
+def test_setup_cost_is_learned_from_a_bundle_and_unrun_cells_are_not_compared(tmp_path):
+    bundle = tmp_path / "bundle"
+    (bundle / "junit").mkdir(parents=True)
+    cells = [{"id": "jar_jdk11", "step": "jar", "attempts": 1, "duration_s": 300.0, "junit": None}]
+    for k in range(1, 4):
+        # each unit cell ran 8 minutes of tests in 10 minutes of wall time: 2 minutes of setup
+        (bundle / "junit" / f"{k}.xml").write_text(
+            f'<testsuite><testcase classname="org.T{k}" name="a" time="300"/>'
+            f'<testcase classname="org.T{k}" name="b" time="180"/></testsuite>'
+        )
+        cells.append(
+            {
+                "id": f"unit_jdk11_{k}of4",
+                "step": "unit",
+                "attempts": 1,
+                "duration_s": 600.0,
+                "junit": f"junit/{k}.xml",
+            }
+        )
+    cells.append({"id": "unit_jdk11_4of4", "step": "unit", "attempts": 0, "duration_s": 0.0, "junit": None})
+    (bundle / "manifest.json").write_text(json.dumps({"cells": cells}))
+    result = _run(
+        "--plan-json",
+        _plan_file(tmp_path),
+        "--agents",
+        "small=1,medium=4",
+        "--bundle",
+        bundle,
+        "--compare",
+        bundle,
+        "--json",
+        "--no-sensitivity",
+        "--splits-dir",
+        tmp_path / "none",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["duration_sources"] == {"observed": 1, "timings": 4}
+    assert data["makespan_minutes"] == 5 + 10  # jar, then every unit cell 8 min of tests + 2 learned
+    assert data["comparison"]["cells"] == 4  # unit_jdk11_4of4 never ran: nothing to compare
+    assert data["comparison"]["mean_absolute_error_minutes"] == 0

@@ -143,3 +143,39 @@ def test_split_count_defaults_to_the_pipeline_and_mismatch_is_reported(tmp_path)
     result = CliRunner().invoke(main, [*args, "--splits", "3", "-o", str(tmp_path / "b")])
     assert result.exit_code == 0
     assert "has `splits: 2` for step unit; set it to 3" in result.output
+
+
+def test_splits_from_a_collected_result_bundle(tmp_path):
+    # `results collect` on bare JUnit directories named after the cells, then split by that bundle.
+    for cell, cases in {
+        "unit_jdk11_1of2": {"org.A": 100, "org.B": 50},
+        "unit_jdk11_2of2": {"org.C": 40},
+    }.items():
+        (tmp_path / "junit" / cell).mkdir(parents=True)
+        body = "".join(f'<testcase classname="{c}" name="t" time="{t}"/>' for c, t in cases.items())
+        (tmp_path / "junit" / cell / "TEST-x.xml").write_text(f"<testsuite>{body}</testsuite>")
+    bundle = tmp_path / "run.tar.zst"
+    collected = CliRunner().invoke(
+        main,
+        [
+            "results",
+            "collect",
+            str(tmp_path / "junit"),
+            "--commit",
+            "a" * 40,
+            "--profile",
+            "smoke",
+            "--repository",
+            "https://example.invalid/x.git",
+            "-o",
+            str(bundle),
+        ],
+    )
+    assert collected.exit_code == 0, collected.output
+    result = CliRunner().invoke(
+        main, ["splits", "--bundle", str(bundle), "--step", "unit", "--splits", "2", "--dry-run", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["split_seconds"] == [100.0, 90.0]
+    assert summary["tests"] == [1, 2]

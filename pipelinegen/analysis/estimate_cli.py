@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -15,6 +17,7 @@ from pipelinegen.analysis import timings as tm
 from pipelinegen.analysis.estimate_report import Report, as_dict, to_html, to_text
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
+from pipelinegen.results.archive import CorruptArchive
 
 # ---------------------------------------------------------------- option parsing
 
@@ -55,8 +58,27 @@ def collect_observations(
     for path in junit:
         observations += tm.read_junit(path)
     for bundle in bundles:
-        observations += tm.read_bundle_observations(bundle).get(step, [])
+        by_step = _bundle_observations(bundle)
+        observations += by_step.get(step, [])
+        # Bundles collected from bare JUnit directories carry no step: match the cell id prefix instead.
+        observations += [
+            o for o in by_step.get("", []) if o.cell_id == step or o.cell_id.startswith(f"{step}_")
+        ]
     return observations
+
+
+@functools.lru_cache(maxsize=8)
+def _bundle_observations(bundle: Path) -> dict[str, list[tm.Observation]]:
+    # Read once per command: an estimate asks for every step of the plan.
+    return _bundle_call(tm.read_bundle_observations, bundle)
+
+
+def _bundle_call(function, bundle: Path):
+    """Bundle readers' errors (missing manifest, corrupt archive) as a usage error naming the bundle."""
+    try:
+        return function(bundle)
+    except (OSError, ValueError, KeyError, CorruptArchive) as err:
+        raise click.BadParameter(f"{bundle}: {err}", param_hint="--bundle") from None
 
 
 def step_durations(
@@ -107,7 +129,7 @@ def step_durations(
 @click.option(
     "--bundle",
     multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     help="Result bundle.",
 )
 @click.option(
@@ -305,7 +327,7 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 @click.option(
     "--bundle",
     multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     help="Result bundle of a past run: test timings, cell durations of build cells, retry rates.",
 )
 @click.option(
@@ -316,7 +338,11 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
     help="Split files with predicted durations (from `pipelinegen splits`).",
 )
 @click.option("--default-minutes", type=float, default=10.0, show_default=True, help="A cell with no data.")
-@click.option("--setup-minutes", type=float, default=2.0, show_default=True, help="Fixed cost of every cell.")
+@click.option(
+    "--setup-minutes",
+    type=float,
+    help="Fixed cost of every cell (default: learned per step from --bundle as wall time minus test time, else 2).",
+)
 @click.option(
     "--step-minutes", multiple=True, callback=_pairs_option("--step-minutes"), help="jar=8,lint=12,..."
 )
@@ -335,7 +361,7 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 @click.option(
     "--compare",
     "compare_bundle",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     help="A result bundle of a real run of this plan: estimated vs actual per cell.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -406,7 +432,10 @@ def estimate_command(
         raise click.UsageError(str(err)) from None
     comparisons = ()
     if compare_bundle is not None:
-        actual = {c.id: c.seconds / 60 for c in tm.read_bundle_cells(compare_bundle)}
+        ran = [
+            c for c in _bundle_call(tm.read_bundle_cells, compare_bundle) if c.attempts > 0 and c.seconds > 0
+        ]
+        actual = {c.id: c.seconds / 60 for c in ran}
         comparisons = tuple(est.compare(tasks, actual))
         if not comparisons:
             notes.append(f"{compare_bundle}: no cell of this plan is in the bundle")
@@ -431,6 +460,27 @@ def estimate_command(
         sys.stdout.write(to_text(report))
 
 
+DEFAULT_SETUP_MINUTES = 2.0
+
+
+def setup_from_bundles(cells: list[tm.BundleCell], bundles: tuple[Path, ...]) -> dict[str, float]:
+    """Per step, the median of (a cell's wall time per attempt - the time its tests report), in minutes.
+
+    That difference is what every cell pays whatever its tests: agent start, checkout, image pull,
+    build-once unstash, JVM and test-runner start-up, result archiving.
+    """
+    test_seconds: dict[str, float] = defaultdict(float)
+    for bundle in bundles:
+        for observations in _bundle_observations(bundle).values():
+            for o in observations:
+                test_seconds[o.cell_id] += o.seconds
+    per_step: dict[str, list[float]] = defaultdict(list)
+    for c in cells:
+        if c.attempts > 0 and c.seconds > 0 and c.id in test_seconds:
+            per_step[c.step].append(max(0.0, c.seconds / c.attempts - test_seconds[c.id]) / 60)
+    return {step: statistics.median(values) for step, values in per_step.items()}
+
+
 def build_model(
     plan: Plan, history, branch, bundles, splits_dir, default_minutes, setup_minutes, step_minutes, retry_rate
 ) -> tuple[est.DurationModel, list[str]]:
@@ -451,19 +501,31 @@ def build_model(
             test_seconds[step] = durations
     observed: dict[str, float] = {}
     rates: dict[str, float] = {}
-    bundle_cells = [c for b in bundles for c in tm.read_bundle_cells(b)]
+    bundle_cells = [c for b in bundles for c in _bundle_call(tm.read_bundle_cells, b)]
+    learned_setup: dict[str, float] = {}
     if bundle_cells:
         rates.update(tm.retry_rates(bundle_cells))
         # A cell without test timings (build, lint, packaging) is best predicted by its own past wall time.
+        # Cells of the same step that did not run (another jdk, skipped) get the step's median.
         per_cell: dict[str, list[float]] = defaultdict(list)
+        per_step: dict[str, list[float]] = defaultdict(list)
         for c in bundle_cells:
-            if c.step not in test_seconds and c.step not in split_seconds and c.seconds > 0:
-                per_cell[c.id].append(c.seconds / 60 / max(1, c.attempts))
-        observed = {cid: sorted(v)[len(v) // 2] for cid, v in per_cell.items()}
+            if (
+                c.step not in test_seconds
+                and c.step not in split_seconds
+                and c.seconds > 0
+                and c.attempts > 0
+            ):
+                per_cell[c.id].append(c.seconds / 60 / c.attempts)
+                per_step[c.step].append(c.seconds / 60 / c.attempts)
+        observed = {cid: statistics.median(v) for cid, v in per_cell.items()}
+        learned_setup = setup_from_bundles(bundle_cells, bundles)
+        step_minutes = {**{s: statistics.median(v) for s, v in per_step.items()}, **step_minutes}
     rates.update(retry_rate)
     model = est.DurationModel(
         default_minutes=default_minutes,
-        setup_minutes=setup_minutes,
+        setup_minutes=DEFAULT_SETUP_MINUTES if setup_minutes is None else setup_minutes,
+        step_setup_minutes=learned_setup if setup_minutes is None else {},
         step_minutes=step_minutes,
         test_seconds=test_seconds,
         split_seconds=split_seconds,

@@ -203,7 +203,9 @@ def to_text(report: Report) -> str:
 
 
 def _m(minutes: float) -> str:
-    """Minutes as h:mm, the way people read CI turnaround."""
+    """Minutes the way people read CI turnaround: `42.5 min` under an hour, `2h05` above."""
+    if abs(minutes) < 59.95:
+        return f"{minutes:.1f} min"
     total = round(minutes)
     return f"{total // 60}h{total % 60:02d}"
 

@@ -154,15 +154,10 @@ class BundleCell:
 
 
 def read_bundle_cells(bundle: Path) -> list[BundleCell]:
-    """The cells a result bundle's manifest.json reports (id, step, attempts, wall time, JUnit file)."""
-    import json
+    """The cells a result bundle reports (id, step, attempts, wall time of all attempts, JUnit member).
 
-    manifest = Path(bundle) / "manifest.json"
-    if not manifest.is_file():
-        raise FileNotFoundError(
-            f"{manifest}: no manifest.json; pass the directory `pipelinegen collect` wrote"
-        )
-    data = json.loads(manifest.read_text(encoding="utf-8"))
+    `bundle` is a bundle archive (`pipelinegen results collect -o X.tar.zst`) or an unpacked one.
+    """
     return [
         BundleCell(
             c["id"],
@@ -171,36 +166,43 @@ def read_bundle_cells(bundle: Path) -> list[BundleCell]:
             float(c.get("duration_s", 0)),
             c.get("junit") or "",
         )
-        for c in data.get("cells", [])
+        for c in _manifest(Path(bundle)).get("cells", [])
     ]
+
+
+def _manifest(bundle: Path) -> dict:
+    import json
+
+    if bundle.is_dir():
+        path = bundle / "manifest.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{bundle}: no manifest.json: not a result bundle")
+        return json.loads(path.read_text(encoding="utf-8"))
+    from pipelinegen.results.bundle import read_bundle
+
+    return read_bundle(bundle).manifest
 
 
 def read_bundle_observations(bundle: Path) -> dict[str, list[Observation]]:
-    """Test case durations of a result bundle, per step, read from each cell's JUnit file."""
+    """Test case durations of a result bundle, per step."""
+    bundle = Path(bundle)
+    step_of = {c.id: c.step for c in read_bundle_cells(bundle)}
     by_step: dict[str, list[Observation]] = defaultdict(list)
-    for cell in read_bundle_cells(bundle):
-        if not cell.junit:
-            continue
-        path = Path(bundle) / cell.junit
-        if path.suffix == ".zst":
-            import zstandard
-
-            with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream:
-                by_step[cell.step] += _observe(stream, cell.id)
-        elif path.is_file():
-            by_step[cell.step] += [o for o in read_junit(path, cell.id)]
-    return dict(by_step)
-
-
-def _observe(stream, cell_id: str) -> list[Observation]:
+    if bundle.is_dir():
+        for cell in read_bundle_cells(bundle):
+            if cell.junit and (bundle / cell.junit).is_file():
+                by_step[cell.step] += read_junit(bundle / cell.junit, cell.id)
+        return dict(by_step)
     from pipelinegen.results import junit
+    from pipelinegen.results.bundle import read_bundle
 
     unreadable = getattr(junit, "PARSE_ERROR_CLASS", None)
-    return [
-        Observation(r.classname, r.name, r.duration_s, cell_id)
-        for r in junit.iter_testcases(stream, cell_id)
-        if r.classname != unreadable
-    ]
+    for r in read_bundle(bundle).iter_testcases():  # streamed: bundles of a full CI run are large
+        if r.classname != unreadable:
+            by_step[step_of.get(r.cell_id, "")].append(
+                Observation(r.classname, r.name, r.duration_s, r.cell_id)
+            )
+    return dict(by_step)
 
 
 def retry_rates(cells: Iterable[BundleCell]) -> dict[str, float]:
