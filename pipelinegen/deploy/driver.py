@@ -132,7 +132,7 @@ class JenkinsDriver:
         return self.server.jenkins_request(requests.Request(method, self.url + path, **kwargs))
 
     # ---- operations ----------------------------------------------------------------------------
-    def wait_ready(self, timeout_s: float = 600.0, poll_s: float = 2.0,
+    def wait_ready(self, timeout_s: float = 600.0, poll_s: float = 1.0,
                    clock: Callable[[], float] = time.monotonic) -> str:
         """Poll until the controller answers an authenticated request; returns its version."""
         start = clock()

@@ -38,6 +38,7 @@ class BuildScript:
     test_report: dict | None = None  # junit's testReport JSON; None = 404 (no test report)
     artifacts: dict[str, bytes] = field(default_factory=dict)  # relativePath -> content
     queue_polls: int = 1  # polls of the queue item before it gets an executable
+    actions: list[dict] = field(default_factory=list)  # extra build actions, e.g. the git plugin's BuildData
 
 
 @dataclass
@@ -329,8 +330,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun", "number": build.number,
                 "building": not done, "result": ("ABORTED" if build.aborted else build.script.result) if done else None,
                 "url": f"{jd.url}job/{build.job}/{build.number}/",
+                "timestamp": 1764000000000, "duration": 61000 if done else 0,
                 "actions": [{"_class": "hudson.model.ParametersAction", "parameters": [
-                    {"name": k, "value": v} for k, v in sorted(build.parameters.items())]}],
+                    {"name": k, "value": v} for k, v in sorted(build.parameters.items())]}, *build.script.actions],
                 "artifacts": [{"fileName": p.rsplit("/", 1)[-1], "relativePath": p, "displayPath": p}
                               for p in build.script.artifacts] if done else []})
         if rest == "logText/progressiveText":
