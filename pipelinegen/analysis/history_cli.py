@@ -112,8 +112,9 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
     """Find every flaky test in the history: rates, 95 % intervals, and an infra/test/code verdict with evidence."""
     if ctx.invoked_subcommand is not None:
         return
+    since_ts = parse_since(since)  # bad input is reported before anything is opened
     with _open_existing(db) as store:
-        report = flaky_mod.analyse(store, branch, parse_since(since), signatures=signatures,
+        report = flaky_mod.analyse(store, branch, since_ts, signatures=signatures,
                                    timelines="flagged" if (html or as_json or json_file) else "none")
     if html:
         from pipelinegen.analysis.flaky_report import render_html
@@ -178,8 +179,9 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
             signatures: tuple[Path, ...]) -> None:
     """Everything about one test (classname.name, or a * pattern): its runs, evidence and verdict."""
     db, branch, since, signatures = _inherit(ctx, db=db, branch=branch, since=since, signatures=signatures)
+    since_ts = parse_since(since)
     with _open_existing(db) as store:
-        report = flaky_mod.analyse(store, branch, parse_since(since), tests=[test], signatures=signatures)
+        report = flaky_mod.analyse(store, branch, since_ts, tests=[test], signatures=signatures)
     if not report.tests:
         click.echo(f"no test matching {test!r} in the history window", err=True)
         sys.exit(EXIT_BAD_INPUT)
