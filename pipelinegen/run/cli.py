@@ -50,7 +50,8 @@ def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> di
     return pairs
 
 
-def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, architecture: str, jdk: str):
+def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, architecture: str, jdk: str,
+               repository: str):
     from pipelinegen.load import load_pipeline
     from pipelinegen.plan import Parameters, build_plan
 
@@ -58,7 +59,7 @@ def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, arc
     if profile is None:
         profile = pipeline.profiles[0].name if pipeline.profiles else ""
     return build_plan(pipeline, Parameters(profile=profile, custom_regexp=custom_regexp,
-                                           architecture=architecture, jdk=jdk))
+                                           architecture=architecture, jdk=jdk, repository=repository))
 
 
 def _dry_run(plan, cells, options: RunOptions) -> None:
@@ -84,6 +85,9 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
 @click.option("--architecture", default="", help="Arch axis value, or 'all' (default: the parameter default).")
 @click.option("--jdk", default="", help="Only cells of this jdk (default: every supported jdk).")
+@click.option("--repository", default=None, metavar="URL",
+              help="The repository parameter (default: this checkout as file://…, so the run is not post-commit "
+                   "and post_commit_only cells such as uploads never run from a laptop).")
 @click.option("--cells", "cell_selectors", multiple=True, metavar="SELECTOR",
               help="Only these cells (and what they depend on): id, name, words of the name "
                    "('unit 1/2'), or a glob ('unit*'). Repeatable.")
@@ -110,7 +114,7 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @click.pass_context
 def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, custom_regexp: str,
-                architecture: str, jdk: str, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
+                architecture: str, jdk: str, repository: str | None, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
                 dry_run: bool, jdk_home: tuple[str, ...], jvm_root: Path, env_pairs: tuple[str, ...],
                 checkout_pairs: tuple[str, ...], timeout_s: float | None, kill_grace: float,
                 out_dir: Path | None, keep_work: bool, no_bundle: bool, plain: bool) -> None:
@@ -121,7 +125,8 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     """
     # not a terminal (CI log, pipe): wide enough that the summary table is not folded
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk)
+    repository = repository if repository is not None else Path.cwd().resolve().as_uri()
+    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository)
     cells = select_cells(plan, cell_selectors)
     checkouts = {name: Path(path).resolve() for name, path in _pairs(checkout_pairs, "--checkout").items()}
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
