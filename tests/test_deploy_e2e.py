@@ -215,3 +215,28 @@ def test_existing_jenkins_needs_no_cluster(project, tmp_path, monkeypatch):
     assert kube_log(tmp_path) == []
     bad = CliRunner().invoke(main, ["test-on-clone", "--jenkins-url", "http://bob:tok@127.0.0.1:1/"])
     assert bad.exit_code == 2 and "no credentials in the URL" in bad.output
+
+
+def test_operator_provider_applies_the_checked_custom_resource(project, tmp_path, monkeypatch):
+    crd = Path("/work/shared/reference/jenkins-operator-crd.jenkins.io_jenkins.yaml")
+    if not crd.exists():
+        pytest.skip("the operator CRD reference file is not on this machine")
+    script, _ = sample_build()
+    runner = CliRunner()
+    missing = runner.invoke(main, ["test-on-clone", "--provider", "operator"])
+    assert missing.exit_code == 1 and "operator is not installed" in missing.output
+    monkeypatch.setenv("FAKE_KUBE_CRD", str(crd))
+    with JenkinsDouble(users={"admin": PASSWORD}, script=script) as jd:
+        monkeypatch.setenv("FAKE_KUBE_FORWARD_TO", f"127.0.0.1:{jd.port}")
+        result = runner.invoke(main, ["test-on-clone", "--provider", "operator", "--download-results", "out",
+                                      "--poll", "0"])
+        assert result.exit_code == 0, result.output
+    log = [e for e in kube_log(tmp_path) if e[:2] != ["kubectl", "config"]]
+    name = next(e[3] for e in log if e[1:3] == ["create", "namespace"])
+    applied = [e[e.index("-f") + 1] for e in log if e[1] == "apply"]
+    assert [Path(p).name for p in applied] == ["jcasc-configmap.yaml", "jenkins.yaml"]
+    assert f"name: {name}" in Path(applied[1]).read_text()
+    assert any(e[1:3] == ["get", "secret"] and e[3] == f"jenkins-operator-credentials-{name}" for e in log)
+    assert any(e[1] == "port-forward" and f"svc/jenkins-operator-http-{name}" in e for e in log)
+    assert not any(e[0] == "helm" for e in log)
+    assert [" ".join(e[1:3]) for e in log[-2:]] == ["delete jenkins", "delete namespace"]
