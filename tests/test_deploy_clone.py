@@ -143,3 +143,8 @@ def test_requirements_list_every_pool_and_the_controller(spec):
     for agent in spec.agents:
         assert f"| {agent.label} | {agent.arch} |" in text
     assert "Controller: 4 cpu, 12 GiB memory" in text and "persistent volume" in text
+
+
+def test_docs_show_the_current_requirements(spec):
+    doc = (ROOT / "docs" / "test-on-clone.md").read_text()
+    assert requirements_text(spec).strip() in doc, "run `pipelinegen clone requirements` and paste it in the doc"
