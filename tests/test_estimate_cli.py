@@ -301,3 +301,29 @@ def test_setup_cost_is_learned_from_a_bundle_and_unrun_cells_are_not_compared(tm
     assert data["makespan_minutes"] == 5 + 10  # jar, then every unit cell 8 min of tests + 2 learned
     assert data["comparison"]["cells"] == 4  # unit_jdk11_4of4 never ran: nothing to compare
     assert data["comparison"]["mean_absolute_error_minutes"] == 0
+    suggested = _run(
+        "--plan-json",
+        _plan_file(tmp_path),
+        "--agents",
+        "small=1,medium=4",
+        "--bundle",
+        bundle,
+        "--suggest-splits",
+        "10",
+        "--json",
+        "--no-sensitivity",
+        "--splits-dir",
+        tmp_path / "none",
+    )
+    (row,) = json.loads(suggested.output)["split_suggestions"]
+    # three 8-minute classes + 2 minutes of setup: 3 splits of exactly 10 minutes, one setup saved
+    assert row == {
+        "step": "unit",
+        "configured": 4,
+        "suggested": 3,
+        "slowest_cell_minutes_now": 10.0,
+        "slowest_cell_minutes_suggested": 10.0,
+        "agent_hours_now": 0.53,
+        "agent_hours_suggested": 0.5,
+        "feasible": True,
+    }

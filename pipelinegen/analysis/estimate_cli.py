@@ -284,7 +284,9 @@ def plan_from_dict(data: dict) -> Plan:
     return Plan(Parameters(**p), bool(data.get("post_commit")), tuple(cells))
 
 
-def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) -> Plan:
+def load_plan(
+    pipeline: Path, plan_json: Path | None, parameters: Parameters, overlays: tuple[Path, ...] = ()
+) -> Plan:
     if plan_json is not None:
         try:
             return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8")))
@@ -297,7 +299,7 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
     from pipelinegen.load import load_pipeline
     from pipelinegen.plan import build_plan
 
-    model = load_pipeline(pipeline)
+    model = load_pipeline(pipeline, overlays)
     if not parameters.profile and model.profiles:  # the job's default: the first profile listed
         parameters = replace(parameters, profile=model.profiles[0].name)
     return build_plan(model, parameters)
@@ -309,11 +311,18 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 @click.command("estimate")
 @click.option("--pipeline", type=click.Path(path_type=Path), default=Path("pipeline.yaml"), show_default=True)
 @click.option(
+    "--overlay",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Overlay YAML.",
+)
+@click.option(
     "--plan-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A saved plan."
 )
 @click.option("--profile", default="", help="Profile to estimate (default: the pipeline's first).")
 @click.option("--architecture", default="", help="amd64, arm64, all ('' = the axis default).")
 @click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
+@click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
 @click.option("--repository", default="", help="Repository URL ('' = canonical, i.e. post-commit).")
 @click.option(
     "--agents", multiple=True, callback=_pairs_option("--agents", int), help="small=20,medium=150,..."
@@ -359,6 +368,12 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 @click.option("--target-minutes", type=float, help="Find the agents per class that reach this turnaround.")
 @click.option("--sensitivity/--no-sensitivity", default=True, show_default=True)
 @click.option(
+    "--suggest-splits",
+    "split_target",
+    type=float,
+    help="Also suggest, per step with test timings, the split count whose slowest cell fits this many minutes.",
+)
+@click.option(
     "--compare",
     "compare_bundle",
     type=click.Path(exists=True, path_type=Path),
@@ -374,10 +389,12 @@ def load_plan(pipeline: Path, plan_json: Path | None, parameters: Parameters) ->
 )
 def estimate_command(
     pipeline,
+    overlay,
     plan_json,
     profile,
     architecture,
     jdk,
+    custom_regexp,
     repository,
     agents,
     price,
@@ -394,6 +411,7 @@ def estimate_command(
     seed,
     target_minutes,
     sensitivity,
+    split_target,
     compare_bundle,
     as_json,
     html,
@@ -405,8 +423,14 @@ def estimate_command(
         --price small=0.05,medium=0.15,large=0.40 --runs-per-year 2000 --html
     pipelinegen estimate --profile post-commit --target-minutes 60
     """
-    parameters = Parameters(profile=profile, architecture=architecture, jdk=jdk, repository=repository)
-    plan = load_plan(pipeline, plan_json, parameters)
+    parameters = Parameters(
+        profile=profile,
+        custom_regexp=custom_regexp,
+        architecture=architecture,
+        jdk=jdk,
+        repository=repository,
+    )
+    plan = load_plan(pipeline, plan_json, parameters, overlay)
     if not plan.cells:
         raise click.UsageError("the plan has no cells for these parameters")
     model, notes = build_model(
@@ -448,6 +472,7 @@ def estimate_command(
         target=target,
         samples=sampled,
         comparisons=comparisons,
+        split_suggestions=split_suggestions(plan, model, split_target) if split_target else (),
         title=f"pipelinegen estimate: profile {plan.parameters.profile or '(default)'}, {len(plan.cells)} cells",
         notes=tuple(notes),
     )
@@ -461,6 +486,35 @@ def estimate_command(
 
 
 DEFAULT_SETUP_MINUTES = 2.0
+
+
+def split_suggestions(plan: Plan, model: est.DurationModel, target_minutes: float) -> list[dict]:
+    """Per step with test timings: the configured split count vs the fewest that fit the target."""
+    configured: dict[str, int] = {}
+    for cell in plan.cells:
+        configured.setdefault(cell.step, cell.splits)
+    rows = []
+    for step, tests in sorted(model.test_seconds.items()):
+        if step not in configured or not tests:
+            continue
+        setup_s = model.setup(step) * 60
+        if target_minutes * 60 <= setup_s:
+            continue
+        best = sp.suggest_split_count(step, tests, target_minutes * 60, setup_s)
+        now = max(s.seconds for s in sp.balance(tests, configured[step])[1])
+        rows.append(
+            {
+                "step": step,
+                "configured": configured[step],
+                "suggested": best.splits,
+                "slowest_cell_minutes_now": round((now + setup_s) / 60, 2),
+                "slowest_cell_minutes_suggested": round(best.cell_seconds / 60, 2),
+                "agent_hours_now": round((sum(tests.values()) + configured[step] * setup_s) / 3600, 2),
+                "agent_hours_suggested": round(best.agent_seconds / 3600, 2),
+                "feasible": best.feasible,
+            }
+        )
+    return rows
 
 
 def setup_from_bundles(cells: list[tm.BundleCell], bundles: tuple[Path, ...]) -> dict[str, float]:

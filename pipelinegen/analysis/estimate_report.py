@@ -27,6 +27,7 @@ class Report:
     target: TargetResult | None = None
     samples: Sequence[float] = ()  # makespans of sampled runs (random retries), sorted
     comparisons: Sequence[Comparison] = ()
+    split_suggestions: Sequence[dict] = ()  # per step: configured vs suggested split count
     title: str = "pipelinegen estimate"
     notes: Sequence[str] = field(default_factory=tuple)
 
@@ -122,6 +123,8 @@ def as_dict(report: Report) -> dict:
         }
     if report.comparisons:
         data["comparison"] = comparison_summary(report.comparisons)
+    if report.split_suggestions:
+        data["split_suggestions"] = list(report.split_suggestions)
     return data
 
 
@@ -186,6 +189,19 @@ def to_text(report: Report) -> str:
                 label += f" ({r['agents'][r['resource']]})"
             lines.append(
                 f"  {label:<22}{_m(r['makespan_minutes']):>10}{r['cost_per_run']:>10.2f}{r['cost_fixed_pool']:>12.2f}"
+            )
+    if "split_suggestions" in d:
+        lines += [
+            "",
+            f"  {'step (one jdk/arch)':<28}{'splits':>7}{'slowest':>11}{'agent-h':>9}"
+            f"{'suggest':>9}{'slowest':>11}{'agent-h':>9}",
+        ]
+        for r in d["split_suggestions"]:
+            flag = "" if r["feasible"] else "  (one test class alone is longer)"
+            lines.append(
+                f"  {r['step']:<28}{r['configured']:>7}{_m(r['slowest_cell_minutes_now']):>11}"
+                f"{r['agent_hours_now']:>9.1f}{r['suggested']:>9}{_m(r['slowest_cell_minutes_suggested']):>11}"
+                f"{r['agent_hours_suggested']:>9.1f}{flag}"
             )
     if "comparison" in d:
         c = d["comparison"]
