@@ -107,6 +107,9 @@ def test_compile_jobs_test_on_clone_writes_a_bundle_and_tears_down(project, tmp_
     assert manifest["totals"]["tests"]["skipped"] == test_cells and manifest["subject"]["commit"] == SHA
     assert manifest["incomplete"] is False
     assert f"tests: {3 * test_cells} (0 failed, {test_cells} skipped)" in result.output
+    verify = runner.invoke(main, ["results", "verify", "out/results.tar.zst", "--pipeline", "pipeline.yaml",
+                                  "--commit", SHA, "--profile", "smoke"])
+    assert verify.exit_code == 0, verify.output  # the bundle certifies the commit, every planned cell ran
     log = kube_log(tmp_path)
     seq = commands(log)
     # context, node-pool check, then the namespace with its cleanup labels, then the install

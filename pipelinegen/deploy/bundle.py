@@ -68,7 +68,7 @@ def cell_items(artifacts_dir: Path, plan: Plan) -> list[dict]:
 
 def write_build_bundle(out: Path, download_dir: Path, plan: Plan, parameters: Parameters, build_info: dict,
                        repository: str, branch: str, *, incomplete: bool = False, reason: str = "",
-                       labels: tuple[str, ...] = ()) -> Path:
+                       labels: tuple[str, ...] = (), pipeline_id: dict | None = None) -> Path:
     sha, url = built_revision(build_info)
     subject = Subject(repository=repository or url, commit=sha or "0000000", branch=branch)
     if not sha:
@@ -77,7 +77,8 @@ def write_build_bundle(out: Path, download_dir: Path, plan: Plan, parameters: Pa
     finished = int(started) + int(build_info.get("duration", 0)) if started else None
     producer = Producer(kind="jenkins", url=build_info.get("url", ""), agent_labels=labels,
                         started_at=_iso_ms(started), finished_at=_iso_ms(finished))
-    writer = BundleWriter(out, subject=subject, parameters=parameters, producer=producer, cells=plan.cells)
+    writer = BundleWriter(out, subject=subject, parameters=parameters, producer=producer, cells=plan.cells,
+                          pipeline=pipeline_id)
     try:
         for item in cell_items(download_dir / "artifacts", plan):
             item = dict(item)

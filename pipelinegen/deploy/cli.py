@@ -32,6 +32,7 @@ from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import ARCH_AXIS, Pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
+from pipelinegen.results.identity import pipeline_identity
 
 JENKINSFILE = Path("generated/Jenkinsfile")
 EXIT_INTERRUPTED = 130
@@ -195,7 +196,9 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
                            f"`pipelinegen test-on-clone --reuse {clone.name if clone else 'NAME'}`; delete it with "
                            f"`pipelinegen clone delete {clone.name if clone else 'NAME'}`.")
                 return
-            _run_and_collect(driver, spec, pipeline, plan, params, job, repository, branch, out, poll_s)
+            identity = pipeline_identity(pipeline_path, [Path(s.path) for s in pipeline.sources
+                                                         if s.role == "overlay"] or overlays)
+            _run_and_collect(driver, spec, pipeline, plan, params, job, repository, branch, out, poll_s, identity)
         except KeyboardInterrupt:
             _err("interrupted: results downloaded so far are kept" + (", tearing the clone down" if tear_down else ""))
             sys.exit(EXIT_INTERRUPTED)
@@ -235,7 +238,7 @@ def _check_nodes(kube: Kube, spec, plan) -> None:
 
 
 def _run_and_collect(driver: JenkinsDriver, spec, pipeline: Pipeline, plan, params: Parameters, job: str,
-                     repository: str, branch: str, out: Path, poll_s: float) -> None:
+                     repository: str, branch: str, out: Path, poll_s: float, identity: dict) -> None:
     xml = render_jobs(spec, branches=(branch,), repository=repository, polling=False)[job]
     jenkinsfile = JENKINSFILE.read_text(encoding="utf-8") if JENKINSFILE.is_file() else None
     if jenkinsfile is None:
@@ -245,7 +248,7 @@ def _run_and_collect(driver: JenkinsDriver, spec, pipeline: Pipeline, plan, para
                                                 jenkinsfile=jenkinsfile, poll_s=poll_s), echo=_err)
     info = json.loads((out / "build.json").read_text())
     bundle = write_build_bundle(out / "results.tar.zst", out, plan, params, info, repository, branch,
-                                labels=tuple(sorted({c.label for c in plan.cells})))
+                                labels=tuple(sorted({c.label for c in plan.cells})), pipeline_id=identity)
     totals = outcome.totals
     click.echo(f"{job} #{outcome.build.number if outcome.build else '?'}: {outcome.result}; tests: "
                f"{totals.get('total', 0)} ({totals.get('failed', 0)} failed, {totals.get('skipped', 0)} skipped); "
