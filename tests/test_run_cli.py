@@ -32,6 +32,8 @@ steps:
      stash: "build/**"}
   - {name: quick, kind: test, command: "cat build/out"}
   - {name: hang, kind: test, command: "sleep 60 & echo $! > \\"$PIDS/{cell_id}.pid\\"; wait", splits: 2}
+  - {name: upload, kind: publish, command: "echo uploading", post_commit_only: true, always: true,
+     resource: small, timeout_minutes: 5, attempts: 1, axes: []}
 profiles:
   - {name: all, steps: [quick, hang]}
   - {name: quick, steps: [quick]}
@@ -78,6 +80,16 @@ def test_dry_run_prints_the_commands_in_start_order_and_the_cells_that_cannot_ru
     commands = [line for line in lines if not line.startswith("#")]
     assert commands == [".build/build-jars.sh 17", ".build/run-tests.sh -a unit -c 1/2 -j 17",
                         ".build/run-tests.sh -a unit -c 2/2 -j 17"]
+
+
+def test_a_local_run_is_never_post_commit_unless_asked(tmp_path):
+    project = tiny_project(tmp_path)
+    local = pipelinegen("-C", str(project), "run", "--profile", "quick", "--dry-run", cwd=REPO)
+    assert local.returncode == 0, local.stderr
+    assert "echo uploading" not in local.stdout and "cat build/out" in local.stdout
+    canonical = pipelinegen("-C", str(project), "run", "--profile", "quick", "--dry-run",
+                            "--repository", "https://example.invalid/tiny.git", cwd=REPO)
+    assert "echo uploading" in canonical.stdout
 
 
 def test_an_unknown_cell_is_a_usage_error_with_a_suggestion():

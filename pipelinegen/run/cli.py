@@ -135,14 +135,14 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
         extra_env=_pairs(env_pairs, "--env", allow_bare=True), checkouts=checkouts, timeout_s=timeout_s,
         kill_grace_s=kill_grace, keep_work=keep_work, run_id=run_id,
     )
+    if dry_run:  # also with --docker and no engine: showing the docker commands is the point
+        _dry_run(plan, cells, options)
+        return
     if docker:
         problem = docker_engine_problem()
         if problem:
             click.echo(f"pipelinegen run: {problem}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
-    if dry_run:
-        _dry_run(plan, cells, options)
-        return
     out = (out_dir or Path("results") / f"run-{run_id}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"pipelinegen-run-{run_id}-"))
