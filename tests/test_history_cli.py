@@ -172,3 +172,18 @@ def test_repeats_command_prints_requests_for_changed_tests(tmp_path):
     (req,) = data["repeats"]
     assert req["step"] == "unit" and req["count"] == 40 and req["per_split"] == [20, 20]
     assert req["test_regex"] == "NewTest" and req["stop_on_failure"] is True
+
+
+def test_incomplete_bundle_is_refused_unless_allowed(tmp_path):
+    out = tmp_path / "cut.tar.zst"
+    write_bundle(out, subject=Subject("r", "d" * 40, "trunk"), parameters={"profile": "p"},
+                 producer=Producer("local", started_at="2026-01-01T00:00:00Z"), cells=SPLITS,
+                 results=[{"cell": SPLITS[0], "status": "passed", "junit": [junit(tmp_path, "a", {"t": ""})]}],
+                 incomplete=True, reason="interrupted by the user (Ctrl-C)")
+    db = tmp_path / "h.sqlite"
+    result = run("history", "ingest", str(out), "--db", str(db))
+    assert result.exit_code == 2 and "incomplete" in result.output and "--allow-incomplete" in result.output
+    with HistoryStore(db) as store:
+        assert store.stats()["runs"] == 0
+    result = run("history", "ingest", str(out), "--db", str(db), "--allow-incomplete")
+    assert result.exit_code == 0 and "1 added" in result.output

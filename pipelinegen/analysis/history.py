@@ -597,8 +597,8 @@ def _log_tail(name: str, handle) -> str:
     return data[-4 * LOG_TAIL_LIMIT:].decode("utf-8", errors="replace")[-LOG_TAIL_LIMIT:]
 
 
-def bundle_run(path: Path) -> tuple[RunInfo, list[CellRun], object]:
-    """RunInfo, cells (one per attempt, with console log tails of failed cells) and the open Bundle."""
+def open_bundle(path: Path) -> tuple[RunInfo, object]:
+    """The run's identity and metadata (reads only the manifest) and the open Bundle."""
     from datetime import datetime
 
     from pipelinegen.fsutil import sha256_bytes
@@ -628,6 +628,12 @@ def bundle_run(path: Path) -> tuple[RunInfo, list[CellRun], object]:
         profile=manifest.get("profile", ""),
         source=producer.get("url") or str(path),
     )
+    return run, bundle
+
+
+def bundle_cells(bundle) -> list[CellRun]:
+    """One CellRun per attempt of every cell that ran, with the console-log tail of failed cells."""
+    manifest = bundle.manifest
     wanted = {}
     for cell in manifest.get("cells", []):
         if cell.get("status") in ("failed", "error"):
@@ -651,14 +657,17 @@ def bundle_run(path: Path) -> tuple[RunInfo, list[CellRun], object]:
                 duration_s=float(cell.get("duration_s") or 0) if last else 0.0,
                 log_tail=tails.get(cell["id"], "") if last else "",
             ))
-    return run, cells, bundle
+    return cells
 
 
-def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = False) -> bool:
+def ingest_bundle(store: HistoryStore, path: Path, allow_incomplete: bool = False) -> bool:
     """Ingest one result bundle; False when the same bundle (manifest digest) is already stored."""
-    run, cells, bundle = bundle_run(path)
-    if bundle.manifest.get("incomplete") and not allow_incomplete:  # type: ignore[attr-defined]
-        raise PipelineError.single(str(path), None,
-                                   f"bundle is incomplete: {bundle.manifest.get('incomplete_reason', '')}",  # type: ignore[attr-defined]
-                                   hint="its missing cells would look like passing history; pass --allow-incomplete to ingest anyway")
-    return store.ingest_run(run, bundle.iter_testcases(), cells)  # type: ignore[attr-defined]
+    run, bundle = open_bundle(path)
+    if store.has_run(run.run_id):
+        return False  # before reading any log or JUnit member
+    manifest = bundle.manifest  # type: ignore[attr-defined]
+    if manifest.get("incomplete") and not allow_incomplete:
+        raise PipelineError.single(str(path), None, f"bundle is incomplete: {manifest.get('incomplete_reason', '')}",
+                                   hint="its missing cells would look like passing history; "
+                                        "pass --allow-incomplete to ingest anyway")
+    return store.ingest_run(run, bundle.iter_testcases(), bundle_cells(bundle))  # type: ignore[attr-defined]
