@@ -230,3 +230,16 @@ def test_no_schedule_beats_the_lower_bound_and_dependencies_hold(plan):
 def test_dependency_cycle_is_reported():
     with pytest.raises(ValueError, match="cycle"):
         critical_path([task("a", 1, deps=["b"]), task("b", 1, deps=["a"])])
+
+
+def test_agents_named_by_label_form_their_own_pool():
+    arm = cell("u_arm", resource="medium")
+    arm = Cell(**{**arm.__dict__, "label": "x-arm64-medium"})
+    cells = [cell("u1"), cell("u2"), arm]
+    model = DurationModel(default_minutes=10)
+    shared = simulate(tasks_from_cells(cells, model), {"medium": 1})
+    assert shared.makespan == 30  # one medium agent for all three
+    tasks = tasks_from_cells(cells, model, label_pools={"x-arm64-medium"})
+    split = simulate(tasks, {"medium": 1, "x-arm64-medium": 1})
+    assert split.makespan == 20  # the arm64 cell runs on its own machine
+    assert {t.resource for t in tasks} == {"medium", "x-arm64-medium"}

@@ -20,7 +20,7 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipelinegen.analysis.splits import balance
@@ -111,9 +111,16 @@ class Schedule:
 
 
 def tasks_from_cells(
-    cells: Sequence[Cell], model: DurationModel, sample: random.Random | None = None
+    cells: Sequence[Cell],
+    model: DurationModel,
+    sample: random.Random | None = None,
+    label_pools: Collection[str] = (),
 ) -> list[Task]:
-    """Cells -> tasks; attempts are expected values (no `sample`) or drawn at random (with one)."""
+    """Cells -> tasks; attempts are expected values (no `sample`) or drawn at random (with one).
+
+    A task's pool is its resource class, or its agent label when that label is in `label_pools`
+    (arm64 and amd64 agents of one size are different machines: `--agents cassandra-arm64-large=8`).
+    """
     tasks = []
     for cell in cells:
         minutes, source = model.cell_minutes(cell)
@@ -134,7 +141,7 @@ def tasks_from_cells(
                 cell.id,
                 cell.name,
                 cell.step,
-                cell.resource,
+                cell.label if cell.label in label_pools else cell.resource,
                 minutes,
                 attempts,
                 cell.depends_on,
@@ -469,7 +476,10 @@ def sampled_makespans(
 ) -> list[float]:
     """Makespans of `samples` runs whose attempts fail at random with the observed retry rates."""
     rng = random.Random(seed)
-    return sorted(simulate(tasks_from_cells(cells, model, rng), agents).makespan for _ in range(samples))
+    return sorted(
+        simulate(tasks_from_cells(cells, model, rng, label_pools=set(agents)), agents).makespan
+        for _ in range(samples)
+    )
 
 
 # ---------------------------------------------------------------- feedback

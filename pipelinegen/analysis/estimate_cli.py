@@ -325,7 +325,10 @@ def load_plan(
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
 @click.option("--repository", default="", help="Repository URL ('' = canonical, i.e. post-commit).")
 @click.option(
-    "--agents", multiple=True, callback=_pairs_option("--agents", int), help="small=20,medium=150,..."
+    "--agents",
+    multiple=True,
+    callback=_pairs_option("--agents", int),
+    help="Agents per resource class (small=20,medium=150) or per agent label (cassandra-arm64-large=8).",
 )
 @click.option(
     "--price", multiple=True, callback=_pairs_option("--price"), help="Price per agent-hour: small=0.05,..."
@@ -436,7 +439,7 @@ def estimate_command(
     model, notes = build_model(
         plan, history, branch, bundle, splits_dir, default_minutes, setup_minutes, step_minutes, retry_rate
     )
-    tasks = est.tasks_from_cells(plan.cells, model)
+    tasks = est.tasks_from_cells(plan.cells, model, label_pools=set(agents))
     used = sorted({t.resource for t in tasks})
     target = None
     try:
