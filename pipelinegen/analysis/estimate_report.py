@@ -144,6 +144,7 @@ def comparison_summary(rows: Sequence[Comparison]) -> dict:
 
 def to_text(report: Report) -> str:
     d = as_dict(report)
+    w = max([10] + [len(c["resource"]) + 2 for c in d["classes"]])  # labels can be long
     lines = [
         f"{report.title}",
         f"  makespan        {_m(d['makespan_minutes'])}   (lower bound {_m(d['lower_bound_minutes'])},"
@@ -154,11 +155,11 @@ def to_text(report: Report) -> str:
         f"  cost per run    {d['cost_per_run']:.2f}   per year {d['cost_per_year']:.2f}"
         f" ({d['runs_per_year']} runs; busy agent-hours x price)",
         "",
-        f"  {'class':<10}{'agents':>7}{'cells':>7}{'agent-h':>9}{'util':>7}{'peak':>6}{'cost':>9}{'fixed pool':>12}",
+        f"  {'class':<{w}}{'agents':>7}{'cells':>7}{'agent-h':>9}{'util':>7}{'peak':>6}{'cost':>9}{'fixed pool':>12}",
     ]
     for c in d["classes"]:
         lines.append(
-            f"  {c['resource']:<10}{c['agents']:>7}{c['cells']:>7}{c['work_agent_hours']:>9.1f}"
+            f"  {c['resource']:<{w}}{c['agents']:>7}{c['cells']:>7}{c['work_agent_hours']:>9.1f}"
             f"{c['utilisation']:>7.0%}{c['peak_agents_busy']:>6}{c['cost_busy']:>9.2f}{c['cost_fixed_pool']:>12.2f}"
         )
     sources = ", ".join(f"{n} {src}" for src, n in d["duration_sources"].items())
