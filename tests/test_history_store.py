@@ -118,3 +118,28 @@ def test_testset_round_trip_and_dedup(tmp_path):
         for i in range(5):
             store.ingest_run(*sample_run(i), CELLS)
         assert store.stats()["test_sets"] == 1  # same tests every run: one stored set
+
+
+def test_a_new_migration_is_applied_once_and_a_failing_one_changes_nothing(tmp_path, monkeypatch):
+    from pipelinegen.analysis import history
+
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        store.ingest_run(*sample_run(1), CELLS)
+    shipped = history.migrations()
+    good = (shipped[-1][0] + 1, "9998_note.sql", "CREATE TABLE notes (run INTEGER, text TEXT);\n-- done\n")
+    monkeypatch.setattr(history, "migrations", lambda: [*shipped, good])
+    with HistoryStore(db) as store:
+        assert store.stats()["schema_version"] == good[0] and store.stats()["runs"] == 1
+        store.conn.execute("INSERT INTO notes VALUES (1, 'kept')")
+    with HistoryStore(db) as store:  # not applied a second time (it would fail: table exists)
+        assert store.conn.execute("SELECT text FROM notes").fetchall() == [("kept",)]
+    bad = (good[0] + 1, "9999_bad.sql", "CREATE TABLE extra (x INTEGER);\nCREATE TABLE runs (x INTEGER);\n")
+    monkeypatch.setattr(history, "migrations", lambda: [*shipped, good, bad])
+    with pytest.raises(PipelineError) as err:
+        HistoryStore(db)
+    assert "9999_bad.sql" in str(err.value)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == good[0]
+    assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'extra'").fetchall()
+    conn.close()

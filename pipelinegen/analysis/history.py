@@ -308,8 +308,12 @@ class HistoryStore:
         try:
             _migrate(self.conn, self.path)
         except sqlite3.DatabaseError as err:
+            self.conn.close()
             raise PipelineError.single(str(self.path), None, f"not a history DB: {err}",
                                        hint="pass another --db path, or move this file away") from err
+        except PipelineError:
+            self.conn.close()
+            raise
         self._tests: dict[tuple[str, str], tuple[int, int]] | None = None
         self._classes: dict[str, int] | None = None
         self._variants: dict[tuple[str, str], int] | None = None
