@@ -1,0 +1,1 @@
+"""SQL migrations of the history DB, applied in file-name order (see history.migrations)."""
