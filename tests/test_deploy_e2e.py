@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test double lives beside the tests
@@ -243,3 +244,32 @@ def test_operator_provider_applies_the_checked_custom_resource(project, tmp_path
     assert any(e[1] == "port-forward" and f"svc/jenkins-operator-http-{name}" in e for e in log)
     assert not any(e[0] == "helm" for e in log)
     assert [" ".join(e[1:3]) for e in log[-2:]] == ["delete jenkins", "delete namespace"]
+
+
+def test_jobs_are_created_then_updated_on_an_existing_jenkins(project, monkeypatch):
+    monkeypatch.setenv("JENKINS_USER", "bob")
+    monkeypatch.setenv("JENKINS_TOKEN", "tok")
+    with JenkinsDouble(users={"bob": "tok"}) as jd:
+        first = CliRunner().invoke(main, ["jobs", "--jenkins-url", jd.url])
+        second = CliRunner().invoke(main, ["jobs", "--jenkins-url", jd.url, "--no-polling"])
+        assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+        assert "sample-main: created" in first.output and "sample-main: updated" in second.output
+        assert "SCMTrigger" not in jd.jobs["sample-main"]
+
+
+def test_clone_render_validates_against_a_crd_file(project, tmp_path):
+    crd = Path("/work/shared/reference/jenkins-operator-crd.jenkins.io_jenkins.yaml")
+    if not crd.exists():
+        pytest.skip("the operator CRD reference file is not on this machine")
+    ok = CliRunner().invoke(main, ["clone", "render", "-o", "clone", "--crd", str(crd)])
+    assert ok.exit_code == 0, ok.output
+    assert (project / "clone" / "operator" / "jenkins.yaml").is_file()
+    narrowed = tmp_path / "crd.yaml"
+    # A CRD that no longer declares `plugins`: the rendered CR must now be refused, by key path.
+    data = yaml.safe_load(crd.read_text())
+    master = data["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["master"]
+    master["properties"]["pluginsGone"] = master["properties"].pop("plugins")
+    narrowed.write_text(yaml.safe_dump(data))
+    bad = CliRunner().invoke(main, ["clone", "render", "-o", "clone2", "--crd", str(narrowed)])
+    assert bad.exit_code == 2 and "unknown field 'plugins'" in bad.output
+    assert not (project / "clone2").exists()
