@@ -165,3 +165,41 @@ def test_stash_patterns_follow_ant_meaning_of_double_star(tmp_path):
 def test_run_outcome_and_exit_code(statuses, interrupted, expected):
     cells = [CellResult(id=str(i), name=str(i), step="s", status=s) for i, s in enumerate(statuses)]
     assert run_outcome(cells, interrupted) == expected
+
+
+def _git_repo(path: Path, branch: str = "main") -> Path:
+    import subprocess
+
+    path.mkdir(parents=True)
+    (path / "test_dtest.py").write_text("def test_x():\n    pass\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q", "-b", branch], ["add", "."], ["commit", "-q", "-m", "dtest"]):
+        subprocess.run(git + args, cwd=path, check=True, capture_output=True)
+    return path
+
+
+def test_second_checkouts_are_cloned_copied_from_a_local_path_or_taken_as_shipped(tmp_path):
+
+    from pipelinegen.plan.cell import Checkout
+    from pipelinegen.run.workspace import CheckoutSource, WorkspaceError, prepare_checkout
+
+    upstream = _git_repo(tmp_path / "upstream")
+    checkout = Checkout(name="dtest", repository=str(upstream), branch="main", directory="dtest",
+                        repository_parameter="dtest_repository", branch_parameter="dtest_branch")
+    work = tmp_path / "work"
+    work.mkdir()
+    log = open(tmp_path / "log", "w")
+    prepare_checkout(checkout, work, CheckoutSource(), log)
+    assert (work / "dtest" / "test_dtest.py").is_file()  # cloned
+    (work / "dtest" / "test_dtest.py").write_text("shipped")
+    prepare_checkout(checkout, work, CheckoutSource(), log)
+    assert (work / "dtest" / "test_dtest.py").read_text() == "shipped"  # an existing directory is used as is
+    local = tmp_path / "my-dtest"
+    local.mkdir()
+    (local / "mine.py").write_text("")
+    prepare_checkout(checkout, work, CheckoutSource(local=local), log)
+    assert sorted(p.name for p in (work / "dtest").iterdir()) == ["mine.py"]  # --checkout dtest=PATH
+    missing = Checkout(name="dtest", repository=str(tmp_path / "nowhere"), branch="main", directory="other",
+                       repository_parameter="", branch_parameter="")
+    with pytest.raises(WorkspaceError, match="--checkout dtest=PATH"):
+        prepare_checkout(missing, work, CheckoutSource(), log)

@@ -168,13 +168,17 @@ class Executor:
     # ---- public -------------------------------------------------------------------------------------------
     def run(self) -> RunSummary:
         previous = self._install_signal_handlers()
+        crashed = True
         try:
             self._loop()
+            crashed = False
         finally:
             self._restore_signal_handlers(previous)
             self._stop_all()
             if not self.options.keep_work:
                 shutil.rmtree(self.work, ignore_errors=True)
+            if crashed:  # a bug or a second Ctrl-C mid-bookkeeping: still leave a readable, incomplete result
+                self.writer.write_summary(self._summary(complete=False, status=ERROR, exit_code=2))
         interrupted = self.stop.is_set() and any(r.status in (INTERRUPTED, NOT_RUN) for r in self.results.values())
         status, code = run_outcome(list(self.results.values()), interrupted)
         summary = self._summary(complete=not interrupted, status=status, exit_code=code)
