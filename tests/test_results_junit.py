@@ -85,7 +85,7 @@ def test_truncated_file_keeps_parsed_cases_and_reports_an_error():
     cases = list(iter_testcases(FIXTURES / "truncated-TEST-org.apache.cassandra.KilledTest.xml", "c"))
     assert [c.name for c in cases[:2]] == ["first", "second"]
     assert cases[2].status == "error" and cases[2].classname == PARSE_ERROR_CLASS
-    assert "after 2 test cases" in cases[2].message
+    assert "after 2 records" in cases[2].message
 
 
 def test_empty_file_is_an_error_not_silence(tmp_path):
@@ -124,3 +124,16 @@ def test_nested_testsuites_use_innermost_name():
     xml = b'<testsuites><testsuite name="outer"><testsuite name="inner"><testcase name="t"/></testsuite><testcase name="u"/></testsuite></testsuites>'
     cases = list(iter_testcases(io.BytesIO(xml), "c"))
     assert [(c.suite, c.name) for c in cases] == [("inner", "t"), ("outer", "u")]
+
+
+def test_bad_character_after_good_cases_yields_each_case_once(tmp_path):
+    # The fast path parses straight from disk and stops at the bad byte; the repairing re-parse
+    # must not yield the cases before it a second time.
+    good = "".join(f'<testcase classname="S" name="ok{i}"/>' for i in range(3))
+    path = tmp_path / "TEST-S.xml"
+    path.write_bytes(f'<testsuite name="S">{good}<testcase classname="S" name="bad">'
+                     f'<failure message="m">\x1b[31m</failure></testcase><testcase classname="S" name="last"/>'
+                     f'<system-out>suite log</system-out></testsuite>'.encode())
+    records = list(iter_records(path, "c"))
+    assert [getattr(r, "name", "suite-output") for r in records] == ["ok0", "ok1", "ok2", "bad", "last", "suite-output"]
+    assert records[3].status == "failed" and records[-1].has_failures

@@ -249,7 +249,7 @@ class Bundle:
         for name, handle in archive.iter_members(self.path):
             cell_id = cells.get(name)
             if cell_id is not None:
-                yield from iter_records(handle, cell_id, name=name)
+                yield from iter_records(handle, cell_id, name=name, repair=False)
 
     def iter_files(self) -> Iterator[tuple[str, object]]:
         """(name, binary stream) of every file, in archive order."""

@@ -111,10 +111,22 @@ def _duration(value: str | None) -> float:
     if not value:
         return 0.0
     try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
         # Surefire in some locales writes "1,234.5".
         return max(0.0, float(value.replace(",", "")))
     except ValueError:
         return 0.0
+
+
+def _plain_pass(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
+    get = elem.get
+    attempt_attr = get("attempt")
+    return TestCaseResult(suite, get("classname") or get("class") or "", get("name") or "", cell_id, "passed",
+                          _duration(get("time")), "", "",
+                          int(attempt_attr) if attempt_attr and attempt_attr.isdigit() else attempt)
 
 
 def _text(elem) -> str:
@@ -198,37 +210,28 @@ def _testcase(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
         cell_id=cell_id,
         status=status,
         duration_s=_duration(elem.get("time")),
-        message=truncate(message, 1024),
-        details=truncate("\n".join(details)),
+        message=truncate(message, 1024) if message else "",
+        details=truncate("\n".join(details)) if details else "",
         attempt=int(attempt_attr) if attempt_attr and attempt_attr.isdigit() else attempt,
         flaky_reruns=int(flaky_attr) if flaky_attr and flaky_attr.isdigit() else flaky,
     )
 
 
-def _free(elem) -> None:
-    """Drop an element and every already-processed sibling before it, so memory stays flat."""
-    elem.clear(keep_tail=False)
-    parent = elem.getparent()
-    if parent is not None:
-        while elem.getprevious() is not None:
-            del parent[0]
+class _Unreadable(Exception):
+    def __init__(self, seen: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.seen = seen
+        self.error = error
 
 
-def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1,
-                 name: str | None = None) -> Iterator[TestCaseResult | SuiteOutput]:
-    """Stream test cases (and suite-level output) from one JUnit XML file or binary file object."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        with open(path, "rb") as handle:
-            yield from iter_records(handle, cell_id, attempt, name=name or path.name)
-        return
-    label = name or getattr(source, "name", "") or "junit.xml"
-    default_suite = Path(str(label)).stem
-    suites: list[str] = []
-    suite_failed: list[bool] = []
+def _parse(source, cell_id: str, attempt: int, default_suite: str, counts: list[int],
+           cases_only: bool = False) -> Iterator[TestCaseResult | SuiteOutput]:
+    """Records from one parse of *source* (a file name or a readable). counts[0] counts records yielded."""
+    failed_suites: set[str] = set()
+    # End events only: a test case's suite is its parent element, whose attributes are already parsed.
     parser = etree.iterparse(
-        _CleanReader(source),
-        events=("start", "end"),
+        source,
+        events=("end",),
         tag=("testsuite", "testcase"),
         huge_tree=True,
         remove_comments=True,
@@ -236,54 +239,99 @@ def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1,
         resolve_entities=False,
         no_network=True,
     )
-    seen = 0
+    # Holding the parent proxy makes lxml hand back the same object, so its name is looked up once.
+    last_parent = None
+    last_suite = default_suite
+    processed = 0
     try:
-        for event, elem in parser:
-            tag = elem.tag
-            if event == "start":
-                if tag == "testsuite":
-                    suites.append(elem.get("name") or default_suite)
-                    suite_failed.append(False)
-                continue
-            if tag == "testcase":
-                seen += 1
-                result = _testcase(elem, suites[-1] if suites else default_suite, cell_id, attempt)
-                if suite_failed and result.status in ("failed", "error"):
-                    suite_failed[-1] = True
+        for _event, elem in parser:
+            parent = elem.getparent()
+            if elem.tag == "testcase":
+                if parent is not last_parent:
+                    last_parent = parent
+                    last_suite = (parent.get("name") or default_suite) \
+                        if parent is not None and parent.tag == "testsuite" else default_suite
+                suite = last_suite
+                if len(elem):
+                    result = _testcase(elem, suite, cell_id, attempt)
+                    if result.status in ("failed", "error"):
+                        failed_suites.add(suite)
+                else:  # the common case, a plain pass: skip the general path
+                    result = _plain_pass(elem, suite, cell_id, attempt)
+                counts[0] += 1
                 yield result
-                _free(elem)
-            elif tag == "testsuite":
-                suites.pop()
-                failed = suite_failed.pop()
+            elif not cases_only:
+                suite = elem.get("name") or default_suite
                 out = err = ""
                 for child in elem:
                     if child.tag == "system-out":
                         out = child.text or ""
                     elif child.tag == "system-err":
                         err = child.text or ""
-                if (out.strip() or err.strip()):
-                    yield SuiteOutput(elem.get("name") or default_suite, cell_id, truncate(out),
-                                      truncate(err), failed)
-                if suite_failed:
-                    suite_failed[-1] = suite_failed[-1] or failed
-                _free(elem)
+                if out.strip() or err.strip():
+                    counts[0] += 1
+                    yield SuiteOutput(suite, cell_id, truncate(out), truncate(err), suite in failed_suites)
+            # Drop the element, and now and then every already-processed sibling before it (in one
+            # slice: the parser may already have built siblings after it): memory stays flat.
+            elem.clear(keep_tail=False)
+            processed += 1
+            if parent is not None and (processed & 63 == 0 or elem.tag == "testsuite"):
+                del parent[:parent.index(elem)]
     except etree.XMLSyntaxError as err:
-        # A file cut short (killed JVM, full disk) must show up as a failure, never vanish.
-        yield TestCaseResult(
-            suite=PARSE_ERROR_SUITE,
-            classname=PARSE_ERROR_CLASS,
-            name=str(label),
-            cell_id=cell_id,
-            status="error",
-            duration_s=0.0,
-            message=f"unreadable JUnit XML after {seen} test cases: {err}",
-            details=f"{label}: {err}",
-            attempt=attempt,
-        )
+        raise _Unreadable(counts[0], err) from err
 
 
-def iter_testcases(path: str | Path | BinaryIO, cell_id: str, attempt: int = 1) -> Iterator[TestCaseResult]:
+def _unreadable(label: str, cell_id: str, attempt: int, seen: int, err: Exception) -> TestCaseResult:
+    # A file cut short (killed JVM, full disk) must show up as a failure, never vanish.
+    return TestCaseResult(
+        suite=PARSE_ERROR_SUITE,
+        classname=PARSE_ERROR_CLASS,
+        name=label,
+        cell_id=cell_id,
+        status="error",
+        duration_s=0.0,
+        message=f"unreadable JUnit XML after {seen} records: {err}",
+        details=f"{label}: {err}",
+        attempt=attempt,
+    )
+
+
+def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1, name: str | None = None,
+                 repair: bool = True, cases_only: bool = False) -> Iterator[TestCaseResult | SuiteOutput]:
+    """Stream test cases (and suite-level output) from one JUnit XML file or binary file object.
+
+    A file is first parsed by libxml2 straight from disk (fastest); only if that fails is it parsed
+    again through the repairing reader (BOM, control characters), skipping what was already yielded.
+    A stream is parsed through the repairing reader unless repair=False (our own normalised files).
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        label = name or path.name
+        counts = [0]
+        try:
+            yield from _parse(str(path), cell_id, attempt, path.stem, counts, cases_only)
+            return
+        except _Unreadable:
+            done = counts[0]
+        retry = [0]
+        try:
+            with open(path, "rb") as handle:
+                for record in _parse(_CleanReader(handle), cell_id, attempt, path.stem, retry, cases_only):
+                    if retry[0] > done:
+                        yield record
+        except _Unreadable as err:
+            yield _unreadable(label, cell_id, attempt, err.seen, err.error)
+        return
+    label = name or str(getattr(source, "name", "") or "junit.xml")
+    try:
+        yield from _parse(_CleanReader(source) if repair else source, cell_id, attempt, Path(label).stem, [0],
+                          cases_only)
+    except _Unreadable as err:
+        yield _unreadable(label, cell_id, attempt, err.seen, err.error)
+
+
+def iter_testcases(path: str | Path | BinaryIO, cell_id: str, attempt: int = 1,
+                   repair: bool = True) -> Iterator[TestCaseResult]:
     """Stream every <testcase> of one JUnit XML file as a TestCaseResult (constant memory)."""
-    for record in iter_records(path, cell_id, attempt):
-        if isinstance(record, TestCaseResult):
-            yield record
+    # cases_only: no SuiteOutput is built, so every record is a TestCaseResult.
+    return iter_records(path, cell_id, attempt, repair=repair, cases_only=True)  # type: ignore[return-value]
