@@ -45,7 +45,7 @@ durations_strategy = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(durations=durations_strategy, n=st.integers(min_value=1, max_value=8))
 def test_balanced_splits_never_worse_than_round_robin(durations, n):
     # Plain LPT can lose to a lucky round-robin; the assignment we write never does.
@@ -57,7 +57,7 @@ def test_balanced_splits_never_worse_than_round_robin(durations, n):
     assert sorted(t for s in result.splits for t in s.tests) == sorted(durations)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(durations=durations_strategy, n=st.integers(min_value=1, max_value=8))
 def test_every_test_lands_in_exactly_one_split(durations, n):
     splits = lpt(durations, n)
@@ -162,3 +162,14 @@ def test_suggest_reports_infeasible_when_one_test_is_longer_than_target():
 def test_split_count_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         lpt({"a": 1.0}, 0)
+
+
+def test_plain_lpt_can_lose_to_round_robin_but_the_written_assignment_does_not():
+    # found by hypothesis: plain LPT 1582 s, round-robin by name 1581 s
+    durations = {"A": 575.0, "B": 2.0, "C": 213.0, "D": 20.0, "E": 0.0, "F": 910.0, "G": 95.0, "AA": 649.0}
+    durations["AAA"] = 698.0
+    assert _makespan(lpt(durations, 2)) == 1582
+    assert _makespan(round_robin(list(durations), 2, durations)) == 1581
+    result = assign("unit", list(durations), durations, 2)
+    assert result.makespan == 1581  # the optimum: total 3162 / 2
+    assert result.method == "round-robin"  # no single move or swap helps here: the guard picks round-robin
