@@ -170,3 +170,27 @@ def test_bad_inputs_exit_2_with_a_hint(tmp_path):
     result = CliRunner().invoke(main, ["results", "summary", str(junk)])
     assert result.exit_code == 2 and "is this a result bundle?" in result.output
     assert "FAIL: archive:" in run("verify", junk, code=1)
+
+
+def test_collect_refuses_a_commit_that_is_not_a_sha(tmp_path):
+    result = CliRunner().invoke(main, ["results", "collect", str(FIXTURES), "--commit", "not-a-sha",
+                                       "--profile", "p", "-o", str(tmp_path / "x.tar.zst")])
+    assert result.exit_code == 2 and "'not-a-sha' is not a commit sha" in result.output
+    assert not (tmp_path / "x.tar.zst").exists()
+
+
+def test_collect_signs_with_a_key_from_the_environment_and_verify_checks_it(tmp_path, monkeypatch):
+    import subprocess
+
+    key = tmp_path / "ci_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"ci@example {key.with_suffix('.pub').read_text()}")
+    monkeypatch.setenv("PIPELINEGEN_SIGN_KEY", str(key))
+    out = tmp_path / "r.tar.xz"
+    assert "signed" in run("collect", FIXTURES, "--commit", COMMIT, "--profile", "p", "-o", out)
+    known = tmp_path / "known"
+    cases = [c for c in read_bundle(out).iter_testcases() if c.status in ("failed", "error")]
+    known.write_text("".join(f"{c.test_id} accepted for this test\n" for c in cases))
+    text = run("verify", out, "--allowed-signers", allowed, "--allow-known", known, "--commit", COMMIT)
+    assert "note: signature: good, signed by ci@example" in text and "CERTIFIED" in text

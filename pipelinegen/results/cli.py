@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -93,6 +94,9 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     """Bundle a `pipelinegen run` result directory, or any directory of JUnit XML files (then each
     directory holding *.xml is one cell; name it after the plan cell id to match the plan)."""
     full, tree, origin = git_subject_details(commit, Path.cwd())
+    if not full and not re.fullmatch(r"[0-9a-fA-F]{7,64}", commit):
+        raise PipelineError.single("--commit", None, f"'{commit}' is not a commit sha and not a git revision here",
+                                   hint="pass the full sha, or run collect inside the checkout")
     subject = Subject(repository=repository or origin, commit=(full or commit).lower(), branch=branch, tree=tree)
     key = sign_key or (Path(os.environ[SIGN_KEY_ENV]) if os.environ.get(SIGN_KEY_ENV) else None)
     identity = None
@@ -136,7 +140,11 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     except BaseException:
         writer.close()
         raise
-    writer.finish(incomplete=incomplete, reason=reason)
+    try:
+        writer.finish(incomplete=incomplete, reason=reason)
+    except RuntimeError as err:  # signing failed: wrong key, passphrase needed, no ssh-keygen
+        raise PipelineError.single(str(key), None, str(err),
+                                   hint="use an unencrypted key file or ssh-agent; see docs/result-format.md") from err
     manifest = read_bundle(output).manifest
     totals = manifest["totals"]
     click.echo(f"wrote {output}: {totals['cells']['total']} cells ({totals['cells']['not-run']} not run), "
