@@ -147,3 +147,22 @@ def test_every_cell_runs_exactly_once(tmp_path, jobs):
     summary, _, _ = run(tmp_path, *cells, jobs=jobs)
     assert summary.exit_code == 0
     assert sorted((tmp_path / "ran.txt").read_text().split()) == [str(k) for k in range(6)]
+
+
+def test_a_second_stop_request_kills_without_waiting_for_the_grace_period(tmp_path):
+    import threading
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    plan = make_plan(make_cell("stubborn", "trap '' TERM; sleep 30"), make_cell("later", "true"))
+    out = tmp_path / "out"
+    executor = Executor(plan, list(plan.cells), repo, out, tmp_path / "work",
+                        RunOptions(jobs=1, kill_grace_s=60, jdk_homes={"17": Path("/x")}),
+                        PlainProgress(Console(file=open(os.devnull, "w"))), ResultDirectory(out))
+    threading.Timer(0.5, executor.request_stop).start()
+    threading.Timer(1.0, executor.request_stop).start()
+    started = time.monotonic()
+    summary = executor.run()
+    assert time.monotonic() - started < 10
+    assert summary.exit_code == 2 and summary.complete is False
+    assert [c.status for c in summary.cells] == ["interrupted", "not_run"]

@@ -164,6 +164,7 @@ class Executor:
         self.started = time.time()
         self.last_summary_write = 0.0
         self.by_id = plan.by_id()
+        self.kill_now = False
 
     # ---- public -------------------------------------------------------------------------------------------
     def run(self) -> RunSummary:
@@ -186,6 +187,9 @@ class Executor:
         return summary
 
     def request_stop(self) -> None:
+        """Ctrl-C / SIGTERM: stop cleanly (SIGTERM, then SIGKILL after the grace); a second one kills now."""
+        if self.stop.is_set():
+            self.kill_now = True
         self.stop.set()
 
     # ---- main loop ----------------------------------------------------------------------------------------
@@ -397,7 +401,7 @@ class Executor:
                 if running.kill_reason is not None:
                     running.kill_sent = now
                     self._kill(running, signal.SIGTERM)
-            elif not running.hard_killed and now - running.kill_sent >= self.options.kill_grace_s:
+            elif not running.hard_killed and (self.kill_now or now - running.kill_sent >= self.options.kill_grace_s):
                 running.hard_killed = True
                 self._kill(running, signal.SIGKILL)
 
@@ -412,6 +416,8 @@ class Executor:
         if not self.running:
             return
         self.stop.set()
+        self.progress.note(f"stopping {len(self.running)} running cell(s): SIGTERM, SIGKILL after "
+                           f"{self.options.kill_grace_s:g} s (Ctrl-C again: now); finished cells are kept")
         while True:
             with self.lock:
                 if not self.running:

@@ -74,6 +74,9 @@ class PlainProgress:
         self.update(state)
         self._line(f"        {status_line(state)}")
 
+    def note(self, text: str) -> None:
+        self._line(text)
+
     def cell_skipped(self, cell: Cell, status: str, reason: str) -> None:
         self._line(f"{status:<7} {cell.name} ({reason})")
 
