@@ -243,3 +243,11 @@ def test_agents_named_by_label_form_their_own_pool():
     split = simulate(tasks, {"medium": 1, "x-arm64-medium": 1})
     assert split.makespan == 20  # the arm64 cell runs on its own machine
     assert {t.resource for t in tasks} == {"medium", "x-arm64-medium"}
+
+
+def test_sensitivity_rows_change_small_pools_and_skip_duplicates():
+    tasks = [task(f"t{i}", 10) for i in range(6)]
+    rows = sensitivity(tasks, {"medium": 2})
+    counts = [r.agents["medium"] for r in rows if r.resource == "medium"]
+    assert counts == [1, 3, 4]  # x0.5 -> 1, x0.75 -> 1 (dup), x1.25 -> 3, x1.5 -> 3 (dup), x2 -> 4
+    assert {r.makespan for r in rows if r.resource == "medium"} == {60, 20}

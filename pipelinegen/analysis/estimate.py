@@ -401,10 +401,17 @@ def sensitivity(
     used = sorted({t.resource for t in tasks})
     rows = []
     for res in [*used, "*"]:
+        seen = {tuple(sorted(agents.items()))}  # the baseline, and counts already tried
         for factor in factors:
             pool = dict(agents)
             for r in used if res == "*" else [res]:
-                pool[r] = max(1, round(agents[r] * factor))
+                # round away from the baseline so that a small pool still changes (3 x 1.25 -> 4, not 3)
+                scaled = agents[r] * factor
+                pool[r] = max(1, math.ceil(scaled - 1e-9) if factor > 1 else math.floor(scaled + 1e-9))
+            key = tuple(sorted(pool.items()))
+            if key in seen:
+                continue
+            seen.add(key)
             sched = simulate(tasks, pool)
             busy = _busy_cost(sched, prices)
             pool_cost = sum(pool[r] * sched.makespan / 60 * prices.get(r, 0.0) for r in used)
