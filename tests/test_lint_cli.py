@@ -134,3 +134,14 @@ def test_groovy_syntax_check_api_reports_compile_errors_with_lines(tmp_path):
     findings = engine.groovy_syntax_check([ok, broken])
     assert [f.file for f in findings] == [str(broken)]
     assert findings[0].rule == "groovy-syntax" and findings[0].line == 3
+
+
+def test_compiled_dumper_is_cached_and_gives_the_same_findings(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINEGEN_CACHE", str(tmp_path / "cache"))
+    groovy_bin, env = groovy.groovy_environment()
+    assert Path(groovy.dumper_command(groovy_bin, dict(env))[0]).name == "groovy"  # cold cache: the script
+    first = engine.lint_files([files["bad"]])
+    cached = list((tmp_path / "cache").glob("lint-dumper-*/AstDump.class"))
+    assert len(cached) == 1, "the first run leaves the compiled dumper behind"
+    assert Path(groovy.dumper_command(groovy_bin, dict(env))[0]).name == "java"  # warm cache: the class
+    assert engine.lint_files([files["bad"]]) == first

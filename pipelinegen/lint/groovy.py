@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.fsutil import sha256_file
 
 DUMPER = Path(__file__).with_name("ast_dump.groovy")
 INSTALL_HINT = (
@@ -42,6 +43,35 @@ def groovy_environment() -> tuple[str, dict[str, str]]:
     return groovy, env
 
 
+def _cache_dir() -> Path:
+    override = os.environ.get("PIPELINEGEN_CACHE")
+    if override:
+        return Path(override)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipelinegen"
+
+
+def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
+    """`java ... AstDump` on the cached compiled dumper when there is one, else `groovy ast_dump.groovy`.
+
+    On a cache miss the groovy run itself leaves the compiled copy behind (same JVM, see ast_dump.groovy),
+    so every invocation starts exactly one JVM. The cache key is the dumper's content hash.
+    """
+    classes = _cache_dir() / f"lint-dumper-{sha256_file(DUMPER)[:16]}"
+    lib = Path(groovy).resolve().parent.parent / "lib"
+    jars = sorted(lib.glob("groovy-[0-9]*.jar"))[-1:] + sorted(lib.glob("groovy-json*.jar"))[-1:]
+    java = Path(env["JAVA_HOME"]) / "bin" / "java"
+    if (classes / "AstDump.class").is_file() and len(jars) == 2 and java.is_file():
+        classpath = os.pathsep.join(str(p) for p in [*jars, classes])
+        return [str(java), *env["JAVA_OPTS"].split(), "-cp", classpath, "AstDump"]
+    try:
+        classes.parent.mkdir(parents=True, exist_ok=True)
+        env["PIPELINEGEN_LINT_DUMPER_SOURCE"] = str(DUMPER)
+        env["PIPELINEGEN_LINT_CLASS_CACHE"] = str(classes)
+    except OSError:
+        pass  # no writable cache: run the script every time
+    return [groovy, str(DUMPER)]
+
+
 def dump_asts(paths: list[Path]) -> list[dict]:
     """One JSON document per path, in order, from ONE JVM. Paths must exist (checked by the caller)."""
     if not paths:
@@ -49,7 +79,7 @@ def dump_asts(paths: list[Path]) -> list[dict]:
     groovy, env = groovy_environment()
     stdin = "".join(f"{Path(p).resolve()}\n" for p in paths)
     try:
-        proc = subprocess.run([groovy, str(DUMPER)], input=stdin, capture_output=True, text=True, env=env,
+        proc = subprocess.run(dumper_command(groovy, env), input=stdin, capture_output=True, text=True, env=env,
                               check=False, encoding="utf-8")
     except OSError as err:
         raise _unavailable(f"could not start groovy: {err}") from err
