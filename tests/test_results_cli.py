@@ -194,3 +194,20 @@ def test_collect_signs_with_a_key_from_the_environment_and_verify_checks_it(tmp_
     known.write_text("".join(f"{c.test_id} accepted for this test\n" for c in cases))
     text = run("verify", out, "--allowed-signers", allowed, "--allow-known", known, "--commit", COMMIT)
     assert "note: signature: good, signed by ci@example" in text and "CERTIFIED" in text
+
+
+def test_verify_against_a_plan_json_from_pipelinegen_plan(tmp_path, smoke_plan):
+    tests = [c for c in smoke_plan.cells if c.kind == "test"]
+    results = _cell_dirs(tmp_path / "out", smoke_plan.cells, skip=tests[1].id)
+    bundle = tmp_path / "r.tar.zst"
+    plan_json = tmp_path / "plan.json"
+    plan_json.write_text(smoke_plan.to_json())
+    run("collect", results, "--commit", COMMIT, "--profile", "smoke", "--plan", plan_json, "-o", bundle)
+    text = run("verify", bundle, "--plan", plan_json, code=1)
+    assert f"FAIL: cells: '{tests[1].name}' ({tests[1].id}) is not-run" in text
+    assert "NOT CERTIFIED: 1 problem\n" in text
+    # Collected without the plan, the missing split is simply absent: verify still finds the hole.
+    loose = tmp_path / "loose.tar.zst"
+    run("collect", results, "--commit", COMMIT, "--profile", "smoke", "-o", loose)
+    text = run("verify", loose, "--plan", plan_json, code=1)
+    assert f"FAIL: cells: '{tests[1].name}' ({tests[1].id}) is required by the plan but missing from the bundle" in text

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
@@ -61,6 +62,17 @@ def _load(pipeline: Path, overlays: tuple[Path, ...]):
     return model, pipeline_identity(pipeline, declared or overlays)
 
 
+def _plan_cells(plan_file: Path) -> list[CellRef]:
+    """Cells of a plan written by `pipelinegen plan --json`."""
+    try:
+        data = json.loads(plan_file.read_text(encoding="utf-8"))
+        return [CellRef(c["id"], c["name"], c["step"], tuple((c.get("axes") or {}).items()), int(c.get("split", 1)),
+                        int(c.get("splits", 1))) for c in data["cells"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise PipelineError.single(str(plan_file), None, f"not a plan JSON file: {err}",
+                                   hint="write it with `pipelinegen plan --json`") from err
+
+
 def _open(path: Path) -> Bundle:
     try:
         return read_bundle(path)
@@ -84,13 +96,14 @@ def results() -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Another job parameter (repeatable).")
 @click.option("--pipeline", type=_existing_file, help="pipeline.yaml: record its identity, mark unrun plan cells.")
 @click.option("--overlay", "overlays", multiple=True, type=_existing_file, help="Overlay (repeatable).")
+@click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --json`) instead of --pipeline.")
 @click.option("--producer-kind", type=click.Choice(["jenkins", "local", "other"]),
               help="Default: jenkins when BUILD_URL is set, else other.")
 @click.option("--log-glob", "log_globs", multiple=True, help="Log file patterns kept per cell directory.")
 @click.option("--sign-key", type=_existing_file, help=f"SSH private key to sign with (or ${SIGN_KEY_ENV}).")
 def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path, repository: str, branch: str,
                 params: tuple[str, ...], pipeline: Path | None, overlays: tuple[Path, ...],
-                producer_kind: str | None, log_globs: tuple[str, ...], sign_key: Path | None) -> None:
+                plan_file: Path | None, producer_kind: str | None, log_globs: tuple[str, ...], sign_key: Path | None) -> None:
     """Bundle a `pipelinegen run` result directory, or any directory of JUnit XML files (then each
     directory holding *.xml is one cell; name it after the plan cell id to match the plan)."""
     full, tree, origin = git_subject_details(commit, Path.cwd())
@@ -117,8 +130,10 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
         if not profile:
             raise PipelineError.single("--profile", None, "missing", hint="say which profile ran, e.g. --profile pre-commit")
         parameters = _parse_params(profile, params)
-        plan_cells: tuple = ()
-        if model is not None:
+        plan_cells: Sequence = ()
+        if plan_file is not None:
+            plan_cells = _plan_cells(plan_file)
+        elif model is not None:
             from pipelinegen.plan import build_plan
 
             plan_cells = build_plan(model, parameters).cells
@@ -174,9 +189,7 @@ def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: 
     identity = None
     required = None
     if manifest is not None and plan_file is not None:
-        data = json.loads(plan_file.read_text(encoding="utf-8"))
-        required = [CellRef(c["id"], c["name"], c["step"], tuple(c.get("axes", {}).items()), c.get("split", 1),
-                            c.get("splits", 1)) for c in data["cells"]]
+        required = _plan_cells(plan_file)
     if manifest is not None and pipeline is not None:
         from pipelinegen.plan import build_plan
 

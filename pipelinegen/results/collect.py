@@ -25,7 +25,7 @@ class FoundCell:
     duration_s: float = 0.0  # unknown from files alone; filled from the JUnit totals later
 
 
-def discover_cells(root: Path, plan_cells: Sequence[Cell] = (),
+def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
                    log_globs: Sequence[str] = DEFAULT_LOG_GLOBS) -> list[FoundCell]:
     """Every directory holding *.xml files is one cell.
 
@@ -45,7 +45,7 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell] = (),
         # A build cell writes no JUnit: its directory (holding its log) is the evidence it ran.
         if not xml and plan_cell is None:
             continue
-        ref = CellRef.from_cell(plan_cell) if plan_cell else CellRef(id=cell_id, name=label, step="")
+        ref = (plan_cell if isinstance(plan_cell, CellRef) else CellRef.from_cell(plan_cell)) if plan_cell else CellRef(id=cell_id, name=label, step="")
         logs = sorted(Path(directory) / f for f in files if any(fnmatch.fnmatch(f, g) for g in log_globs))
         found.append(FoundCell(ref=ref, junit=[Path(directory) / f for f in xml], logs=logs))
     return found
