@@ -143,6 +143,8 @@ def test_target_minutes_finds_agents_and_html_has_a_gantt_bar_per_attempt(tmp_pa
     assert len(doc.xpath("//svg//rect")) == 9
     titles = doc.xpath("//svg//rect/title/text()")
     assert any(t.startswith("unit jdk11 8of8 (attempt 1)") for t in titles)
+    ticks = doc.xpath("//svg/text/text()")
+    assert {"0 min", "5 min", "20 min"} <= set(ticks)  # a time axis in round minutes
 
 
 def test_html_escapes_cell_names(tmp_path):

@@ -229,6 +229,13 @@ def _m(minutes: float) -> str:
 
 # ---------------------------------------------------------------- HTML with a Gantt chart
 
+
+def _tick(minutes: float, step: float) -> str:
+    if step < 1:
+        return f"{minutes:g} min"
+    return _m(minutes) if minutes >= 60 else f"{minutes:.0f} min"
+
+
 CHART_WIDTH = 1000
 LABEL_WIDTH = 120
 
@@ -273,11 +280,10 @@ def gantt(report: Report) -> dict:
     separators = [i * row_height for i, (r, _) in enumerate(rows) if i and rows[i - 1][0] != r]
     ticks = []
     if est.makespan:
-        step = max(5, _nice_step(est.makespan / 10))
-        t = 0
-        while t <= est.makespan:
-            ticks.append({"x": round(LABEL_WIDTH + t * scale, 2), "text": _m(t)})
-            t += step
+        step = _nice_step(est.makespan / 10)
+        for i in range(int(est.makespan / step + 1e-9) + 1):
+            t = i * step
+            ticks.append({"x": round(LABEL_WIDTH + t * scale, 2), "text": _tick(t, step)})
     legend = sorted({t.step for t in report.tasks})
     return {
         "width": LABEL_WIDTH + CHART_WIDTH + 40,
@@ -291,8 +297,9 @@ def gantt(report: Report) -> dict:
     }
 
 
-def _nice_step(raw: float) -> int:
-    for candidate in (5, 10, 15, 30, 60, 120, 240, 480):
+def _nice_step(raw: float) -> float:
+    """A round tick interval (minutes) at least `raw`: 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, ..."""
+    for candidate in (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480):
         if candidate >= raw:
             return candidate
     return 960
