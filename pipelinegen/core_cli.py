@@ -11,6 +11,7 @@ import click
 
 from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.errors import EXIT_CHECK_FAILED
+from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
 from pipelinegen.load.schema import pipeline_schema
 from pipelinegen.plan.expand import build_plan
 from pipelinegen.render import generate
@@ -27,8 +28,33 @@ from pipelinegen.render import generate
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the generated files go.",
 )
-def compile_command(pipeline_path: Path, overlays: tuple[Path, ...], check: bool, output_dir: Path) -> None:
+@click.option(
+    "--repeat-changed",
+    is_flag=True,
+    help="Write repeats.yaml for the tests added or changed since --base, so CI runs them many times.",
+)
+@click.option("--base", default=None, help="With --repeat-changed: the revision the branch forked from (origin/trunk).")
+@click.option("--no-repeats", is_flag=True, help="Delete repeats.yaml (do this before merging).")
+def compile_command(
+    pipeline_path: Path,
+    overlays: tuple[Path, ...],
+    check: bool,
+    output_dir: Path,
+    repeat_changed: bool,
+    base: str | None,
+    no_repeats: bool,
+) -> None:
     """Compile pipeline.yaml (+ overlays) into generated/Jenkinsfile and the shared library."""
+    repeats_path = pipeline_path.parent / REPEATS_FILE
+    if repeat_changed or no_repeats:
+        if check:
+            raise click.UsageError("--check writes nothing: run --repeat-changed/--no-repeats without it")
+        if no_repeats:
+            repeats_path.unlink(missing_ok=True)
+        else:
+            if not base:
+                raise click.UsageError("--repeat-changed needs --base REV (e.g. origin/trunk)")
+            _write_repeats(pipeline_path, overlays, repeats_path, base)
     pipeline = load_selected(pipeline_path, overlays)
     files = generate.render_all(pipeline, pipeline_path.parent)
     for note in pipeline.notes:
@@ -46,6 +72,30 @@ def compile_command(pipeline_path: Path, overlays: tuple[Path, ...], check: bool
         return
     touched = generate.write(files, output_dir)
     click.echo(f"wrote {len(touched)} of {len(files)} files under {output_dir}/" + ("" if touched else " (all up to date)"))
+
+
+def _write_repeats(pipeline_path: Path, overlays: tuple[Path, ...], repeats_path: Path, base: str) -> None:
+    """Repeat specs for the test files changed since *base* (rules: pipelinegen/analysis/repeat_rules.yaml)."""
+    from pipelinegen.analysis.repeats import changed_files, repeat_cells  # noqa: PLC0415 - only this option needs git
+
+    repeats_path.unlink(missing_ok=True)  # the repeats of an older base must not shape this computation
+    pipeline = load_selected(pipeline_path, overlays)
+    requests = repeat_cells(changed_files(base, repo=pipeline_path.parent), pipeline)
+    specs = [
+        {
+            "step": r.step,
+            "tests": r.test_regex,
+            "count": r.count,
+            "stop_on_failure": r.stop_on_failure,
+            "machines": len(r.per_split),
+            "file": r.file,
+        }
+        for r in requests
+    ]
+    write_repeats(repeats_path, specs, base)
+    click.echo(f"{repeats_path}: {len(specs)} repeat request(s) for tests changed since {base}", err=True)
+    for spec in specs:
+        click.echo(f"  {spec['step']}: {spec['tests']} x{spec['count']} on {spec['machines']} cell(s)", err=True)
 
 
 @click.command("plan")

@@ -128,13 +128,95 @@ static Map selectCells(Map data, Map jobParams) {
         }
     }
 
+    // repeat runs: from the job parameters (replacing the selected test steps' cells) or repeats.yaml (added)
+    List specs = []
+    boolean replacesNormalCells = false
+    String repeatRegexp = (jobParams[data.repeat.test_regex_parameter] ?: '') as String
+    if (repeatRegexp != '') {
+        replacesNormalCells = true
+        String countText = (jobParams[data.repeat.count_parameter] ?: '') as String
+        int count = countText == '' ? (data.repeat.default_count as int) : Integer.parseInt(countText.trim())
+        String stopText = (jobParams[data.repeat.stop_on_failure_parameter] ?: 'true') as String
+        boolean stop = ['true', 'yes', '1', 'on'].contains(stopText.toLowerCase())
+        for (Map step : data.steps) {
+            if (wanted.contains(step.name) && step.kind == 'test') {
+                specs.add([step: step.name, tests: repeatRegexp, count: count, stop_on_failure: stop,
+                           machines: Math.min(step.splits as int, count)])
+            }
+        }
+    } else {
+        for (Map spec : data.repeats) {
+            if (wanted.contains(spec.step)) {
+                specs.add(spec)
+            }
+        }
+    }
+    Set repeatedSteps = new HashSet()
+    if (replacesNormalCells) {
+        for (Map spec : specs) {
+            repeatedSteps.add(spec.step)
+        }
+    }
+
     List cells = []
     for (Map cell : data.cells) {
-        if (chosen.contains(cell.id)) {
+        if (chosen.contains(cell.id) && !repeatedSteps.contains(cell.step)) {
             cells.add(describeCell(data, steps[cell.step], cell))
         }
     }
+    for (Map spec : specs) {
+        for (Map cell : data.cells) {
+            if (cell.step == spec.step && (cell.split as int) == 1 && allowedCell(data, steps[cell.step], cell, allowedValues, postCommit)) {
+                cells.addAll(repeatCells(data, steps[cell.step], cell, spec))
+            }
+        }
+    }
     return [cells: cells, postCommit: postCommit, error: null]
+}
+
+@NonCPS
+static boolean allowedCell(Map data, Map step, Map cell, Map allowedValues, boolean postCommit) {
+    if (step.post_commit_only && !postCommit) {
+        return false
+    }
+    for (int i = 0; i < data.axes.size(); i++) {
+        String axisName = data.axes[i].name
+        if (step.axes.contains(axisName) && !allowedValues[axisName].contains(cell.axes[i])) {
+            return false
+        }
+    }
+    return true
+}
+
+/** The repeat cells of one spec for one first-split cell: one per machine (plan/repeat.py). */
+@NonCPS
+static List repeatCells(Map data, Map step, Map cell, Map spec) {
+    int count = spec.count as int
+    int machines = Math.max(1, Math.min(spec.machines as int, count))
+    String stem = (step.splits as int) == 1 ? cell.name : cell.name.substring(0, cell.name.lastIndexOf(' '))
+    String label = spec.tests.replaceAll('\\\\(.)', '$1').replaceAll('[^A-Za-z0-9._-]+', '-')
+    label = label.replaceAll('^-+', '').replaceAll('-+$', '')
+    label = label.length() > 60 ? label.substring(0, 60) : label
+    label = label.replaceAll('^-+', '').replaceAll('-+$', '') ?: 'tests'
+    List out = []
+    for (int index = 1; index <= machines; index++) {
+        int share = count.intdiv(machines) + (index - 1 < count % machines ? 1 : 0)
+        String name = "${stem} repeat ${label} ${index}/${machines}".toString()
+        Map repeat = new LinkedHashMap(cell)
+        repeat.name = name
+        repeat.id = name.replace('/', 'of').replace(' ', '_').replaceAll('[^A-Za-z0-9._-]', '-')
+        repeat.split = index
+        Map described = describeCell(data, step, repeat)
+        described.splits = machines
+        described.env = described.env.collect { String entry ->
+            entry.startsWith('PIPELINEGEN_SPLIT=') ? "PIPELINEGEN_SPLIT=${index}/${machines}".toString() : entry
+        }
+        described.env.add('PIPELINEGEN_REPEAT_TESTS=' + spec.tests)
+        described.env.add('PIPELINEGEN_REPEAT_COUNT=' + share)
+        described.env.add('PIPELINEGEN_REPEAT_STOP_ON_FAILURE=' + (spec.stop_on_failure ? 'true' : 'false'))
+        out.add(described)
+    }
+    return out
 }
 
 /** A cell with its step's settings and its environment, ready to run. */

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import sha256_file
+from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
 from pipelinegen.load.yamlsource import load_located
 from pipelinegen.model.pipeline import Pipeline, SourceFile
@@ -48,4 +50,12 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     findings = validate_against_schema(data, display)
     if findings:
         raise PipelineError(findings)
-    return build_pipeline(data, display, path.parent, sources, merged.notes)
+    pipeline = build_pipeline(data, display, path.parent, sources, merged.notes)
+    repeats_path = path.parent / REPEATS_FILE
+    if repeats_path.is_file():
+        repeats_display = _display(repeats_path)
+        test_steps = {s.name: s.splits for s in pipeline.steps if s.kind == "test"}
+        specs = load_repeats(repeats_path, repeats_display, test_steps)
+        repeats_source = SourceFile(path=repeats_display, sha256=sha256_file(repeats_path), role="repeats")
+        pipeline = replace(pipeline, repeats=specs, sources=(*pipeline.sources, repeats_source))
+    return pipeline

@@ -107,6 +107,17 @@ class RepeatSettings:
 
 
 @dataclass(frozen=True)
+class RepeatSpec:
+    """Run the tests matching *tests* *count* times in *step*, spread over *machines* cells."""
+
+    step: str
+    tests: str  # regular expression handed to the step's script (PIPELINEGEN_REPEAT_TESTS)
+    count: int
+    stop_on_failure: bool = True
+    machines: int = 1
+
+
+@dataclass(frozen=True)
 class Controller:
     cpu: float = 4
     memory_gb: float = 12
@@ -137,6 +148,7 @@ class Pipeline:
     controller: Controller = Controller()
     repeat: RepeatSettings = RepeatSettings()
     sources: tuple[SourceFile, ...] = ()
+    repeats: tuple[RepeatSpec, ...] = ()  # from repeats.yaml: tests a branch adds or changes
     notes: tuple[str, ...] = ()  # what overlay merging did implicitly
 
     def axis(self, name: str) -> Axis:

@@ -15,6 +15,7 @@ from pipelinegen.load.schema import suggest
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
 from pipelinegen.plan.javaregex import java_regex_problem
+from pipelinegen.plan.repeat import repeat_cells, repeat_mode
 from pipelinegen.render.escape import shell_quote
 
 ALL = "all"
@@ -231,8 +232,16 @@ def select(pipeline: Pipeline, universe: tuple[Cell, ...], parameters: Parameter
             if dependency not in chosen:
                 chosen.add(dependency)
                 pending.append(dependency)
-    cells = tuple(c for c in universe if c.id in chosen)
-    return Plan(parameters=parameters, post_commit=post_commit, cells=cells)
+    normal = [c for c in universe if c.id in chosen]
+    mode = repeat_mode(pipeline, parameters, steps)
+    if mode.replaces_normal_cells:
+        repeated = {spec.step for spec in mode.specs}
+        normal = [c for c in normal if c.step not in repeated]
+    repeats = []
+    for spec in mode.specs:
+        first_splits = [c for c in universe if c.step == spec.step and c.split == 1 and allowed(c)]
+        repeats.extend(repeat_cells(spec, first_splits))
+    return Plan(parameters=parameters, post_commit=post_commit, cells=tuple(normal + repeats))
 
 
 def build_plan(pipeline: Pipeline, parameters: Parameters) -> Plan:

@@ -67,6 +67,21 @@ def job_parameters(pipeline: Pipeline) -> list[str]:
             _string_parameter(repository.repository_parameter, repository.url, f"{repository.name} repository to check out")
         )
         entries.append(_string_parameter(repository.branch_parameter, repository.branch, f"{repository.name} branch"))
+    repeat = pipeline.repeat
+    entries.append(
+        _string_parameter(
+            repeat.test_regex_parameter,
+            "",
+            "repeat runs: tests matching this regexp run many times in every selected test step instead of its splits",
+        )
+    )
+    entries.append(
+        _string_parameter(repeat.count_parameter, "", f"repeat runs: how many times (empty = {repeat.default_count})")
+    )
+    entries.append(
+        f"booleanParam(name: {groovy_string(repeat.stop_on_failure_parameter)}, defaultValue: true, "
+        f"description: {groovy_string('repeat runs: stop a cell at the first failure')})"
+    )
     for parameter in pipeline.parameters:
         if parameter.type == "boolean":
             entries.append(

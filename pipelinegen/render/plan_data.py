@@ -86,6 +86,16 @@ def plan_data(pipeline: Pipeline) -> dict:
         ],
         "steps": [step_data(pipeline, s) for s in pipeline.steps],
         "profiles": [{"name": p.name, "custom": p.custom, "steps": list(p.steps)} for p in pipeline.profiles],
+        "repeat": {
+            "test_regex_parameter": pipeline.repeat.test_regex_parameter,
+            "count_parameter": pipeline.repeat.count_parameter,
+            "stop_on_failure_parameter": pipeline.repeat.stop_on_failure_parameter,
+            "default_count": pipeline.repeat.default_count,
+        },
+        "repeats": [
+            {"step": r.step, "tests": r.tests, "count": r.count, "stop_on_failure": r.stop_on_failure, "machines": r.machines}
+            for r in pipeline.repeats
+        ],
         "cells": [cell_data(c) for c in cell_universe(pipeline)],
     }
 

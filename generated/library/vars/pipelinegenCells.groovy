@@ -24,11 +24,9 @@ void call(String stageName) {
     List remaining = new ArrayList(cells)
     while (!remaining.isEmpty()) {
         Map branches = [:]
-        List wave = []
-        for (Map cell : remaining) {
-            if (readyToRun(cell, remaining)) {
-                wave.add(cell)
-            }
+        List wave = readyToRun(remaining)
+        if (wave.isEmpty()) {
+            error("pipelinegen: ${stageName} cells wait on each other: ${remaining.size()} cannot start")
         }
         for (Map cell : wave) {
             Map current = cell
@@ -37,7 +35,7 @@ void call(String stageName) {
             }
         }
         parallel(branches)
-        remaining.removeAll(wave)
+        remaining = withoutCells(remaining, wave)
     }
     env.PIPELINEGEN_FAILED_BUILDS = failedBuilds.join(',')
 }
@@ -50,15 +48,42 @@ static String stageOf(Map cell) {
     return cell.build_once ? 'build' : 'tests'
 }
 
-/** A cell is ready when none of its dependencies is still waiting in this stage. */
+/** The cells none of whose dependencies is still waiting in this stage (by id: linear, not cells x cells). */
 @NonCPS
-static boolean readyToRun(Map cell, List remaining) {
-    for (Map other : remaining) {
-        if (cell.depends_on.contains(other.id)) {
-            return false
+static List readyToRun(List remaining) {
+    Set waiting = new HashSet()
+    for (Map cell : remaining) {
+        waiting.add(cell.id)
+    }
+    List ready = []
+    for (Map cell : remaining) {
+        boolean blocked = false
+        for (String dependency : cell.depends_on) {
+            if (waiting.contains(dependency)) {
+                blocked = true
+            }
+        }
+        if (!blocked) {
+            ready.add(cell)
         }
     }
-    return true
+    return ready
+}
+
+/** *cells* minus *done*, compared by id (List.removeAll would compare whole cell maps pairwise). */
+@NonCPS
+static List withoutCells(List cells, List done) {
+    Set doneIds = new HashSet()
+    for (Map cell : done) {
+        doneIds.add(cell.id)
+    }
+    List out = []
+    for (Map cell : cells) {
+        if (!doneIds.contains(cell.id)) {
+            out.add(cell)
+        }
+    }
+    return out
 }
 
 void runCell(Map cell, Set failedBuilds) {

@@ -1,0 +1,89 @@
+"""Repeat cells: run chosen tests many times to find flaky tests before they land.
+
+Two sources, one mechanism:
+- the job parameters (`repeat_test_regex`, `repeated_tests_count`, `repeated_tests_stop_on_failure`,
+  names set in pipeline.yaml `repeat:`): every selected test step runs the matching tests instead of
+  its normal splits;
+- `repeats.yaml` beside pipeline.yaml (written by `pipelinegen compile --repeat-changed --base REV` for the
+  tests a branch adds or changes): repeat cells are added next to the normal cells.
+
+A repeat cell runs its step's command (that of the step's first split) with PIPELINEGEN_REPEAT_TESTS,
+PIPELINEGEN_REPEAT_COUNT and PIPELINEGEN_REPEAT_STOP_ON_FAILURE set; a CI-agnostic test script in repeat
+mode runs those tests that many times instead of its split. The count is spread over several machines.
+The Groovy library (`pipelinegenPlan.groovy`) builds the same cells.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from pipelinegen.model.pipeline import Pipeline, RepeatSpec
+from pipelinegen.plan.cell import Cell, Parameters
+
+TRUE_WORDS = ("true", "yes", "1", "on")
+
+
+def spread(count: int, machines: int) -> tuple[int, ...]:
+    """*count* repetitions over at most *machines* machines, as even as possible (larger shares first)."""
+    machines = max(1, min(machines, count))
+    return tuple(count // machines + (1 if i < count % machines else 0) for i in range(machines))
+
+
+@dataclass(frozen=True)
+class RepeatMode:
+    specs: tuple[RepeatSpec, ...]
+    replaces_normal_cells: bool  # job-parameter repeats replace the selected steps' test cells
+
+
+def repeat_mode(pipeline: Pipeline, parameters: Parameters, selected_steps: set[str]) -> RepeatMode:
+    extra = dict(parameters.extra)
+    settings = pipeline.repeat
+    regexp = extra.get(settings.test_regex_parameter, "")
+    if regexp:
+        count = int(extra.get(settings.count_parameter) or settings.default_count)
+        stop = extra.get(settings.stop_on_failure_parameter, "true").lower() in TRUE_WORDS
+        specs = tuple(
+            RepeatSpec(step=s.name, tests=regexp, count=count, stop_on_failure=stop, machines=min(s.splits, count))
+            for s in pipeline.steps
+            if s.name in selected_steps and s.kind == "test"
+        )
+        return RepeatMode(specs=specs, replaces_normal_cells=True)
+    return RepeatMode(specs=tuple(s for s in pipeline.repeats if s.step in selected_steps), replaces_normal_cells=False)
+
+
+def _test_label(tests: str) -> str:
+    """A short, readable stand-in for the test regexp in cell names."""
+    text = re.sub(r"\\(.)", r"\1", tests)  # drop regex escapes for display
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60].strip("-") or "tests"
+
+
+def repeat_cells(spec: RepeatSpec, base_cells: list[Cell]) -> list[Cell]:
+    """The repeat cells of one spec: for each first-split cell of the step, one cell per machine."""
+    from pipelinegen.plan.expand import cell_id_from_name  # noqa: PLC0415 - expand imports this module
+
+    shares = spread(spec.count, spec.machines)
+    cells = []
+    for base in base_cells:
+        stem = base.name if base.splits == 1 else base.name.rsplit(" ", 1)[0]
+        for index, share in enumerate(shares, 1):
+            name = f"{stem} repeat {_test_label(spec.tests)} {index}/{len(shares)}"
+            env = dict(base.env)
+            env.update(
+                {
+                    "PIPELINEGEN_REPEAT_TESTS": spec.tests,
+                    "PIPELINEGEN_REPEAT_COUNT": str(share),
+                    "PIPELINEGEN_REPEAT_STOP_ON_FAILURE": "true" if spec.stop_on_failure else "false",
+                }
+            )
+            cells.append(
+                replace(
+                    base,
+                    id=cell_id_from_name(name),
+                    name=name,
+                    split=index,
+                    splits=len(shares),
+                    env=tuple(sorted(env.items())),
+                )
+            )
+    return cells
