@@ -78,7 +78,7 @@ def test_hand_computed_estimate_from_step_minutes(tmp_path):
         "--json",
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["makespan_minutes"] == 25
     assert data["critical_path_minutes"] == 15
     # medium cannot start before the jar (5) and has 40 minutes of work for 2 agents: bound 25 = makespan
@@ -117,7 +117,7 @@ def test_split_files_feed_the_estimate(tmp_path):
         "--no-sensitivity",
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     # LPT: {A, D} = 25 min, {B, C, E} = 25 min; + 1 min setup, after the 5-minute jar
     assert data["makespan_minutes"] == 31
     assert data["duration_sources"] == {"split-files": 2, "step-default": 1}
@@ -195,7 +195,7 @@ def test_compare_with_a_bundle_manifest(tmp_path):
         tmp_path / "none",
     )
     assert result.exit_code == 0, result.output
-    comparison = json.loads(result.output)["comparison"]
+    comparison = json.loads(result.stdout)["comparison"]
     assert comparison["cells"] == 5
     assert comparison["estimated_total_minutes"] == 5 + 4 * 12
     assert comparison["actual_total_minutes"] == 7 + 4 * 10
@@ -231,7 +231,7 @@ def test_bundle_as_timing_source_uses_observed_build_time_and_retry_rate(tmp_pat
         tmp_path / "none",
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["duration_sources"]["observed"] >= 1
     # jar took 7 min; unit cells 10 min x (1 + 0.25) expected attempts
     assert data["makespan_minutes"] == 7 + 12.5
@@ -257,7 +257,7 @@ def test_real_pipeline_sample_project(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["makespan_minutes"] > 0
     assert data["critical_path_cells"][0].startswith("jar")
 
@@ -298,7 +298,7 @@ def test_setup_cost_is_learned_from_a_bundle_and_unrun_cells_are_not_compared(tm
         tmp_path / "none",
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["duration_sources"] == {"observed": 1, "timings": 4}
     assert data["makespan_minutes"] == 5 + 10  # jar, then every unit cell 8 min of tests + 2 learned
     assert data["comparison"]["cells"] == 4  # unit_jdk11_4of4 never ran: nothing to compare
@@ -317,7 +317,7 @@ def test_setup_cost_is_learned_from_a_bundle_and_unrun_cells_are_not_compared(tm
         "--splits-dir",
         tmp_path / "none",
     )
-    (row,) = json.loads(suggested.output)["split_suggestions"]
+    (row,) = json.loads(suggested.stdout)["split_suggestions"]
     # three 8-minute classes + 2 minutes of setup: 3 splits of exactly 10 minutes, one setup saved
     assert row == {
         "step": "unit",

@@ -45,7 +45,7 @@ def test_splits_from_junit_balance_by_duration_and_list_every_test(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["method"] == "lpt"
     assert summary["unknown_tests"] == 1  # org.New gets the median, 295 s
     # LPT: {A, D} = 610 s and {B, New, C} = 885 s, the optimum; round-robin by name: {A, C, New} = 1185 s
@@ -176,6 +176,20 @@ def test_splits_from_a_collected_result_bundle(tmp_path):
         main, ["splits", "--bundle", str(bundle), "--step", "unit", "--splits", "2", "--dry-run", "--json"]
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["split_seconds"] == [100.0, 90.0]
     assert summary["tests"] == [1, 2]
+
+
+def test_warnings_for_missing_list_and_mismatched_names(tmp_path):
+    _junit(tmp_path / "junit", {"org.example.ATest": 5, "org.example.BTest": 3})
+    base = ["splits", "--step", "unit", "--splits", "2", "--junit", str(tmp_path / "junit"), "--dry-run"]
+    result = CliRunner().invoke(main, base)
+    assert result.exit_code == 0
+    assert "no --list" in result.output
+    listing = tmp_path / "tests.txt"
+    listing.write_text("test/unit/org/example/ATest.java\ntest/unit/org/example/BTest.java\n")
+    result = CliRunner().invoke(main, [*base, "--list", str(listing)])
+    assert result.exit_code == 0
+    assert "2 of 2 listed tests have no timing" in result.output
+    assert "e.g. org.example.ATest" in result.output

@@ -53,7 +53,7 @@ def test_splits_command_reads_the_history_db(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["method"] == "lpt"
     assert summary["split_seconds"] == [70.0, 70.0, 70.0]  # 60+10, 50+20, 40+30
 

@@ -187,6 +187,20 @@ def splits_command(
     names = tests if tests is not None else sorted(durations)
     if not names:
         raise click.UsageError("no tests: give timing data (--history/--junit/--bundle) or a --list of tests")
+    if tests is None:
+        # A test added since the timings were recorded is in no split file, so no split would run it.
+        click.echo(
+            "warning: no --list: the split files name only tests seen in the timing data; pass the current"
+            " tests (e.g. --list tests.txt) so that new tests are assigned too",
+            err=True,
+        )
+    elif known and len(unknown) * 2 > len(names):
+        click.echo(
+            f"warning: {len(unknown)} of {len(names)} listed tests have no timing (e.g. {unknown[0]}); do the"
+            f" --list entries use the timing data's names (--granularity {granularity}, e.g."
+            f" {next(iter(sorted(known)))})?",
+            err=True,
+        )
     suggestion = None
     if target_minutes is not None:
         if not durations:
