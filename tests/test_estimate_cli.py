@@ -121,6 +121,20 @@ def test_split_files_feed_the_estimate(tmp_path):
     # LPT: {A, D} = 25 min, {B, C, E} = 25 min; + 1 min setup, after the 5-minute jar
     assert data["makespan_minutes"] == 31
     assert data["duration_sources"] == {"split-files": 2, "step-default": 1}
+    # the plan now has 4 splits: the 2-split predictions no longer apply, and the report says so
+    result = _run(
+        "--plan-json",
+        _plan_file(tmp_path, splits=4),
+        "--agents",
+        "small=1,medium=2",
+        "--splits-dir",
+        splits_dir,
+        "--json",
+        "--no-sensitivity",
+    )
+    data = json.loads(result.stdout)
+    assert data["duration_sources"] == {"default": 5}
+    assert any("has 2 splits but the plan has 4" in n for n in data["notes"])
 
 
 def test_target_minutes_finds_agents_and_html_has_a_gantt_bar_per_attempt(tmp_path):

@@ -147,6 +147,13 @@ def test_expected_attempts_and_timeout_cap():
     assert t.minutes == pytest.approx(15.0)  # 10 + 0.5 * 10
     (t,) = tasks_from_cells([cell("u", timeout=6)], DurationModel(default_minutes=10))
     assert t.minutes == 6 and t.timed_out
+    # killed at the timeout on every attempt: both attempts are spent, whatever the retry rate
+    (t,) = tasks_from_cells([cell("u", timeout=6, attempts=2)], DurationModel(default_minutes=10))
+    assert t.minutes == 12 and t.timed_out
+    (t,) = tasks_from_cells(
+        [cell("u", timeout=6, attempts=2)], DurationModel(default_minutes=10), random.Random(1)
+    )
+    assert (t.minutes, t.attempts) == (6, 2)
 
 
 def test_sampled_runs_are_reproducible_and_bracket_the_no_failure_case():

@@ -127,7 +127,8 @@ def tasks_from_cells(
         limit = float(cell.timeout_minutes) if cell.timeout_minutes else math.inf
         timed_out = minutes > limit
         minutes = min(minutes, limit)
-        p = model.failure_probability(cell.step)
+        # A cell estimated past its timeout is killed on every attempt: it uses them all.
+        p = 1.0 if timed_out else model.failure_probability(cell.step)
         attempts_allowed = max(1, cell.attempts)
         if sample is None:
             minutes *= sum(p**i for i in range(attempts_allowed))

@@ -559,10 +559,18 @@ def build_model(
     notes: list[str] = []
     steps = plan.steps()
     split_seconds: dict[str, list[float]] = {}
+    configured = {c.step: c.splits for c in plan.cells}
     for step in steps:
         manifest = sp.read_split_manifest(splits_dir, step)
-        if manifest and manifest.get("method") == "lpt":
-            split_seconds[step] = manifest["split_seconds"]
+        if not manifest or not any(manifest.get("split_seconds", ())):
+            continue  # no split files, or written without timing data: nothing to learn
+        if manifest["splits"] != configured[step]:
+            notes.append(
+                f"{splits_dir}/{step} has {manifest['splits']} splits but the plan has {configured[step]}:"
+                " its predicted durations are not used (re-run `pipelinegen splits` or change `splits:`)"
+            )
+            continue
+        split_seconds[step] = manifest["split_seconds"]
     test_seconds: dict[str, dict[str, float]] = {}
     for step in steps:
         if step in split_seconds:
