@@ -179,6 +179,7 @@ def splits_command(
     --target-minutes and no --splits, the split count is the fewest whose slowest cell (tests + setup)
     fits the target.
     """
+    _bundle_observations.cache_clear()  # the cache lives for one command, not the process
     known = step_durations(step, granularity, history, branch, junit, bundle)
     tests = None
     if test_list is not None:
@@ -448,6 +449,7 @@ def estimate_command(
         repository=repository,
     )
     plan = load_plan(pipeline, plan_json, parameters, overlay)
+    _bundle_observations.cache_clear()
     if not plan.cells:
         raise click.UsageError("the plan has no cells for these parameters")
     model, notes = build_model(
@@ -455,6 +457,9 @@ def estimate_command(
     )
     tasks = est.tasks_from_cells(plan.cells, model, label_pools=set(agents))
     used = sorted({t.resource for t in tasks})
+    for cell in plan.cells:  # a label pool costs what its resource class costs unless priced itself
+        if cell.label in agents and cell.label not in price and cell.resource in price:
+            price[cell.label] = price[cell.resource]
     target = None
     try:
         if target_minutes is not None:
