@@ -15,7 +15,7 @@ from pipelinegen.deploy.cluster import (
     parse_quantity,
     requirements_text,
 )
-from pipelinegen.deploy.crd import validate_custom_resource
+from pipelinegen.deploy.crd import parse_crd, validate_custom_resource
 from pipelinegen.deploy.spec import spec_from_pipeline
 from pipelinegen.deploy.validate import validate_clone
 from pipelinegen.load import load_pipeline
@@ -43,7 +43,7 @@ def files(pipeline):
 def crd():
     if not CRD_PATH.exists():
         pytest.skip("the operator CRD reference file is not on this machine")
-    return yaml.safe_load(CRD_PATH.read_text())
+    return parse_crd(CRD_PATH.read_text())
 
 
 def templates(files) -> dict[str, dict]:

@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import yaml
 
 from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.deploy.bundle import write_build_bundle
 from pipelinegen.deploy.clone import render_clone_spec
 from pipelinegen.deploy.cluster import node_pool_problems, nodes_from_json, requirements_text
-from pipelinegen.deploy.crd import load_crd
+from pipelinegen.deploy.crd import load_crd, parse_crd
 from pipelinegen.deploy.credentials import TOKEN_ENV, load_credentials
 from pipelinegen.deploy.driver import JenkinsDriver
 from pipelinegen.deploy.errors import DeployError
@@ -218,7 +217,7 @@ def _render_checked_clone(spec, clone: Clone, repository: str, branch: str, out:
         if result.returncode != 0:
             raise DeployError(f"the Jenkins operator is not installed in this cluster (no CRD {OPERATOR_CRD}); "
                               "install it, or use --provider helm")
-        crd_data = yaml.safe_load(result.stdout)
+        crd_data = parse_crd(result.stdout)
     problems = validate_clone(files, crd_data)
     if problems:
         raise DeployError("the rendered clone is invalid:\n  " + "\n  ".join(problems))

@@ -130,9 +130,15 @@ def jcasc_jobs(spec: DeploySpec, repository: str, branches: tuple[str, ...], pol
     }
 
 
-def jcasc_agents(spec: DeploySpec) -> dict:
+def jcasc_agents(spec: DeploySpec, name: str) -> dict:
+    """The operator's clone: a cloud of our own (the chart's clone adds templates to its cloud instead).
+
+    Agents reach the controller through the operator's services, by short names in the same namespace.
+    """
     return {"jenkins": {"clouds": [{"kubernetes": {
         "name": CLOUD_NAME,
+        "jenkinsUrl": f"http://jenkins-operator-http-{name}:8080",
+        "jenkinsTunnel": f"jenkins-operator-slave-{name}:50000",
         "templates": [pod_template(a) for a in spec.agents],
     }}]}}
 
@@ -217,7 +223,7 @@ def render_clone_spec(spec: DeploySpec, *, repository: str = "", branches: tuple
     repository = repository or spec.canonical_repository
     branches = branches or spec.branches
     jobs_yaml = _dump(jcasc_jobs(spec, repository, branches, polling))
-    agents_yaml = _dump(jcasc_agents(spec))
+    agents_yaml = _dump(jcasc_agents(spec, name))
     cm_name = f"{name}-jcasc"
     return {
         "plugins.txt": "".join(f"{p}\n" for p in spec.plugins),

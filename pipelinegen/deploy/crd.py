@@ -36,9 +36,17 @@ def crd_schema(crd: dict, version: str) -> dict:
     raise KeyError(version)
 
 
+# The operator CRD is ~300 KB of YAML: libyaml parses it ten times faster than pure Python.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_crd(text: str) -> dict:
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 — a safe loader (CSafeLoader or SafeLoader)
+
+
 def load_crd(path: Path) -> dict:
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return parse_crd(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise PipelineError.single(str(path), None, f"cannot read the CRD: {err}",
                                    hint="pass the file of `kubectl get crd jenkins.jenkins.io -o yaml`") from None

@@ -3,6 +3,9 @@ custom resource against the operator CRD (unknown fields rejected), and every JC
 
 from __future__ import annotations
 
+import functools
+import json
+
 import kubernetes_validate
 import yaml
 
@@ -12,13 +15,21 @@ K8S_VERSION = "1.30"  # the oldest Kubernetes the clone supports
 JCASC_ROOTS = {"jenkins", "jobs", "security", "unclassified", "tool", "credentials", "appearance"}
 
 
-def check_builtin(resource: dict, where: str) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _builtin_problem(resource_json: str) -> str:
+    """'' or the first problem; cached because the same pod template appears in several files."""
+    resource = json.loads(resource_json)
     try:
         kubernetes_validate.validate(resource, K8S_VERSION, strict=True)
     except kubernetes_validate.ValidationError as err:
         path = ".".join(str(p) for p in err.path) or "<root>"
-        return [f"{where}: {resource.get('kind')} {path}: {err.message}"]
-    return []
+        return f"{resource.get('kind')} {path}: {err.message}"
+    return ""
+
+
+def check_builtin(resource: dict, where: str) -> list[str]:
+    problem = _builtin_problem(json.dumps(resource, sort_keys=True))
+    return [f"{where}: {problem}"] if problem else []
 
 
 def check_jcasc(text: str, where: str) -> list[str]:
