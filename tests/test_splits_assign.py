@@ -157,6 +157,7 @@ def test_suggest_reports_infeasible_when_one_test_is_longer_than_target():
     result = suggest_split_count("unit", {"Huge": 5000.0, "Small": 1.0}, target_seconds=600)
     assert not result.feasible
     assert result.cell_seconds == 5000.0
+    assert result.splits == 2  # the fewest splits that get down to the longest test
 
 
 def test_split_count_must_be_positive():

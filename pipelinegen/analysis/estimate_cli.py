@@ -256,7 +256,9 @@ def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
         lines.append("  no timing data: round-robin by name, like Cassandra today")
     s = summary["suggestion"]
     if s:
-        fits = "" if s["feasible"] else " (NOT reachable: one test alone is longer)"
+        fits = (
+            "" if s["feasible"] else " (the target is NOT reachable: the longest test alone takes that long)"
+        )
         lines.append(
             f"  suggested {s['splits']} splits: slowest cell {s['cell_seconds'] / 60:.1f} min incl. setup,"
             f" {s['agent_seconds'] / 3600:.1f} agent-hours{fits}"

@@ -179,26 +179,23 @@ def suggest_split_count(
     """The fewest splits whose slowest cell (tests + setup) fits the target.
 
     Fewest, because every extra cell pays the setup again (docker pull, checkout, unstash), so more
-    splits always cost more agent time even when they shorten the turnaround.
+    splits always cost more agent time even when they shorten the turnaround. When one test alone is
+    longer than the target, the answer is the fewest splits that reach the best possible: that test.
     """
     if target_seconds <= setup_seconds:
         raise ValueError(f"target {target_seconds:g}s does not exceed the per-cell setup {setup_seconds:g}s")
     total = sum(durations.values())
     longest = max(durations.values(), default=0.0)
     limit = min(max_splits, max(1, len(durations)))
-    budget = target_seconds - setup_seconds
-    feasible = longest <= budget
+    feasible = longest <= target_seconds - setup_seconds
+    budget = max(target_seconds - setup_seconds, longest)
     # Below total/budget no assignment fits; start there and walk up (LPT is not monotone in n).
-    start = max(1, min(limit, math.ceil(total / budget) if budget > 0 else limit))
-    best = None
+    start = max(1, min(limit, math.ceil(total / budget - 1e-9) if budget > 0 else 1))
+    n = start
     for n in range(start, limit + 1):
-        makespan = max((s.seconds for s in lpt(durations, n)), default=0.0)
-        best = (n, makespan)
-        if makespan <= budget:
+        if max((s.seconds for s in lpt(durations, n)), default=0.0) <= budget:
             break
-    if best is None:  # no tests at all
-        best = (1, 0.0)
-    n, makespan = best
+    makespan = max((s.seconds for s in balance(durations, n)[1]), default=0.0) if durations else 0.0
     return SplitSuggestion(step, n, makespan, makespan + setup_seconds, total + n * setup_seconds, feasible)
 
 
