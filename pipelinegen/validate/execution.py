@@ -1,0 +1,177 @@
+"""The I/O edge of the execution harness: run generated/Jenkinsfile + its library under Groovy 2.4, ONE JVM
+for any number of job-parameter sets, and read back what each run executed (harness/run_pipeline.groovy).
+
+Nothing here knows the plan; `differential` compares what the harness recorded with `build_plan`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.lint.groovy import GroovyUnavailable, groovy_environment
+
+HARNESS_SCRIPT = Path(__file__).with_name("harness") / "run_pipeline.groovy"
+# The library's contract with the cell scripts: the one `sh` that runs a cell's command.
+RUN_CELL_SCRIPT = ".pipelinegen/run-cell.sh"
+
+
+@dataclass(frozen=True)
+class HarnessRun:
+    """One simulated build: job parameters as Jenkins would receive them (absent = the Jenkinsfile default)."""
+
+    name: str
+    params: dict[str, object]
+    fail: dict[str, int] = field(default_factory=dict)  # cell id -> how many attempts of its command fail
+    env: dict[str, str] = field(default_factory=dict)
+    jenkinsfile: Path | None = None  # per-run override (the fuzz test runs many pipelines in one JVM)
+    workspace: Path | None = None
+
+
+@dataclass(frozen=True)
+class RecordedCell:
+    """A cell as the Jenkinsfile ran it: from the `sh` of run-cell.sh and what surrounded it."""
+
+    id: str
+    name: str
+    step: str
+    command: str
+    label: str
+    timeout_minutes: float | None
+    stage: str
+    env: dict[str, str]
+    unstashed: tuple[str, ...]
+    stashed: tuple[str, ...]  # stash names after the command, on the same node
+    checkouts: tuple[tuple[str, str, str], ...]  # (directory, url, ref) of checkouts in a sub-directory
+    attempts: int  # how many times its command ran
+
+
+@dataclass(frozen=True)
+class HarnessResult:
+    name: str
+    ok: bool
+    result: str
+    error: str | None
+    job_params: dict[str, object]
+    events: list[dict]
+    bugs: list[dict]
+
+    def cells(self) -> list[RecordedCell]:
+        return recorded_cells(self.events)
+
+    def bug_findings(self) -> list[Finding]:
+        return [
+            Finding(
+                file=bug.get("file") or "generated/Jenkinsfile",
+                line=bug.get("line"),
+                rule="harness",
+                message=f"run '{self.name}': {bug.get('type', '').rsplit('.', 1)[-1]}: {bug.get('message')}"
+                + (f" (stage {bug['stage']}" + (f", cell {bug['cell']})" if bug.get("cell") else ")") if bug.get("stage") else ""),
+                hint="the generated pipeline fails this way in Jenkins too",
+            )
+            for bug in self.bugs
+        ]
+
+
+_MINUTES = {"SECONDS": 1 / 60, "MINUTES": 1, "HOURS": 60, "DAYS": 1440, "MILLISECONDS": 1 / 60000}
+
+
+def _minutes(timeout: dict | None) -> float | None:
+    if not timeout:
+        return None
+    return float(timeout["time"]) * _MINUTES.get(timeout["unit"], 0)
+
+
+def recorded_cells(events: list[dict]) -> list[RecordedCell]:
+    """The cells whose command ran, in execution order, with the node-level context of their first attempt."""
+    cells: dict[str, RecordedCell] = {}
+    per_node: dict[str, list[dict]] = {}
+    for event in events:
+        node = event.get("node")
+        if node:
+            per_node.setdefault(node, []).append(event)
+    for node_events in per_node.values():
+        for index, event in enumerate(node_events):
+            if event["type"] != "sh" or RUN_CELL_SCRIPT not in event["script"] or not event.get("cell"):
+                continue
+            cell_id = event["cell"]
+            if cell_id in cells:
+                previous = cells[cell_id]
+                cells[cell_id] = RecordedCell(**{**previous.__dict__, "attempts": previous.attempts + 1})
+                continue
+            before, after = node_events[:index], node_events[index + 1 :]
+            env = event.get("env") or {}
+            cells[cell_id] = RecordedCell(
+                id=cell_id,
+                name=event.get("label") or "",
+                step=env.get("PIPELINEGEN_STEP", ""),
+                command=event.get("command") or "",
+                label=event.get("node_label") or "",
+                timeout_minutes=_minutes(event.get("timeout")),
+                stage=event.get("stage") or "",
+                env=env,
+                unstashed=tuple(e["name"] for e in before if e["type"] == "unstash"),
+                stashed=tuple(e["name"] for e in after if e["type"] == "stash"),
+                checkouts=tuple((e["dir"], e.get("url") or "", e.get("ref") or "") for e in before
+                                if e["type"] == "checkout" and e.get("dir")),
+                attempts=1,
+            )
+    order = [e["cell"] for e in events if e["type"] == "sh" and e.get("cell") and RUN_CELL_SCRIPT in e["script"]]
+    seen: dict[str, None] = {}
+    for cell_id in order:
+        seen.setdefault(cell_id, None)
+    return [cells[c] for c in seen]
+
+
+def run_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path) -> list[HarnessResult]:
+    """Run every *runs* entry in one JVM; raise GroovyUnavailable (exit 2) when Java/Groovy is missing."""
+    if not runs:
+        return []
+    groovy, env = groovy_environment()
+    config = {
+        "jenkinsfile": str(Path(jenkinsfile).resolve()),
+        "workspace": str(Path(workspace).resolve()),
+        "runs": [
+            {
+                "name": run.name,
+                "params": run.params,
+                "fail": run.fail,
+                "env": run.env,
+                **({"jenkinsfile": str(Path(run.jenkinsfile).resolve())} if run.jenkinsfile else {}),
+                **({"workspace": str(Path(run.workspace).resolve())} if run.workspace else {}),
+            }
+            for run in runs
+        ],
+    }
+    with tempfile.TemporaryDirectory(prefix="pipelinegen-harness-") as tmp:
+        config_path = Path(tmp) / "config.json"
+        config_path.write_text(json.dumps(config), encoding="utf-8")
+        try:
+            proc = subprocess.run(
+                [groovy, str(HARNESS_SCRIPT), str(config_path)],
+                capture_output=True, text=True, env=env, check=False, encoding="utf-8",
+            )
+        except OSError as err:
+            raise GroovyUnavailable([Finding(file="groovy", line=None, message=f"could not start groovy: {err}")]) from err
+    docs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or len(docs) != len(runs):
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        raise PipelineError([Finding(file=str(HARNESS_SCRIPT), line=None, rule="harness",
+                                     message=f"the harness stopped after {len(docs)} of {len(runs)} runs "
+                                             f"(exit {proc.returncode}): {tail}")])
+    return [
+        HarnessResult(
+            name=doc["name"],
+            ok=doc["ok"],
+            result=doc["result"],
+            error=doc.get("error"),
+            job_params=doc.get("job_params") or {},
+            events=doc["events"],
+            bugs=doc["bugs"],
+        )
+        for doc in docs
+    ]

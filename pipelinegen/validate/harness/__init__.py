@@ -1,0 +1,1 @@
+"""Groovy sources of the execution harness (package data)."""

@@ -1,0 +1,1233 @@
+// pipelinegen execution harness: runs a declarative Jenkinsfile and its shared library under plain
+// Groovy 2.4 (the Groovy Jenkins embeds) with a stub pipeline DSL, and records what it would execute.
+//
+// Usage: groovy harness.groovy CONFIG.json   (one JVM for every run listed in the config)
+// CONFIG: {"jenkinsfile": path, "workspace": dir the libraryPath is relative to,
+//          "runs": [{"name": str, "params": {..job parameters..}, "env": {..}, "fail": {cell id: attempts}}]}
+// Output: one JSON line per run: {"name", "ok", "result", "params", "events": [...], "bugs": [...]}.
+//
+// Strict on purpose: an undefined name, an unsupported step, an unknown step argument, a workspace step
+// outside `node`, an unstash of a stash not yet made (parallel branches only see each other's stashes after
+// the parallel step, as in Jenkins) all raise. `bugs` lists exceptions that are not a build failing the
+// normal way (`error`, a failing `sh`), wherever they were caught, with the Groovy file and line.
+
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurperClassic
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+import org.codehaus.groovy.runtime.InvokerHelper
+
+/** Raised for what Jenkins would reject: always a bug in the Jenkinsfile or the library. */
+class HarnessError extends RuntimeException {
+    HarnessError(String message) { super(message) }
+}
+
+/** Base class of the Jenkinsfile and of every vars/*.groovy script: missing methods are steps. */
+abstract class HarnessScript extends Script {
+    def methodMissing(String name, args) {
+        return ((HarnessBinding) getBinding()).harness.invokeStep(name, args as Object[], this)
+    }
+}
+
+/** Script properties (env, params, scm, currentBuild, library globals) come from the running harness. */
+class HarnessBinding extends Binding {
+    Harness harness
+    HarnessBinding(Harness harness) { this.harness = harness }
+    Object getVariable(String name) { return harness.globalVariable(name) }
+    void setVariable(String name, Object value) { harness.scriptVariables[name] = value }
+    boolean hasVariable(String name) { return harness.hasGlobal(name) }
+    Map getVariables() { return harness.scriptVariables }
+}
+
+/** `env`: withEnv/node overlays first, then the build's environment; unset names read as null. */
+class EnvProxy extends GroovyObjectSupport {
+    Harness harness
+    EnvProxy(Harness harness) { this.harness = harness }
+    Object getProperty(String name) { return harness.envValue(name) }
+    void setProperty(String name, Object value) {
+        if (value == null) { harness.globalEnv.remove(name) } else { harness.globalEnv[name] = value.toString() }
+    }
+    Object getAt(String name) { return harness.envValue(name) }
+    void putAt(String name, Object value) { setProperty(name, value) }
+}
+
+class CurrentBuild extends GroovyObjectSupport {
+    Harness harness
+    String displayName = '#1'
+    String description = ''
+    CurrentBuild(Harness harness) { this.harness = harness }
+    Object getProperty(String name) {
+        switch (name) {
+            case 'result': return harness.result == 'SUCCESS' && !harness.finished ? null : harness.result
+            case 'currentResult': return harness.result
+            case 'number': return 1
+            case 'displayName': return displayName
+            case 'description': return description
+            case 'absoluteUrl': return harness.globalEnv.BUILD_URL
+            default: throw new HarnessError("currentBuild.${name} is not supported by the harness")
+        }
+    }
+    void setProperty(String name, Object value) {
+        switch (name) {
+            case 'result': harness.worsen(value as String); break
+            case 'displayName': displayName = value as String; break
+            case 'description': description = value as String; break
+            default: throw new HarnessError("currentBuild.${name} cannot be set")
+        }
+    }
+}
+
+// ---- declarative model -------------------------------------------------------------------------
+
+class StageModel {
+    String name
+    Object agent
+    Closure when
+    boolean beforeAgent
+    Map environment = [:]
+    List options = []
+    Closure steps
+    List stages
+    List parallel
+    Map post = [:]
+    boolean failFast
+}
+
+class PipelineModel {
+    Object agent
+    List options = []
+    List parameters = []
+    Map environment = [:]
+    List stages
+    Map post = [:]
+}
+
+/** Shared by the declarative section delegates: names resolve to globals, anything else is a typo. */
+abstract class Section {
+    Harness harness
+    String where
+    def propertyMissing(String name) {
+        if (name == 'none' || name == 'any') {
+            return name  // `agent none` / `agent any`
+        }
+        if (harness.hasGlobal(name)) {
+            return harness.globalVariable(name)
+        }
+        throw new HarnessError("undefined name '${name}' in ${where}")
+    }
+    def methodMissing(String name, args) {
+        throw new HarnessError("'${name}' is not allowed in ${where}")
+    }
+    Closure delegated(Closure body, Object delegate) {
+        Closure copy = (Closure) body.clone()
+        copy.delegate = delegate
+        copy.resolveStrategy = Closure.DELEGATE_ONLY
+        return copy
+    }
+}
+
+class AgentSection extends Section {
+    Map spec = [:]
+    void label(String value) { spec.label = value }
+    void node(Closure body) { delegated(body, this).call() }
+    void customWorkspace(String value) { spec.customWorkspace = value }
+    void docker(Object value) { throw new HarnessError('agent docker is not supported by the harness') }
+    void dockerfile(Object value) { throw new HarnessError('agent dockerfile is not supported by the harness') }
+    void kubernetes(Object value) { throw new HarnessError('agent kubernetes is not supported by the harness') }
+}
+
+class OptionsSection extends Section {
+    static final Set<String> KNOWN = ['buildDiscarder', 'checkoutToSubdirectory', 'disableConcurrentBuilds',
+        'disableResume', 'durabilityHint', 'newContainerPerStage', 'overrideIndexTriggers', 'parallelsAlwaysFailFast',
+        'preserveStashes', 'quietPeriod', 'rateLimitBuilds', 'retry', 'skipDefaultCheckout', 'skipStagesAfterUnstable',
+        'timeout', 'timestamps', 'ansiColor', 'copyArtifactPermission', 'disableRestartFromStage'] as Set
+    List options = []
+    def logRotator(Map args) { return [logRotator: args] }
+    def methodMissing(String name, args) {
+        if (!KNOWN.contains(name)) {
+            throw new HarnessError("unknown option '${name}' in ${where}")
+        }
+        options.add([name: name, args: (args as List)])
+        return null
+    }
+}
+
+class ParametersSection extends Section {
+    List definitions = []
+    private void add(String type, Map args, Set known) {
+        for (Object key : args.keySet()) {
+            if (!known.contains(key)) {
+                throw new HarnessError("${type}(): unknown argument '${key}'")
+            }
+        }
+        if (!(args.name instanceof CharSequence) || !args.name) {
+            throw new HarnessError("${type}(): a parameter needs a name")
+        }
+        for (Map d : definitions) {
+            if (d.name == args.name.toString()) {
+                throw new HarnessError("duplicate parameter '${args.name}'")
+            }
+        }
+        definitions.add([type: type, name: args.name.toString(), defaultValue: args.defaultValue,
+                         choices: args.choices])
+    }
+    void string(Map args) { add('string', args, ['name', 'defaultValue', 'description', 'trim'] as Set) }
+    void text(Map args) { add('text', args, ['name', 'defaultValue', 'description'] as Set) }
+    void password(Map args) { add('password', args, ['name', 'defaultValue', 'description'] as Set) }
+    void booleanParam(Map args) { add('booleanParam', args, ['name', 'defaultValue', 'description'] as Set) }
+    void choice(Map args) {
+        add('choice', args, ['name', 'choices', 'description'] as Set)
+        Object choices = args.choices
+        if (!(choices instanceof List) || ((List) choices).isEmpty()) {
+            throw new HarnessError("choice(name: '${args.name}'): choices must be a non-empty list")
+        }
+    }
+}
+
+class EnvironmentSection extends Section {
+    Map values = [:]
+    def propertyMissing(String name) {
+        if (values.containsKey(name)) {
+            return values[name]
+        }
+        if (name == 'env' || name == 'params' || name == 'currentBuild') {
+            return harness.globalVariable(name)
+        }
+        Object value = harness.envValue(name)
+        if (value == null) {
+            throw new HarnessError("undefined name '${name}' in ${where}")
+        }
+        return value
+    }
+    void setProperty(String name, Object value) {
+        if (name in ['harness', 'where', 'values']) {
+            metaClass.setProperty(this, name, value)
+            return
+        }
+        if (!(name ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
+            throw new HarnessError("invalid environment variable name '${name}'")
+        }
+        values[name] = value == null ? null : value.toString()
+    }
+    Object getProperty(String name) {
+        if (name == 'values' || name == 'harness' || name == 'where' || name == 'metaClass') {
+            return metaClass.getProperty(this, name)
+        }
+        return propertyMissing(name)
+    }
+    def credentials(String id) { throw new HarnessError("credentials('${id}') is not supported by the harness") }
+}
+
+class WhenSection extends Section {
+    List conditions = []
+    boolean beforeAgent = false
+    void beforeAgent(boolean value) { beforeAgent = value }
+    void beforeInput(boolean value) { }
+    void beforeOptions(boolean value) { }
+    void branch(String pattern) {
+        conditions.add({ -> Harness.globMatches(pattern, harness.envValue('BRANCH_NAME') as String) })
+    }
+    void environment(Map args) {
+        conditions.add({ -> harness.envValue(args.name as String) == (args.value as String) })
+    }
+    void equals(Map args) {
+        conditions.add({ -> args.actual == args.expected })
+    }
+    void expression(Closure body) {
+        conditions.add({ -> harness.withSteps(body).call() as boolean })
+    }
+    void changeRequest(Map args = [:]) { conditions.add({ -> harness.envValue('CHANGE_ID') != null }) }
+    void buildingTag() { conditions.add({ -> harness.envValue('TAG_NAME') != null }) }
+    void not(Closure body) {
+        WhenSection inner = nested(body)
+        if (inner.conditions.size() != 1) {
+            throw new HarnessError('when { not { ... } } takes exactly one condition')
+        }
+        conditions.add({ -> !inner.conditions[0].call() })
+    }
+    void allOf(Closure body) {
+        WhenSection inner = nested(body)
+        conditions.add({ -> inner.conditions.every { it.call() } })
+    }
+    void anyOf(Closure body) {
+        WhenSection inner = nested(body)
+        conditions.add({ -> inner.conditions.any { it.call() } })
+    }
+    private WhenSection nested(Closure body) {
+        WhenSection inner = new WhenSection(harness: harness, where: where)
+        delegated(body, inner).call()
+        return inner
+    }
+}
+
+class PostSection extends Section {
+    static final List<String> ORDER = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure',
+                                       'success', 'unstable', 'unsuccessful', 'notBuilt', 'cleanup']
+    Map conditions = [:]
+    def methodMissing(String name, args) {
+        Object[] list = args as Object[]
+        if (!ORDER.contains(name) || list.length != 1 || !(list[0] instanceof Closure)) {
+            throw new HarnessError("unknown post condition '${name}' in ${where}")
+        }
+        if (conditions.containsKey(name)) {
+            throw new HarnessError("post condition '${name}' given twice in ${where}")
+        }
+        conditions[name] = list[0]
+        return null
+    }
+}
+
+class StagesSection extends Section {
+    List stages = []
+    void stage(String name, Closure body) {
+        for (StageModel other : stages) {
+            if (other.name == name) {
+                throw new HarnessError("duplicate stage name '${name}'")
+            }
+        }
+        StageSection section = new StageSection(harness: harness, where: "stage('${name}')",
+                                                model: new StageModel(name: name))
+        delegated(body, section).call()
+        StageModel model = section.model
+        int kinds = (model.steps ? 1 : 0) + (model.stages != null ? 1 : 0) + (model.parallel != null ? 1 : 0)
+        if (kinds != 1) {
+            throw new HarnessError("stage('${name}') needs exactly one of steps, stages or parallel")
+        }
+        stages.add(model)
+    }
+}
+
+class StageSection extends Section {
+    StageModel model
+    void agent(Object value) { model.agent = harness.agentSpec(value, where) }
+    void when(Closure body) {
+        WhenSection section = new WhenSection(harness: harness, where: "${where} when")
+        delegated(body, section).call()
+        model.beforeAgent = section.beforeAgent
+        model.when = { -> section.conditions.every { it.call() } }
+    }
+    void environment(Closure body) {
+        EnvironmentSection section = new EnvironmentSection(harness: harness, where: "${where} environment")
+        delegated(body, section).call()
+        model.environment = section.values
+    }
+    void options(Closure body) {
+        OptionsSection section = new OptionsSection(harness: harness, where: "${where} options")
+        delegated(body, section).call()
+        model.options = section.options
+    }
+    void steps(Closure body) { model.steps = body }
+    void stages(Closure body) {
+        StagesSection section = new StagesSection(harness: harness, where: "${where} stages")
+        delegated(body, section).call()
+        if (section.stages.isEmpty()) {
+            throw new HarnessError("${where}: stages { } is empty")
+        }
+        model.stages = section.stages
+    }
+    void parallel(Closure body) {
+        StagesSection section = new StagesSection(harness: harness, where: "${where} parallel")
+        delegated(body, section).call()
+        for (StageModel branch : section.stages) {
+            if (branch.parallel != null) {
+                throw new HarnessError("${where}: parallel inside a parallel branch ('${branch.name}')")
+            }
+        }
+        model.parallel = section.stages
+    }
+    void failFast(boolean value) { model.failFast = value }
+    void post(Closure body) {
+        PostSection section = new PostSection(harness: harness, where: "${where} post")
+        delegated(body, section).call()
+        model.post = section.conditions
+    }
+    void matrix(Closure body) { throw new HarnessError("${where}: matrix is not supported by the harness") }
+    void input(Closure body) { throw new HarnessError("${where}: input is not supported by the harness") }
+    void tools(Closure body) { throw new HarnessError("${where}: tools is not supported by the harness") }
+}
+
+class PipelineSection extends Section {
+    PipelineModel model = new PipelineModel()
+    void agent(Object value) { model.agent = harness.agentSpec(value, where) }
+    void options(Closure body) {
+        OptionsSection section = new OptionsSection(harness: harness, where: 'pipeline options')
+        delegated(body, section).call()
+        model.options = section.options
+    }
+    void parameters(Closure body) {
+        ParametersSection section = new ParametersSection(harness: harness, where: 'pipeline parameters')
+        delegated(body, section).call()
+        model.parameters = section.definitions
+    }
+    void environment(Closure body) {
+        EnvironmentSection section = new EnvironmentSection(harness: harness, where: 'pipeline environment')
+        delegated(body, section).call()
+        model.environment = section.values
+    }
+    void stages(Closure body) {
+        StagesSection section = new StagesSection(harness: harness, where: 'pipeline stages')
+        delegated(body, section).call()
+        if (section.stages.isEmpty()) {
+            throw new HarnessError('pipeline stages { } is empty')
+        }
+        model.stages = section.stages
+    }
+    void post(Closure body) {
+        PostSection section = new PostSection(harness: harness, where: 'pipeline post')
+        delegated(body, section).call()
+        model.post = section.conditions
+    }
+    void triggers(Closure body) { }
+    void tools(Closure body) { throw new HarnessError('pipeline tools is not supported by the harness') }
+}
+
+/** What `steps { }`, `script { }`, `post` and `when { expression }` bodies resolve names against. */
+class StepsDelegate extends GroovyObjectSupport {
+    Harness harness
+    Script script
+    Object invokeMethod(String name, Object args) {
+        return harness.invokeStep(name, args as Object[], script)
+    }
+    Object getProperty(String name) {
+        if (harness.hasGlobal(name)) {
+            return harness.globalVariable(name)
+        }
+        throw new HarnessError("undefined name '${name}'")
+    }
+}
+
+// ---- the runtime -----------------------------------------------------------------------------
+
+class Harness {
+    // step -> [named arguments it accepts, the argument a lone positional value is, needs a node, takes a body]
+    static final Map STEPS = [
+        sh: [['script', 'label', 'returnStatus', 'returnStdout', 'encoding'], 'script', true, false],
+        echo: [['message'], 'message', false, false],
+        error: [['message'], 'message', false, false],
+        unstable: [['message'], 'message', false, false],
+        node: [['label'], 'label', false, true],
+        ws: [['dir'], 'dir', true, true],
+        dir: [['path'], 'path', true, true],
+        deleteDir: [[], null, true, false],
+        checkout: [['scm', 'changelog', 'poll'], 'scm', true, false],
+        stash: [['name', 'includes', 'excludes', 'allowEmpty', 'useDefaultExcludes'], 'name', true, false],
+        unstash: [['name'], 'name', true, false],
+        writeFile: [['file', 'text', 'encoding'], null, true, false],
+        readFile: [['file', 'encoding'], 'file', true, false],
+        fileExists: [['file'], 'file', true, false],
+        libraryResource: [['resource', 'encoding'], 'resource', false, false],
+        readJSON: [['text', 'file', 'returnPojo'], null, false, false],
+        writeJSON: [['file', 'json', 'pretty', 'returnText'], null, true, false],
+        withEnv: [['overrides'], 'overrides', false, true],
+        timeout: [['time', 'unit', 'activity'], 'time', false, true],
+        retry: [['count', 'conditions'], 'count', false, true],
+        sleep: [['time', 'unit'], 'time', false, false],
+        junit: [['testResults', 'allowEmptyResults', 'keepLongStdio', 'skipPublishingChecks', 'healthScaleFactor',
+                 'skipMarkingBuildUnstable', 'testDataPublishers', 'checksName'], 'testResults', true, false],
+        archiveArtifacts: [['artifacts', 'allowEmptyArchive', 'excludes', 'fingerprint', 'onlyIfSuccessful',
+                            'caseSensitive', 'defaultExcludes', 'followSymlinks'], 'artifacts', true, false],
+        catchError: [['buildResult', 'stageResult', 'message', 'catchInterruptions'], null, false, true],
+        warnError: [['message', 'catchInterruptions'], 'message', false, true],
+        script: [[], null, false, true],
+        timestamps: [[], null, false, true],
+        isUnix: [[], null, true, false],
+        parallel: [[], null, false, false],
+    ]
+    static final List<String> RESULTS = ['SUCCESS', 'UNSTABLE', 'FAILURE', 'NOT_BUILT', 'ABORTED']
+
+    Map config
+    Map run
+    GroovyClassLoader loader
+    Map classCache
+    Class abortClass
+    Class interruptClass
+    File workspace
+
+    Map<String, Object> params = [:]
+    Map<String, String> globalEnv = [:]
+    Map<String, Object> scriptVariables = [:]
+    Map<String, Script> vars = [:]
+    Map<String, String> varFiles = [:]
+    List<Map> frames = []
+    List<Map> events = []
+    List<Map> bugs = []
+    Set<Integer> reported = new HashSet<Integer>()
+    Map<String, Map> stashes = [:]
+    Map<String, String> files = [:]
+    static Map<String, Object> jsonCache = [:]
+    Map<String, Integer> failures = [:]
+    Map<String, Integer> attemptsSeen = [:]
+    String result = 'SUCCESS'
+    boolean finished = false
+    boolean stageFailed = false  // declarative skips later stages after a stage *threw*, not after catchError
+    int nodeCounter = 0
+    PipelineModel model
+    Script jenkinsfile
+    EnvProxy envProxy
+    CurrentBuild currentBuild
+
+    Harness(Map config, Map run, GroovyClassLoader loader, Map classCache, Class abortClass, Class interruptClass) {
+        this.config = new LinkedHashMap(config)
+        this.config.remove('runs')
+        for (String key : ['jenkinsfile', 'workspace', 'scm_url']) {
+            if (run.containsKey(key)) {
+                this.config[key] = run[key]
+            }
+        }
+        this.run = run
+        this.loader = loader
+        this.classCache = classCache
+        this.abortClass = abortClass
+        this.interruptClass = interruptClass
+        this.workspace = new File(config.workspace as String)
+        this.envProxy = new EnvProxy(this)
+        this.currentBuild = new CurrentBuild(this)
+        globalEnv.putAll([BUILD_NUMBER: '1', BUILD_URL: 'https://jenkins.invalid/job/harness/1/',
+                          JOB_NAME: 'harness', JENKINS_URL: 'https://jenkins.invalid/'])
+        (run.env ?: [:]).each { k, v -> globalEnv[k as String] = v as String }
+        (run.fail ?: [:]).each { k, v -> failures[k as String] = v as Integer }
+        params.putAll((Map) (run.params ?: [:]))
+    }
+
+    // ---- names ----
+    boolean hasGlobal(String name) {
+        return name in ['env', 'params', 'scm', 'currentBuild'] || vars.containsKey(name) || scriptVariables.containsKey(name)
+    }
+
+    Object globalVariable(String name) {
+        switch (name) {
+            case 'env': return envProxy
+            case 'params': return Collections.unmodifiableMap(params)
+            case 'currentBuild': return currentBuild
+            case 'scm': return [$class: 'GitSCM', userRemoteConfigs: [[url: config.scm_url ?: '']], harness: 'scm']
+        }
+        if (vars.containsKey(name)) {
+            return vars[name]
+        }
+        if (scriptVariables.containsKey(name)) {
+            return scriptVariables[name]
+        }
+        throw new MissingPropertyException(name, HarnessScript)
+    }
+
+    Object envValue(String name) {
+        for (int i = frames.size() - 1; i >= 0; i--) {
+            Map env = frames[i].env
+            if (env != null && env.containsKey(name)) {
+                return env[name]
+            }
+        }
+        return globalEnv[name]
+    }
+
+    Map overlayEnv() {
+        Map out = [:]
+        for (Map frame : frames) {
+            if (frame.env != null) {
+                out.putAll(frame.env)
+            }
+        }
+        return out
+    }
+
+    Map frame(String key) {
+        for (int i = frames.size() - 1; i >= 0; i--) {
+            if (frames[i].containsKey(key)) {
+                return frames[i]
+            }
+        }
+        return null
+    }
+
+    Object inFrame(Map frame, Closure body) {
+        frames.add(frame)
+        try {
+            return body.call()
+        } finally {
+            frames.remove(frames.size() - 1)
+        }
+    }
+
+    void worsen(String value) {
+        if (!RESULTS.contains(value)) {
+            throw new HarnessError("'${value}' is not a build result (${RESULTS.join(', ')})")
+        }
+        if (RESULTS.indexOf(value) > RESULTS.indexOf(result)) {
+            result = value
+        }
+    }
+
+    static boolean globMatches(String pattern, String value) {
+        if (value == null) {
+            return false
+        }
+        String regex = ''
+        for (char c : pattern.toCharArray()) {
+            regex += c == ('*' as char) ? '.*' : c == ('?' as char) ? '.' : java.util.regex.Pattern.quote(c as String)
+        }
+        return value ==~ regex
+    }
+
+    Object agentSpec(Object value, String where) {
+        if (value == 'none' || value == 'any') {
+            return value
+        }
+        if (value instanceof Closure) {
+            AgentSection section = new AgentSection(harness: this, where: "${where} agent")
+            Closure copy = (Closure) ((Closure) value).clone()
+            copy.delegate = section
+            copy.resolveStrategy = Closure.DELEGATE_ONLY
+            copy.call()
+            return section.spec
+        }
+        throw new HarnessError("${where}: agent ${value} is not supported")
+    }
+
+    Closure withSteps(Closure body) {
+        Closure copy = (Closure) body.clone()
+        copy.delegate = new StepsDelegate(harness: this, script: jenkinsfile)
+        copy.resolveStrategy = Closure.DELEGATE_FIRST
+        return copy
+    }
+
+    // ---- bugs: every exception that is not a normal build failure, reported once, where it was raised ----
+    boolean isNormalFailure(Throwable t) {
+        return abortClass.isInstance(t) || interruptClass.isInstance(t)
+    }
+
+    void noteBug(Throwable t) {
+        if (isNormalFailure(t) || reported.contains(System.identityHashCode(t))) {
+            return
+        }
+        reported.add(System.identityHashCode(t))
+        Map where = locate(t)
+        bugs.add([type: t.getClass().name, message: (t.message ?: t.toString()), file: where.file, line: where.line,
+                  stage: frame('stage')?.stage, cell: envValue('PIPELINEGEN_CELL')])
+    }
+
+    Map locate(Throwable t) {
+        Map sources = [:]
+        sources.putAll(varFiles)
+        sources[jenkinsfileName()] = config.jenkinsfile
+        for (StackTraceElement element : t.stackTrace) {
+            if (sources.containsKey(element.fileName) && element.lineNumber > 0) {
+                return [file: sources[element.fileName], line: element.lineNumber]
+            }
+        }
+        return [file: null, line: null]
+    }
+
+    static String jenkinsfileName() { return 'Jenkinsfile.groovy' }
+
+    Object abort(String message) {
+        throw (Throwable) abortClass.newInstance(message)
+    }
+
+    // ---- compiling and loading ----
+    Script instantiate(File file, String fileName) {
+        String key = file.canonicalPath
+        Class cls = (Class) classCache[key]
+        if (cls == null) {
+            GroovyCodeSource source = new GroovyCodeSource(file.getText('UTF-8'), fileName, '/groovy/script')
+            source.cachable = false
+            cls = loader.parseClass(source, false)
+            classCache[key] = cls
+        }
+        Script script = (Script) cls.newInstance()
+        script.binding = new HarnessBinding(this)
+        return script
+    }
+
+    Object loadLibrary(Map args) {
+        Object retriever = args.retriever
+        if (!(args.identifier instanceof CharSequence) || !(args.identifier.toString() ==~ /[^@]+@.+/)) {
+            throw new HarnessError("library(identifier: ...) must be NAME@VERSION, got ${args.identifier}")
+        }
+        if (!(retriever instanceof Map) || ((Map) retriever).retriever != 'legacySCM') {
+            throw new HarnessError('library(): only retriever: legacySCM(libraryPath: ..., scm: scm) is supported')
+        }
+        Map spec = (Map) retriever
+        File dir = new File(workspace, spec.libraryPath as String)
+        if (!new File(dir, 'vars').isDirectory()) {
+            throw new HarnessError("library(): libraryPath '${spec.libraryPath}' has no vars/ directory under ${workspace}")
+        }
+        File src = new File(dir, 'src')
+        if (src.isDirectory()) {
+            loader.addClasspath(src.canonicalPath)
+        }
+        config.library_dir = dir.canonicalPath
+        File[] scripts = new File(dir, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }
+        for (File file : scripts) {
+            String name = file.name - '.groovy'
+            varFiles[file.name] = file.path
+            vars[name] = instantiate(file, file.name)
+        }
+        events.add([type: 'library', identifier: args.identifier as String, path: spec.libraryPath as String,
+                    vars: vars.keySet().toList()])
+        return [library: args.identifier as String]
+    }
+
+    // ---- parameters ----
+    void applyParameterDefinitions(List definitions) {
+        Map given = new LinkedHashMap((Map) (run.params ?: [:]))
+        Map resolved = [:]
+        for (Map d : definitions) {
+            String name = d.name
+            Object value
+            if (given.containsKey(name)) {
+                value = given.remove(name)
+                if (d.type == 'choice' && !((List) d.choices).collect { it as String }.contains(value as String)) {
+                    abort("Illegal choice for parameter ${name}: ${value}")
+                }
+                if (d.type == 'booleanParam') {
+                    value = value as String == 'true'
+                }
+            } else if (d.type == 'choice') {
+                value = ((List) d.choices)[0]
+            } else {
+                value = d.defaultValue == null ? (d.type == 'booleanParam' ? false : '') : d.defaultValue
+            }
+            resolved[name] = d.type == 'booleanParam' ? value : (value as String)
+        }
+        if (!given.isEmpty()) {
+            throw new HarnessError("job parameters not declared by the Jenkinsfile: ${given.keySet().join(', ')}")
+        }
+        params.clear()
+        params.putAll(resolved)
+    }
+
+    // ---- steps ----
+    Object invokeStep(String name, Object[] args, Script caller) {
+        if (vars.containsKey(name)) {
+            return InvokerHelper.invokeMethod(vars[name], 'call', args)
+        }
+        switch (name) {
+            case 'library': return loadLibrary(named(name, args, ['identifier', 'retriever', 'changelog'], 'identifier'))
+            case 'legacySCM': return [retriever: 'legacySCM'] + named(name, args, ['libraryPath', 'scm'], 'scm')
+            case 'pipeline': return definePipeline(args, caller)
+        }
+        if (name == 'parallel') {
+            return parallel(args)
+        }
+        List spec = (List) STEPS[name]
+        if (spec == null) {
+            throw new HarnessError("undefined step or method '${name}' (not a pipeline step the harness knows, nor a library global)")
+        }
+        Closure body = args.length > 0 && args[-1] instanceof Closure ? (Closure) args[-1] : null
+        Object[] rest = body == null ? args : (args.length > 1 ? args[0..-2] as Object[] : new Object[0])
+        if ((spec[3] as boolean) != (body != null)) {
+            throw new HarnessError(spec[3] ? "step ${name} needs a { body }" : "step ${name} takes no { body }")
+        }
+        Map a = named(name, rest, (List) spec[0], (String) spec[1])
+        if (spec[2] && frame('node') == null) {
+            throw new HarnessError("step ${name} needs a workspace: call it inside node(...) { } " +
+                                   '(Jenkins: Required context class hudson.FilePath is missing)')
+        }
+        return this."step_${name}"(a, body)
+    }
+
+    Map named(String step, Object[] args, List known, String positional) {
+        Map out = [:]
+        if (args.length == 1 && args[0] instanceof Map && !(positional == 'scm' && ((Map) args[0]).containsKey('$class'))) {
+            out.putAll((Map) args[0])
+        } else if (args.length == 1 && positional != null) {
+            out[positional] = args[0]
+        } else if (args.length > 1 || (args.length == 1 && positional == null)) {
+            throw new HarnessError("step ${step}: unexpected arguments ${args.toList()}")
+        }
+        for (Object key : out.keySet()) {
+            if (!known.contains(key as String)) {
+                throw new HarnessError("step ${step}: unknown argument '${key}' (known: ${known.join(', ')})")
+            }
+        }
+        return out
+    }
+
+    Object runBody(Map frame, Closure body) {
+        try {
+            return frame == null ? body.call() : inFrame(frame, body)
+        } catch (Throwable t) {
+            noteBug(t)
+            throw t
+        }
+    }
+
+    Map record(Map event) {
+        Map node = frame('node')
+        Map base = [stage: frame('stage')?.stage, branch: frame('branch')?.branch]
+        if (node != null) {
+            base.node = node.node
+            base.node_label = node.label
+        }
+        base.putAll(event)
+        events.add(base)
+        return base
+    }
+
+    Object step_echo(Map a, Closure body) { record([type: 'echo', text: a.message as String]); return null }
+    Object step_error(Map a, Closure body) { record([type: 'error', text: a.message as String]); abort(a.message as String) }
+    Object step_unstable(Map a, Closure body) { record([type: 'unstable', text: a.message as String]); worsen('UNSTABLE'); return null }
+    Object step_isUnix(Map a, Closure body) { return true }
+    Object step_script(Map a, Closure body) { return runBody(null, body) }
+    Object step_timestamps(Map a, Closure body) { return runBody(null, body) }
+    Object step_deleteDir(Map a, Closure body) { record([type: 'deleteDir', dir: frame('dir')?.dir]); return null }
+
+    Object step_sh(Map a, Closure body) {
+        if (!(a.script instanceof CharSequence)) {
+            throw new HarnessError("sh: script must be a string, got ${a.script?.getClass()?.name}")
+        }
+        Map env = overlayEnv()
+        String cell = env.PIPELINEGEN_CELL
+        Map event = [type: 'sh', script: a.script as String, label: a.label as String, dir: frame('dir')?.dir,
+                     timeout: frame('timeout')?.timeout, cell: cell, command: env.PIPELINEGEN_COMMAND, env: env]
+        record(event)
+        if (cell != null && failures.containsKey(cell) && (a.script as String).contains('run-cell.sh')) {
+            int attempt = (attemptsSeen[cell] ?: 0) + 1
+            attemptsSeen[cell] = attempt
+            if (attempt <= failures[cell]) {
+                event.status = 1
+                if (a.returnStatus) {
+                    return 1
+                }
+                abort('script returned exit code 1')
+            }
+        }
+        event.status = 0
+        return a.returnStdout ? '' : (a.returnStatus ? 0 : null)
+    }
+
+    Object step_node(Map a, Closure body) {
+        String label = a.label == null ? '' : a.label as String
+        String name = "agent-${++nodeCounter}"
+        record([type: 'node', label: label, name: name])
+        return runBody([node: name, label: label, env: [NODE_NAME: name, WORKSPACE: "/ws/${name}".toString()]], body)
+    }
+
+    Object step_ws(Map a, Closure body) { return runBody([dir: a.dir as String], body) }
+
+    Object step_dir(Map a, Closure body) {
+        String parent = frame('dir')?.dir
+        String path = parent ? "${parent}/${a.path}" : a.path as String
+        return runBody([dir: path], body)
+    }
+
+    Object step_checkout(Map a, Closure body) {
+        Object scm = a.scm
+        if (!(scm instanceof Map)) {
+            throw new HarnessError("checkout: unsupported scm ${scm}")
+        }
+        Map spec = (Map) scm
+        String url = (spec.userRemoteConfigs ?: [[:]])[0]?.url
+        String branch = (spec.branches ?: [[:]])[0]?.name
+        record([type: 'checkout', scm: spec.harness == 'scm' ? 'scm' : spec.'$class', url: url, ref: branch,
+                dir: frame('dir')?.dir])
+        return [GIT_COMMIT: '0' * 40]
+    }
+
+    Map visibleStashes() {
+        Map out = [:]
+        out.putAll(stashes)
+        for (Map f : frames) {
+            if (f.stashes != null) {
+                out.putAll(f.stashes)
+            }
+        }
+        return out
+    }
+
+    Object step_stash(Map a, Closure body) {
+        if (!a.name) {
+            throw new HarnessError('stash: a name is required')
+        }
+        Map branch = frame('stashes')
+        (branch == null ? stashes : branch.stashes)[a.name as String] = [includes: a.includes, cell: envValue('PIPELINEGEN_CELL')]
+        record([type: 'stash', name: a.name as String, includes: a.includes as String])
+        return null
+    }
+
+    Object step_unstash(Map a, Closure body) {
+        record([type: 'unstash', name: a.name as String])
+        if (!visibleStashes().containsKey(a.name as String)) {
+            abort("No such saved stash '${a.name}'")
+        }
+        return null
+    }
+
+    Object step_writeFile(Map a, Closure body) {
+        if (a.file == null || a.text == null) {
+            throw new HarnessError('writeFile: file and text are required')
+        }
+        files[a.file as String] = a.text as String
+        record([type: 'writeFile', file: a.file as String, bytes: (a.text as String).length()])
+        return null
+    }
+
+    Object step_readFile(Map a, Closure body) {
+        if (!files.containsKey(a.file as String)) {
+            abort("readFile: ${a.file} does not exist")
+        }
+        return files[a.file as String]
+    }
+
+    Object step_fileExists(Map a, Closure body) { return files.containsKey(a.file as String) }
+
+    Object step_libraryResource(Map a, Closure body) {
+        if (config.library_dir == null) {
+            throw new HarnessError('libraryResource: no library loaded')
+        }
+        File file = new File(new File(config.library_dir as String, 'resources'), a.resource as String)
+        if (!file.isFile()) {
+            abort("No such library resource ${a.resource} could be found.")
+        }
+        return file.getText('UTF-8')
+    }
+
+    Object step_readJSON(Map a, Closure body) {
+        String text
+        if (a.text != null) {
+            text = a.text as String
+        } else if (a.file != null) {
+            if (frame('node') == null) {
+                throw new HarnessError('readJSON(file: ...) needs a workspace: call it inside node(...) { }')
+            }
+            text = step_readFile([file: a.file], null)
+        } else {
+            throw new HarnessError('readJSON: give text or file')
+        }
+        if (!a.returnPojo) {
+            throw new HarnessError('readJSON without returnPojo: true returns net.sf.json objects (JSONNull, ...); ' +
+                                   'the harness only models returnPojo: true')
+        }
+        // Parsing the same plan data for every call dominates a run; a deep copy is the same fresh object.
+        if (!jsonCache.containsKey(text)) {
+            jsonCache.clear()
+            jsonCache[text] = new JsonSlurperClassic().parseText(text)
+        }
+        return deepCopy(jsonCache[text])
+    }
+
+    static Object deepCopy(Object value) {
+        if (value instanceof Map) {
+            Map out = new LinkedHashMap()
+            for (Map.Entry entry : ((Map) value).entrySet()) {
+                out.put(entry.key, deepCopy(entry.value))
+            }
+            return out
+        }
+        if (value instanceof List) {
+            List out = new ArrayList(((List) value).size())
+            for (Object item : (List) value) {
+                out.add(deepCopy(item))
+            }
+            return out
+        }
+        return value
+    }
+
+    Object step_writeJSON(Map a, Closure body) {
+        if (a.file == null || !a.containsKey('json')) {
+            throw new HarnessError('writeJSON: file and json are required')
+        }
+        files[a.file as String] = JsonOutput.toJson(a.json)  // raises for what cannot be JSON
+        record([type: 'writeJSON', file: a.file as String, json: deepCopy(a.json)])
+        return null
+    }
+
+    Object step_withEnv(Map a, Closure body) {
+        if (!(a.overrides instanceof List)) {
+            throw new HarnessError("withEnv: a list of 'NAME=value' strings is required")
+        }
+        Map env = [:]
+        for (Object entry : (List) a.overrides) {
+            String text = entry as String
+            int eq = text.indexOf('=')
+            if (eq <= 0) {
+                throw new HarnessError("withEnv: '${text}' is not NAME=value")
+            }
+            env[text.substring(0, eq)] = text.substring(eq + 1)
+        }
+        return runBody([env: env], body)
+    }
+
+    Object step_timeout(Map a, Closure body) {
+        String unit = (a.unit ?: 'MINUTES') as String
+        if (!(unit in ['NANOSECONDS', 'MICROSECONDS', 'MILLISECONDS', 'SECONDS', 'MINUTES', 'HOURS', 'DAYS'])) {
+            throw new HarnessError("timeout: unknown unit '${unit}'")
+        }
+        if (!(a.time instanceof Number) || (a.time as long) <= 0) {
+            throw new HarnessError("timeout: time must be a positive number, got ${a.time}")
+        }
+        return runBody([timeout: [time: a.time, unit: unit]], body)
+    }
+
+    Object step_retry(Map a, Closure body) {
+        int count = a.count as int
+        for (int i = 1; ; i++) {
+            try {
+                return runBody(null, body)
+            } catch (Throwable t) {
+                if (i >= count || interruptClass.isInstance(t)) {
+                    throw t
+                }
+                record([type: 'retry', attempt: i, message: t.message])
+            }
+        }
+    }
+
+    Object step_sleep(Map a, Closure body) { record([type: 'sleep', time: a.time]); return null }
+
+    Object step_junit(Map a, Closure body) {
+        if (!a.testResults) {
+            throw new HarnessError('junit: testResults is required')
+        }
+        record([type: 'junit', testResults: a.testResults as String, allowEmptyResults: a.allowEmptyResults ?: false])
+        return null
+    }
+
+    Object step_archiveArtifacts(Map a, Closure body) {
+        if (!a.artifacts) {
+            throw new HarnessError('archiveArtifacts: artifacts is required')
+        }
+        record([type: 'archiveArtifacts', artifacts: a.artifacts as String, allowEmptyArchive: a.allowEmptyArchive ?: false])
+        return null
+    }
+
+    Object step_catchError(Map a, Closure body) {
+        String buildResult = (a.buildResult ?: 'FAILURE') as String
+        worsenCheck(buildResult)
+        try {
+            return runBody(null, body)
+        } catch (Throwable t) {
+            if (interruptClass.isInstance(t) && a.catchInterruptions == false) {
+                throw t
+            }
+            record([type: 'caught', message: (a.message ?: t.message) as String, result: buildResult])
+            worsen(buildResult)
+            return null
+        }
+    }
+
+    void worsenCheck(String value) {
+        if (!RESULTS.contains(value)) {
+            throw new HarnessError("'${value}' is not a build result (${RESULTS.join(', ')})")
+        }
+    }
+
+    Object step_warnError(Map a, Closure body) {
+        return step_catchError([buildResult: 'UNSTABLE', message: a.message], body)
+    }
+
+    Object parallel(Object[] args) {
+        if (args.length != 1 || !(args[0] instanceof Map)) {
+            throw new HarnessError('parallel: a map of branch name -> closure is required')
+        }
+        Map branches = new LinkedHashMap((Map) args[0])
+        boolean failFast = branches.remove('failFast') as boolean
+        for (Map.Entry entry : branches.entrySet()) {
+            if (!(entry.value instanceof Closure)) {
+                throw new HarnessError("parallel: branch '${entry.key}' is not a closure")
+            }
+        }
+        record([type: 'parallel', branches: branches.keySet().collect { it as String }])
+        // Branches run one after the other here, but see only the stashes made before the parallel step
+        // (plus their own): a branch that unstashes what a sibling stashes would race in Jenkins.
+        Map made = [:]
+        Throwable first = null
+        for (Map.Entry entry : branches.entrySet()) {
+            Map ownStashes = [:]
+            try {
+                runBody([branch: entry.key as String, stashes: ownStashes], (Closure) entry.value)
+            } catch (Throwable t) {
+                if (first == null) {
+                    first = t
+                }
+                record([type: 'branch-failed', name: entry.key as String, message: t.message])
+                if (failFast) {
+                    break
+                }
+            } finally {
+                made.putAll(ownStashes)
+            }
+        }
+        Map outer = frame('stashes')
+        (outer == null ? stashes : outer.stashes).putAll(made)
+        if (first != null) {
+            throw first
+        }
+        return null
+    }
+
+    // ---- declarative ----
+    Object definePipeline(Object[] args, Script caller) {
+        if (caller != jenkinsfile || frames.size() != 0) {
+            throw new HarnessError('pipeline { } must be called once, at the top level of the Jenkinsfile')
+        }
+        if (model != null) {
+            throw new HarnessError('pipeline { } is given twice')
+        }
+        if (args.length != 1 || !(args[0] instanceof Closure)) {
+            throw new HarnessError('pipeline takes one { body }')
+        }
+        PipelineSection section = new PipelineSection(harness: this, where: 'pipeline')
+        Closure body = (Closure) ((Closure) args[0]).clone()
+        body.delegate = section
+        body.resolveStrategy = Closure.DELEGATE_ONLY
+        body.call()
+        if (section.model.stages == null) {
+            throw new HarnessError('pipeline { } has no stages')
+        }
+        if (section.model.agent == null) {
+            throw new HarnessError('pipeline { } has no agent (use agent none and give each stage its own)')
+        }
+        model = section.model
+        return null
+    }
+
+    void execute() {
+        File file = new File(config.jenkinsfile as String)
+        jenkinsfile = instantiate(file, jenkinsfileName())
+        try {
+            jenkinsfile.run()
+        } catch (Throwable t) {
+            noteBug(t)
+            throw t
+        }
+        if (model == null) {
+            throw new HarnessError('the Jenkinsfile defines no pipeline { }')
+        }
+        applyParameterDefinitions(model.parameters)
+        globalEnv.putAll(model.environment)
+        runStages(model.stages, model.agent)
+        runPost(model.post, 'pipeline')
+        finished = true
+    }
+
+    void runStages(List stages, Object parentAgent) {
+        for (StageModel stage : stages) {
+            runStage(stage, parentAgent)
+        }
+    }
+
+    void runStage(StageModel stage, Object parentAgent) {
+        if (stageFailed) {
+            record([type: 'stage-skipped', name: stage.name, reason: 'earlier failure'])
+            return
+        }
+        inFrame([stage: stage.name, env: stage.environment], {
+            if (stage.when != null && !(stage.when.call() as boolean)) {
+                record([type: 'stage-skipped', name: stage.name, reason: 'when'])
+                return
+            }
+            record([type: 'stage', name: stage.name])
+            Object agent = stage.agent ?: parentAgent
+            try {
+                if (stage.agent instanceof Map || stage.agent == 'any') {
+                    String label = stage.agent instanceof Map ? ((Map) stage.agent).label : ''
+                    step_node([label: label], { runStageBody(stage, agent) })
+                } else {
+                    runStageBody(stage, agent)
+                }
+            } catch (Throwable t) {
+                noteBug(t)
+                record([type: 'stage-failed', name: stage.name, message: t.message as String])
+                stageFailed = true
+                worsen(interruptClass.isInstance(t) ? 'ABORTED' : 'FAILURE')
+            } finally {
+                runPost(stage.post, "stage('${stage.name}')")
+            }
+        })
+    }
+
+    void runStageBody(StageModel stage, Object agent) {
+        if (stage.steps != null) {
+            withSteps(stage.steps).call()
+        } else if (stage.stages != null) {
+            runStages(stage.stages, agent)
+        } else {
+            Map branches = [:]
+            for (StageModel branch : stage.parallel) {
+                StageModel current = branch
+                branches[current.name] = { runStage(current, agent) }
+            }
+            if (stage.failFast) {
+                branches.failFast = true
+            }
+            parallel([branches] as Object[])
+        }
+    }
+
+    void runPost(Map conditions, String where) {
+        for (String name : PostSection.ORDER) {
+            Closure body = (Closure) conditions[name]
+            if (body == null || !postApplies(name)) {
+                continue
+            }
+            record([type: 'post', condition: name, where: where])
+            try {
+                withSteps(body).call()
+            } catch (Throwable t) {
+                noteBug(t)
+                record([type: 'post-failed', condition: name, message: t.message as String])
+                worsen('FAILURE')
+            }
+        }
+    }
+
+    boolean postApplies(String name) {
+        switch (name) {
+            case 'always': case 'cleanup': return true
+            case 'success': return result == 'SUCCESS'
+            case 'failure': return result == 'FAILURE'
+            case 'unstable': return result == 'UNSTABLE'
+            case 'aborted': return result == 'ABORTED'
+            case 'notBuilt': return result == 'NOT_BUILT'
+            case 'unsuccessful': return result != 'SUCCESS'
+            default: return false  // changed/fixed/regression: there is no previous build here
+        }
+    }
+}
+
+// ---- driver: one JVM, every run of the config ----------------------------------------------------
+
+Map config = (Map) new JsonSlurperClassic().parse(new File(args[0]), 'UTF-8')
+CompilerConfiguration compiler = new CompilerConfiguration()
+compiler.scriptBaseClass = HarnessScript.name
+ImportCustomizer imports = new ImportCustomizer()
+imports.addImports('com.cloudbees.groovy.cps.NonCPS')  // Jenkins imports it into every pipeline script
+compiler.addCompilationCustomizers(imports)
+GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader, compiler)
+// Stand-ins for the Jenkins classes pipeline code may name.
+loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
+                  '@Retention(RetentionPolicy.RUNTIME) @interface NonCPS {}')
+Class abortClass = loader.parseClass('package hudson\nclass AbortException extends IOException { ' +
+                                     'AbortException(String m) { super(m) } }')
+Class interruptClass = loader.parseClass('package org.jenkinsci.plugins.workflow.steps\n' +
+                                         'class FlowInterruptedException extends InterruptedException { ' +
+                                         'FlowInterruptedException(String m) { super(m) } }')
+Map classCache = [:]
+for (Map run : (List<Map>) config.runs) {
+    Harness harness = new Harness(config, run, loader, classCache, abortClass, interruptClass)
+    Map out = [name: run.name, params: run.params]
+    try {
+        harness.execute()
+        out.ok = harness.bugs.isEmpty()
+    } catch (Throwable t) {
+        if (harness.isNormalFailure(t)) {
+            out.error = t.message
+            harness.worsen('FAILURE')
+            out.ok = harness.bugs.isEmpty()
+        } else {
+            harness.noteBug(t)
+            if (harness.bugs.isEmpty()) {
+                harness.bugs.add([type: t.getClass().name, message: t.message ?: t.toString(), file: null, line: null])
+            }
+            out.ok = false
+        }
+    }
+    out.result = harness.result
+    out.job_params = harness.params
+    out.events = harness.events
+    out.bugs = harness.bugs
+    System.out.println(JsonOutput.toJson(out))
+    System.out.flush()
+}
