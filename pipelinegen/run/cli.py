@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -14,7 +13,7 @@ from rich.console import Console
 
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.run.bundle import write_run_bundle
-from pipelinegen.run.docker import docker_engine_problem
+from pipelinegen.run.docker import docker_engine_problem, format_argv
 from pipelinegen.run.executor import (
     Executor,
     RunOptions,
@@ -75,7 +74,7 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
         java = f" JAVA_HOME={env['JAVA_HOME']}" if "JAVA_HOME" in env else ""
         click.echo(f"# {cell.name} [{cell.id}]{after}{java}")
         argv = cell_argv(cell, Path("<workdir>"), env, options, 1)
-        click.echo(cell.command if argv[:2] == ["bash", "-c"] else shlex.join(argv))
+        click.echo(cell.command if argv[:2] == ["bash", "-c"] else format_argv(argv))
 
 
 @click.command("run")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+from pipelinegen.render.escape import shell_quote
 
 CONTAINER_WORKDIR = "/work"
 
@@ -53,4 +54,5 @@ def docker_kill_argv(name: str, docker: str = "docker") -> list[str]:
 
 
 def format_argv(argv: list[str]) -> str:
-    return shlex.join(argv)
+    """An argv as one shell line (for logs and --dry-run), quoted by the project's one shell escaper."""
+    return " ".join(shell_quote(arg) for arg in argv)
