@@ -99,9 +99,12 @@ def _junit_command(fail_on_attempts: str) -> str:
 
 
 def test_a_test_failing_then_passing_on_retry_passes_the_cell_and_is_reported_flaky(tmp_path):
-    cell = make_cell("unit", _junit_command("1"), attempts=2, results=("out/*.xml",))
+    cell = make_cell("unit", "mkdir -p logs && echo heap > logs/unit.log; " + _junit_command("1"), attempts=2,
+                     results=("out/*.xml",), archive=("logs/**",))
     summary, cells, out = run(tmp_path, cell)
     unit = cells["unit"]
+    assert unit.attempts[1].archived == ["cells/unit/attempt-2/archive/logs/unit.log"]
+    assert (out / unit.attempts[1].archived[0]).read_text() == "heap\n"
     assert summary.exit_code == 0 and unit.status == "passed" and len(unit.attempts) == 2
     assert unit.flaky_tests == ["org.example.FlakyTest.sometimesFails"]
     assert unit.attempts[0].tests.failing[0]["message"] == "flaky failure for seed 5"

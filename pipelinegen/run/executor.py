@@ -336,6 +336,7 @@ class Executor:
                 result.status, result.reason = ERROR, str(err)
                 log.write(f"pipelinegen: error: {err}\n".encode())
         result.junit, result.tests, passed_tests = self._collect_junit(cell, workdir, attempt)
+        result.archived = self._collect_archive(cell, workdir, attempt)
         if result.status == PASSED and result.tests.failed:
             # a script that exits 0 despite failing tests is still a failing cell
             result.status, result.reason = FAILED, f"{result.tests.failed} failing tests (exit code was 0)"
@@ -362,6 +363,18 @@ class Executor:
         text_log = _TextLog(log)
         for checkout in cell.checkouts:
             prepare_checkout(checkout, workdir, CheckoutSource(self.options.checkouts.get(checkout.name)), text_log)
+
+    def _collect_archive(self, cell: Cell, workdir: Path, attempt: int) -> list[str]:
+        """The step's `archive` patterns (test logs, heap dumps…), kept per cell and attempt."""
+        kept: list[str] = []
+        if not cell.archive or not workdir.is_dir():
+            return kept
+        for rel in matching_files(workdir, cell.archive):
+            dest_rel = Path("cells") / cell.id / f"attempt-{attempt}" / "archive" / rel
+            (self.out / dest_rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(workdir / rel, self.out / dest_rel)
+            kept.append(dest_rel.as_posix())
+        return kept
 
     def _collect_junit(self, cell: Cell, workdir: Path, attempt: int) -> tuple[list[str], TestCounts, set[str]]:
         counts = TestCounts()

@@ -32,6 +32,7 @@ class AttemptResult:
     ended: float
     log: str  # path relative to the result directory
     junit: list[str] = field(default_factory=list)  # paths relative to the result directory
+    archived: list[str] = field(default_factory=list)  # the step's `archive` files, relative likewise
     tests: TestCounts = field(default_factory=TestCounts)
     reason: str = ""
     command: str = ""
