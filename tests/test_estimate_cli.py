@@ -251,28 +251,28 @@ def test_bundle_as_timing_source_uses_observed_build_time_and_retry_rate(tmp_pat
     assert data["makespan_minutes"] == 7 + 12.5
 
 
-def test_real_pipeline_sample_project(tmp_path):
-    result = CliRunner().invoke(
-        main,
-        [
-            "-C",
-            str(SAMPLE),
-            "estimate",
-            "--profile",
-            "full",
-            "--agents",
-            "small=2,medium=2",
-            "--json",
-            "--no-sensitivity",
-            "--step-minutes",
-            "jar=1,unit=3,pytest=2",
-            "--splits-dir",
-            str(tmp_path / "none"),
-        ],
+def test_real_pipeline_sample_project(tmp_path, monkeypatch):
+    monkeypatch.chdir(SAMPLE)  # not -C: that would leave the whole test process in another directory
+    result = _run(
+        "--pipeline",
+        "pipeline.yaml",
+        "--profile",
+        "full",
+        "--agents",
+        "small=2,medium=2",
+        "--json",
+        "--no-sensitivity",
+        "--step-minutes",
+        "jar=1,unit=3,pytest=2",
+        "--splits-dir",
+        tmp_path / "none",
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["makespan_minutes"] > 0
+    # both jars at 0-1 on the 2 small agents; then 5 medium cells (four 3-minute unit splits, one 2-minute
+    # pytest cell) on 2 agents in plan order: 1-4, 1-4, 4-7, 4-7, 7-9
+    assert [c["cell"] for c in data["schedule"]][:2] == ["jar_jdk11", "jar_jdk17"]
+    assert data["makespan_minutes"] == 9
     assert data["critical_path_cells"][0].startswith("jar")
 
 

@@ -6,11 +6,18 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pipelinegen.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample-project"
+
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path, monkeypatch):
+    # Run away from the repository's own pipeline.yaml (the Cassandra one), which `splits` would read.
+    monkeypatch.chdir(tmp_path)
 
 
 def _junit(directory: Path, durations: dict[str, float]) -> None:

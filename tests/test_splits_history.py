@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from pipelinegen.analysis.history import CellRun, HistoryStore, RunInfo
 from pipelinegen.analysis.timings import read_history
 from pipelinegen.cli import main
 from pipelinegen.results import testcase
+
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path, monkeypatch):
+    # Run away from the repository's own pipeline.yaml (the Cassandra one), which `splits` would read.
+    monkeypatch.chdir(tmp_path)
 
 
 def _db(tmp_path, per_class: dict[str, float], step: str = "unit"):
