@@ -15,6 +15,7 @@ from pipelinegen.lint import catalogue as cat
 from pipelinegen.lint import sections as sec
 from pipelinegen.lint.astutil import Node, block, method_call, method_name, statements, string_literal
 from pipelinegen.lint.context import LintContext
+from pipelinegen.lint.describables import check_step
 from pipelinegen.lint.values import (
     MethodCall,
     Value,
@@ -319,12 +320,11 @@ class DeclarativeLinter:
         if name in cat.BLOCKED_IN_STEPS:
             ctx.error(call, "blocked-step", f'step "{name}" is not allowed in `steps`: {cat.BLOCKED_IN_STEPS[name]}')
         args = call.get("args", [])
+        named, positional = parse_arguments(ctx, args[:-1] if match is not None else args)
+        check_step(ctx, call, name, named, positional, takes_block=match is not None)
         if match is not None:
-            parse_arguments(ctx, args[:-1])
             for child in match.statements:
                 self._step(child)
-        else:
-            parse_arguments(ctx, args)
 
     # --- matrix ---------------------------------------------------------------------------------------------
 

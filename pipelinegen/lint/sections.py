@@ -11,6 +11,7 @@ from collections import Counter
 from pipelinegen.lint import catalogue as cat
 from pipelinegen.lint.astutil import Node, block, method_call, statements, string_literal
 from pipelinegen.lint.context import LintContext
+from pipelinegen.lint.describables import check_call
 from pipelinegen.lint.values import (
     MethodCall,
     Value,
@@ -293,6 +294,7 @@ def parse_directive_calls(ctx: LintContext, stmt: Node, section: str) -> list[Me
             if inner.mixed:
                 ctx.error(inner.node, "mixed-arguments", f"`{inner.name}` mixes named and unnamed arguments",
                           "name every argument")
+            check_call(ctx, inner)
     if not calls and not match.statements:
         ctx.error(match.call, "directive-empty", f"`{section}` can not be empty", f"add an entry or remove `{section}`")
     names = Counter(c.name for c in calls if c.name)
