@@ -196,6 +196,8 @@ class Context:
     thresholds: Thresholds
     node_share: dict[str, float]  # node -> share of the window's cells it ran
     median_run_failures: float
+    signature_cache: dict[str, str] = field(default_factory=dict, repr=False)  # text -> evidence ("" = none)
+    failures_cache: dict[str, list[Failure]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, history: History, signatures: list[Signature], thresholds: Thresholds | None = None) -> Context:
@@ -208,15 +210,28 @@ class Context:
         return cls(history, signatures, thresholds or Thresholds(), {n: c / total for n, c in counts.items()},
                    statistics.median(failures) if failures else 0.0)
 
+    def _signature(self, text: str) -> str:
+        """Evidence for the first signature found in *text* ("" for none); cached, texts repeat a lot."""
+        cache = self.signature_cache
+        found = cache.get(text)
+        if found is None:
+            found = ""
+            for signature in self.signatures:
+                match = signature.search(text)
+                if match:
+                    found = f"matches infra signature '{signature.name}' ({signature.description}): \"{match[:120]}\""
+                    break
+            cache[text] = found
+        return found
+
     def failure(self, run: RunRow, outcome: Outcome) -> Failure:
         cell = self.history.cells.get((run.id, outcome.cell_id, outcome.attempt))
         strong, weak = [], []
-        text = f"{outcome.message}\n{outcome.details}\n{cell.log_tail if cell else ''}"
-        for signature in self.signatures:
-            found = signature.search(text)
-            if found:
-                strong.append(f"matches infra signature '{signature.name}' ({signature.description}): \"{found[:120]}\"")
-                break
+        # The failure text and the cell's console log separately: one log is shared by all tests of its cell.
+        found = self._signature(f"{outcome.message}\n{outcome.details}") or (
+            self._signature(cell.log_tail) if cell and cell.log_tail else "")
+        if found:
+            strong.append(found)
         where = f"cell {outcome.cell_id}" + (f" on node {cell.node}" if cell and cell.node else "")
         if cell and cell.status == "timeout":
             strong.append(f"the whole {where} timed out")
@@ -230,7 +245,10 @@ class Context:
         return Failure(run, outcome, cell, tuple(strong), tuple(weak))
 
     def failures(self, test: str) -> list[Failure]:
-        return [self.failure(run, o) for run, o in self.history.outcomes.get(test, []) if o.status in FAILED]
+        cache = self.failures_cache
+        if test not in cache:
+            cache[test] = [self.failure(run, o) for run, o in self.history.outcomes.get(test, []) if o.status in FAILED]
+        return cache[test]
 
 
 # ---------------------------------------------------------------- one test

@@ -159,6 +159,7 @@ class History:
             per = self.commit_testsets.setdefault(run.commit, {})
             per[run.testset] = per.get(run.testset, 0) + 1
         self._window_testsets: dict[int, int] = {}
+        self._commits_cache: dict[frozenset[int], list[str]] = {}
         for per in self.commit_testsets.values():
             for testset, n in per.items():
                 self._window_testsets[testset] = self._window_testsets.get(testset, 0) + n
@@ -173,15 +174,23 @@ class History:
                 result[variant] = result.get(variant, 0) + n * runs
         return result
 
+    def _membership(self, test: str) -> frozenset[int]:
+        """The window's test sets that contain *test*: tests with equal membership share runs and commits."""
+        test_id = self.test_ids[test]
+        return frozenset(t for t in self._window_testsets if test_id in self.testsets[t])
+
     def runs_of(self, test: str) -> int:
         """How many runs of the window ran *test*."""
-        test_id = self.test_ids[test]
-        return sum(runs for testset, runs in self._window_testsets.items() if test_id in self.testsets[testset])
+        return sum(self._window_testsets[t] for t in self._membership(test))
 
     def commits_of(self, test: str) -> list[str]:
-        """The commits *test* ran on, in window order."""
-        test_id = self.test_ids[test]
-        return [c for c, per in self.commit_testsets.items() if any(test_id in self.testsets[t] for t in per)]
+        """The commits *test* ran on, in window order (cached per test-set membership: usually one list)."""
+        key = self._membership(test)
+        found = self._commits_cache.get(key)
+        if found is None:
+            found = [c for c, per in self.commit_testsets.items() if not key.isdisjoint(per)]
+            self._commits_cache[key] = found
+        return found
 
     def timeline(self, test: str) -> list[TestRun]:
         """One entry per run *test* ran in (O(runs): for reports and explain, not for the list)."""
