@@ -343,3 +343,12 @@ def test_setup_cost_is_learned_from_a_bundle_and_unrun_cells_are_not_compared(tm
         "agent_hours_suggested": 0.5,
         "feasible": True,
     }
+
+
+def test_a_run_directory_is_not_a_bundle_and_the_error_says_how_to_make_one(tmp_path):
+    (tmp_path / "run").mkdir()
+    result = _run(
+        "--plan-json", _plan_file(tmp_path), "--agents", "small=1,medium=1", "--compare", tmp_path / "run"
+    )
+    assert result.exit_code == 2
+    assert "--compare" in result.output and "pipelinegen results collect" in result.output

@@ -73,12 +73,12 @@ def _bundle_observations(bundle: Path) -> dict[str, list[tm.Observation]]:
     return _bundle_call(tm.read_bundle_observations, bundle)
 
 
-def _bundle_call(function, bundle: Path):
+def _bundle_call(function, bundle: Path, option: str = "--bundle"):
     """Bundle readers' errors (missing manifest, corrupt archive) as a usage error naming the bundle."""
     try:
         return function(bundle)
     except (OSError, ValueError, KeyError, CorruptArchive) as err:
-        raise click.BadParameter(f"{bundle}: {err}", param_hint="--bundle") from None
+        raise click.BadParameter(f"{bundle}: {err}", param_hint=option) from None
 
 
 def step_durations(
@@ -481,7 +481,9 @@ def estimate_command(
     comparisons = ()
     if compare_bundle is not None:
         ran = [
-            c for c in _bundle_call(tm.read_bundle_cells, compare_bundle) if c.attempts > 0 and c.seconds > 0
+            c
+            for c in _bundle_call(tm.read_bundle_cells, compare_bundle, "--compare")
+            if c.attempts > 0 and c.seconds > 0
         ]
         actual = {c.id: c.seconds / 60 for c in ran}
         comparisons = tuple(est.compare(tasks, actual))

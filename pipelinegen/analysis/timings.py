@@ -176,7 +176,10 @@ def _manifest(bundle: Path) -> dict:
     if bundle.is_dir():
         path = bundle / "manifest.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{bundle}: no manifest.json: not a result bundle")
+            raise FileNotFoundError(
+                f"no manifest.json: not a result bundle (bundle a `pipelinegen run` directory first:"
+                f" pipelinegen results collect {bundle} --commit SHA -o run.tar.zst)"
+            )
         return json.loads(path.read_text(encoding="utf-8"))
     from pipelinegen.results.bundle import read_bundle
 
