@@ -7,9 +7,10 @@ rule ids are stable (docs/lint.md lists them all).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from pipelinegen.lint import catalogue as cat
-from pipelinegen.lint.astutil import Node, block, method_call, statements, string_literal
+from pipelinegen.lint.astutil import BlockMatch, Node, block, method_call, statements, string_literal
 from pipelinegen.lint.context import LintContext
 from pipelinegen.lint.describables import check_call
 from pipelinegen.lint.values import (
@@ -33,7 +34,7 @@ def valid_env_identifier(name: str) -> bool:
     return all(c.isascii() and (c.isalnum() or c == "_") for c in name)
 
 
-def expect_block(ctx: LintContext, stmt: Node, section: str):
+def expect_block(ctx: LintContext, stmt: Node, section: str) -> BlockMatch | None:
     """ModelParser_ExpectedBlockFor: `section { ... }` is required, not `section x`."""
     match = block(stmt)
     if match is None:
@@ -324,7 +325,7 @@ def check_options(ctx: LintContext, calls: list[MethodCall], in_stage: bool) -> 
 
 # --- post ----------------------------------------------------------------------------------------------------
 
-def parse_post(ctx: LintContext, stmt: Node, parse_steps) -> None:
+def parse_post(ctx: LintContext, stmt: Node, parse_steps: Callable[[Node, list[Node]], None]) -> None:
     """ModelParser.parseBuildConditionResponder + ModelValidatorImpl (post container and conditions)."""
     match = block(stmt)
     if match is None:

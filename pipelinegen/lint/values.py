@@ -6,6 +6,7 @@ checks of ModelValidatorImpl (BareDollarCurly, BigIntegerValue, MethodCallWithCl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pipelinegen.lint.astutil import Node, method_name, string_literal
@@ -120,7 +121,7 @@ def parse_method_call(ctx: LintContext, call: Node) -> MethodCall:
     return result
 
 
-def walk_calls(call: MethodCall):
+def walk_calls(call: MethodCall) -> Iterator[MethodCall]:
     """The call and every call nested in its arguments."""
     yield call
     for _, value in call.named:
