@@ -2,10 +2,11 @@
 
 Cassandra sorts test classes and deals them round-robin, so a split's duration depends on luck.
 Here each test goes, longest first, onto the currently least-loaded split (LPT; Graham's 4/3 bound),
-and the result is written as plain data the CI scripts read: one file per split,
-`<out>/<step>/<k>of<n>.txt`, one test class (or pytest node id) per line, so that
-`run-tests.sh -c K/N` runs exactly the lines of `KofN.txt`. With no timing data at all we fall back to
-Cassandra's round-robin over the sorted names, so the output is never worse than today's.
+then a local search moves or swaps tests out of the slowest split, and if round-robin still happens to
+be better it is used instead: the written assignment is never worse than today's. The result is plain
+data the CI scripts read: one file per split, `<out>/<step>/<k>of<n>.txt`, one test class (or pytest
+node id / file) per line, '#' lines are comments, so that `run-tests.sh -c K/N` runs exactly the lines
+of `KofN.txt`. With no timing data at all the tests are dealt round-robin by sorted name.
 """
 
 from __future__ import annotations
