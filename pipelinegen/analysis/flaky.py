@@ -115,10 +115,14 @@ class FlakyReport:
         }
 
 
-def report_for(name: str, ctx: Context, with_timeline: bool = False) -> TestReport:
-    """Statistics and verdict of one test; the per-run timeline only when asked (it costs O(runs))."""
+def report_for(name: str, ctx: Context, timelines: str = "none") -> TestReport:
+    """Statistics and verdict of one test; the per-run timeline only when asked (it costs O(runs)).
+
+    *timelines*: "none", "flagged" (only for test and code verdicts) or "all".
+    """
     history = ctx.history
     verdict: Verdict = classify(name, ctx)
+    with_timeline = timelines == "all" or (timelines == "flagged" and verdict.kind in ("test", "code"))
     infra = set()
     order = history.commit_order
     streak_from = order.get(verdict.first_failing_commit, len(order))
@@ -191,14 +195,8 @@ def analyse(
     """
     history = store.history(branch, since, tests)
     ctx = Context.build(history, load_signatures(signatures), thresholds)
-    reports = []
-    for name in history.test_ids:
-        if not history.runs_of(name):
-            continue
-        report = report_for(name, ctx)
-        if timelines == "all" or (timelines == "flagged" and report.kind in ("test", "code")) or tests is not None:
-            report = report_for(name, ctx, with_timeline=True)
-        reports.append(report)
+    reports = [report_for(name, ctx, "all" if tests is not None else timelines)
+               for name in history.test_ids if history.runs_of(name)]
     reports.sort(key=lambda r: (KIND_ORDER.get(r.kind, 9), -r.rate.rate, r.test))
     runs = history.runs
     return FlakyReport(branch or "", since, len(runs), runs[0].started_at if runs else None,
