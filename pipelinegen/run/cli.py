@@ -129,6 +129,8 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     cells = select_cells(plan, cell_selectors)
     checkouts = {name: Path(path).resolve() for name, path in _pairs(checkout_pairs, "--checkout").items()}
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    if out_dir is None and (Path("results") / f"run-{run_id}").exists():
+        run_id += f"-{os.getpid()}"  # two runs started in the same second
     options = RunOptions(
         jobs=jobs, docker=docker, jdk_homes=jdk_map(parse_jdk_homes(jdk_home), jvm_root),
         extra_env=_pairs(env_pairs, "--env", allow_bare=True), checkouts=checkouts, timeout_s=timeout_s,
