@@ -209,6 +209,8 @@ class History:
 class HistoryBackend(Protocol):
     """What the rest of pipelinegen needs from a history store (SQLite today, a server DB later)."""
 
+    def has_run(self, run_id: str) -> bool: ...
+
     def ingest_run(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun] = ()) -> bool: ...
 
     def durations(self, step: str | None = None, branch: str | None = None) -> dict[str, float]: ...
@@ -673,7 +675,7 @@ def bundle_cells(bundle) -> list[CellRun]:
     return cells
 
 
-def ingest_bundle(store: HistoryStore, path: Path, allow_incomplete: bool = False) -> bool:
+def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = False) -> bool:
     """Ingest one result bundle; False when the same bundle (manifest digest) is already stored."""
     run, bundle = open_bundle(path)
     if store.has_run(run.run_id):
