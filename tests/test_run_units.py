@@ -203,3 +203,15 @@ def test_second_checkouts_are_cloned_copied_from_a_local_path_or_taken_as_shippe
                        repository_parameter="", branch_parameter="")
     with pytest.raises(WorkspaceError, match="--checkout dtest=PATH"):
         prepare_checkout(missing, work, CheckoutSource(), log)
+
+
+def test_progress_line_counts_and_eta_from_finished_cells():
+    from pipelinegen.run.progress import eta_seconds, fmt_seconds, status_line
+
+    state = {"total": 10, "done": 4, "running": [("c", 1), ("d", 1)], "queued": 4, "elapsed": 65.0,
+             "durations": [10.0, 20.0, 30.0, 20.0], "failed": 1, "skipped": 2, "capacity": 2}
+    assert eta_seconds(state) == 60.0  # 6 cells left x 20 s mean / 2 slots
+    assert status_line(state) == ("done 4/10 · running 2 · queued 4 · failed 1 · skipped 2 · elapsed 1m05s"
+                                  " · ETA 1m00s")
+    assert eta_seconds(dict(state, durations=[])) is None
+    assert fmt_seconds(7300) == "2h01m" and fmt_seconds(None) == "?"
