@@ -157,7 +157,10 @@ def test_target_minutes_finds_agents_and_html_has_a_gantt_bar_per_attempt(tmp_pa
     assert len(doc.xpath("//svg//rect")) == 9
     titles = doc.xpath("//svg//rect/title/text()")
     assert any(t.startswith("unit jdk11 8of8 (attempt 1)") for t in titles)
+    assert len(doc.xpath("//svg//rect[@stroke]")) == 2  # the critical path: the jar, then one unit cell
+    assert "give --price" in result.output  # no prices: no made-up cost of 0.00
     ticks = doc.xpath("//svg/text/text()")
+
     assert {"0 min", "5 min", "20 min"} <= set(ticks)  # a time axis in round minutes
 
 

@@ -152,8 +152,12 @@ def to_text(report: Report) -> str:
         f"  critical path   {_m(d['critical_path_minutes'])}   ({' -> '.join(d['critical_path_cells'][:4])})",
         f"  capacity bound  {_m(d['capacity_bound_minutes'])}   (busiest class: work / agents)",
         f"  queue time      mean {_m(d['queue_minutes']['mean'])}, max {_m(d['queue_minutes']['max'])}",
-        f"  cost per run    {d['cost_per_run']:.2f}   per year {d['cost_per_year']:.2f}"
-        f" ({d['runs_per_year']} runs; busy agent-hours x price)",
+        (
+            f"  cost per run    {d['cost_per_run']:.2f}   per year {d['cost_per_year']:.2f}"
+            f" ({d['runs_per_year']} runs; busy agent-hours x price)"
+            if report.prices
+            else "  cost            give --price small=0.05,... (per agent-hour) and --runs-per-year"
+        ),
         "",
         f"  {'class':<{w}}{'agents':>7}{'cells':>7}{'agent-h':>9}{'util':>7}{'peak':>6}{'cost':>9}{'fixed pool':>12}",
     ]
@@ -254,6 +258,7 @@ def gantt(report: Report) -> dict:
     row_height = 14 if len(rows) <= 60 else max(3, 840 // len(rows))
     index = {row: i for i, row in enumerate(rows)}
     scale = CHART_WIDTH / est.makespan if est.makespan else 0.0
+    critical = set(est.critical_cells)
     bars = []
     for b in est.schedule.bars:
         task = steps[b.task_id]
@@ -264,7 +269,9 @@ def gantt(report: Report) -> dict:
                 "w": max(0.5, round((b.end - b.start) * scale, 2)),
                 "h": max(1, row_height - 1),
                 "fill": _colour(task.step),
-                "title": f"{task.name} (attempt {b.attempt}): {_m(b.start)}-{_m(b.end)}, queued {_m(b.start - b.ready)}",
+                "critical": b.task_id in critical,  # outlined: the chain no agent count can shorten
+                "title": f"{task.name} (attempt {b.attempt}): {_m(b.start)}-{_m(b.end)}, queued {_m(b.start - b.ready)}"
+                + (", on the critical path" if b.task_id in critical else ""),
             }
         )
     if row_height >= 10:
