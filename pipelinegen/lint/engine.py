@@ -20,6 +20,11 @@ _POSITION_SUFFIX = re.compile(r"(\s*@ line \d+, column \d+\.?|\s*at line: \d+ co
 
 
 def _check_exist(paths: list[Path]) -> None:
+    # Paths travel to the JVM one per line: a newline inside a name cannot be passed on.
+    odd = [p for p in paths if "\n" in str(p) or "\r" in str(p)]
+    if odd:
+        raise PipelineError([Finding(file=repr(str(p)), line=None, message="file names with line breaks are not "
+                                     "supported", hint="rename the file") for p in odd])
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise PipelineError([Finding(file=str(p), line=None, message="no such file", hint="check the path")
