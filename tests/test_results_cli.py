@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -125,37 +124,41 @@ def test_diff_reports_new_fixed_still_failing_flaky_and_disappeared(tmp_path):
     assert run("diff", new, new, code=0).startswith("new failures: 0")
 
 
-def test_collect_a_pipelinegen_run_directory(tmp_path):
+def test_collect_a_pipelinegen_run_directory(tmp_path, smoke_plan):
+    # Written with the local runner's own classes, so a change of its format breaks this test.
+    from pipelinegen.run.model import AttemptResult, CellResult, RunSummary
+    from pipelinegen.run.output import ResultDirectory
+
     root = tmp_path / "run"
-    cells = [{"id": "unit_jdk11_1of2", "name": "unit jdk11 1/2", "step": "unit", "axes": {"jdk": "11"},
-              "split": 1, "splits": 2},
-             {"id": "unit_jdk11_2of2", "name": "unit jdk11 2/2", "step": "unit", "axes": {"jdk": "11"},
-              "split": 2, "splits": 2}]
-    (root / "cells" / "unit_jdk11_1of2" / "attempt-2" / "junit").mkdir(parents=True)
-    shutil.copy(FIXTURES / "bom-TEST-org.apache.cassandra.utils.BomTest.xml",
-                root / "cells" / "unit_jdk11_1of2" / "attempt-2" / "junit" / "TEST-bom.xml")
-    for attempt in (1, 2):
-        (root / "cells" / "unit_jdk11_1of2" / f"attempt-{attempt}.log").write_text(f"attempt {attempt}\n")
-    (root / "plan.json").write_text(json.dumps({"parameters": {"profile": "smoke"}, "cells": cells}))
-    attempts = [{"attempt": a, "status": s, "started": 100.0 * a, "ended": 100.0 * a + 30,
-                 "log": f"cells/unit_jdk11_1of2/attempt-{a}.log",
-                 "junit": ["cells/unit_jdk11_1of2/attempt-2/junit/TEST-bom.xml"] if a == 2 else []}
-                for a, s in ((1, "failed"), (2, "passed"))]
-    (root / "summary.json").write_text(json.dumps({
-        "started": 100.0, "ended": None, "complete": False, "status": "interrupted",
-        "parameters": {"profile": "smoke", "jdk": "11"},
-        "cells": [{"id": "unit_jdk11_1of2", "name": "unit jdk11 1/2", "step": "unit", "status": "passed",
-                   "attempts": attempts},
-                  {"id": "unit_jdk11_2of2", "name": "unit jdk11 2/2", "step": "unit", "status": "interrupted",
-                   "attempts": []}]}))
+    unit = next(c for c in smoke_plan.cells if c.kind == "test")
+    junit_rel = f"cells/{unit.id}/attempt-2/junit/TEST-bom.xml"
+    (root / junit_rel).parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "bom-TEST-org.apache.cassandra.utils.BomTest.xml", root / junit_rel)
+    attempts = []
+    for number, status in ((1, "failed"), (2, "passed")):
+        log = f"cells/{unit.id}/attempt-{number}.log"
+        (root / log).write_text(f"attempt {number}\n")
+        attempts.append(AttemptResult(attempt=number, status=status, returncode=0, started=100.0 * number,
+                                      ended=100.0 * number + 30, log=log, junit=[junit_rel] if number == 2 else []))
+    cells = [CellResult(id=unit.id, name=unit.name, step=unit.step, status="passed", attempts=attempts,
+                        flaky_tests=["org.apache.cassandra.utils.BomTest.testB"])]
+    cells += [CellResult(id=c.id, name=c.name, step=c.step, status="not_run") for c in smoke_plan.cells if c != unit]
+    directory = ResultDirectory(root)
+    directory.write_plan(smoke_plan, list(smoke_plan.cells))
+    directory.write_summary(RunSummary(run_id="r1", started=100.0, ended=None, complete=False, status="interrupted",
+                                       exit_code=None, jobs=2, docker=False,
+                                       parameters=smoke_plan.parameters.as_dict(), cells=cells))
     out = tmp_path / "r.tar.zst"
     text = run("collect", root, "--commit", COMMIT, "-o", out)
     assert "INCOMPLETE: local run status interrupted" in text
     manifest = read_bundle(out).manifest
-    first, second = manifest["cells"]
-    assert (first["status"], first["attempts"], first["duration_s"], first["tests"]["passed"]) == ("passed", 2, 60, 2)
-    assert len(first["logs"]) == 2 and second["status"] == "not-run"
-    assert manifest["parameters"]["jdk"] == "11" and manifest["producer"]["kind"] == "local"
+    by_id = {c["id"]: c for c in manifest["cells"]}
+    first = by_id[unit.id]
+    assert (first["status"], first["attempts"], first["duration_s"]) == ("passed", 2, 60)
+    assert (first["tests"]["passed"], first["tests"]["flaky"]) == (2, 1)  # testB failed on attempt 1
+    assert len(first["logs"]) == 2
+    assert all(by_id[c.id]["status"] == "not-run" for c in smoke_plan.cells if c != unit)
+    assert manifest["profile"] == "smoke" and manifest["producer"]["kind"] == "local"
     verdict = run("verify", out, code=1)
     assert "FAIL: incomplete: the run did not finish (local run status interrupted)" in verdict
 

@@ -18,7 +18,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipelinegen.fsutil import sha256_bytes, sha256_file
@@ -134,8 +134,13 @@ class BundleWriter:
                 self.close()
 
     def add_cell(self, cell: Cell | CellRef, *, status: str, attempts: int = 1, duration_s: float = 0.0,
-                 node: str = "", junit: Sequence[Path] = (), logs: Sequence[Path] = ()) -> CellResult:
-        """Record one finished cell; its JUnit files are parsed and normalised now (streaming)."""
+                 node: str = "", junit: Sequence[Path] = (), logs: Sequence[Path] = (),
+                 flaky_tests: Sequence[str] = ()) -> CellResult:
+        """Record one finished cell; its JUnit files (of the last attempt) are parsed and normalised now.
+
+        flaky_tests: test ids (classname.name) that failed on an earlier attempt of this cell and passed
+        on the last one; they are recorded as flaky (flaky_reruns >= 1).
+        """
         ref = _as_ref(cell)
         if status not in CELL_STATUSES:
             raise ValueError(f"cell {ref.id}: status {status!r} is not one of {', '.join(CELL_STATUSES)}")
@@ -147,7 +152,7 @@ class BundleWriter:
         sources = junit_files(junit)
         if sources:
             result.junit = f"{CELLS_DIR}/{ref.id}/{JUNIT_NAME}"
-            self._ingest(ref, sources, cell_dir / JUNIT_NAME, result, attempts)
+            self._ingest(ref, sources, cell_dir / JUNIT_NAME, result, attempts, frozenset(flaky_tests))
         for i, log in enumerate(map(Path, logs)):
             if not log.is_file():
                 continue
@@ -158,15 +163,19 @@ class BundleWriter:
         self._results[ref.id] = result
         return result
 
-    def _ingest(self, ref: CellRef, sources: list[Path], target: Path, result: CellResult, attempt: int) -> None:
+    def _ingest(self, ref: CellRef, sources: list[Path], target: Path, result: CellResult, attempt: int,
+                flaky_tests: frozenset[str]) -> None:
         group = ref.group
         with open(target, "wb") as out, junit_writer(out, ref.id) as writer:
             for source in sources:
                 result.junit_files.append(source.name)
                 for record in iter_records(source, ref.id, attempt=max(attempt, 1)):
-                    writer.write(record)
                     if isinstance(record, SuiteOutput):
+                        writer.write(record)
                         continue
+                    if flaky_tests and record.status == "passed" and record.test_id in flaky_tests:
+                        record = replace(record, flaky_reruns=max(1, record.flaky_reruns))
+                    writer.write(record)
                     result.tests.add(record.status, record.duration_s, record.flaky_reruns > 0)
                     self._dups.see(group, record)
 

@@ -137,7 +137,8 @@ def read_run_directory(root: Path) -> RunDirectory | None:
             "node": socket.gethostname(),
             # Only the last attempt's results count; earlier attempts are what made it flaky.
             "junit": [root / p for p in last.get("junit", [])],
-            "logs": [root / a["log"] for a in attempts if a.get("log")],
+            "logs": [root / a["log"] for a in attempts if a.get("log")] + [root / p for p in last.get("archived", [])],
+            "flaky_tests": list(cell.get("flaky_tests") or []),
         })
     started, ended = summary.get("started"), summary.get("ended")
     producer = Producer(kind="local", host=socket.gethostname(),
