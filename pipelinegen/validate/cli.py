@@ -1,0 +1,118 @@
+"""`pipelinegen validate` (every offline check) and `pipelinegen explain` (what the Jenkinsfile will run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.errors import EXIT_CHECK_FAILED, EXIT_OK, Finding
+from pipelinegen.render import generate
+from pipelinegen.validate.differential import job_params
+from pipelinegen.validate.execution import HarnessRun, RecordedCell, run_harness
+from pipelinegen.validate.report import validate
+
+
+def format_finding(finding: Finding) -> str:
+    """`FILE:LINE:COL: severity: [key path: ]MESSAGE [rule]`, the hint on its own line."""
+    where = finding.file
+    if finding.line is not None:
+        where += f":{finding.line}" + (f":{finding.column}" if finding.column is not None else "")
+    text = f"{where}: {finding.severity}: " + (f"{finding.key_path}: " if finding.key_path else "")
+    text += f"{finding.message} [{finding.rule}]"
+    if finding.hint:
+        text += f"\n    hint: {finding.hint}"
+    return text
+
+
+@click.command("validate")
+@pipeline_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: {findings: [{file, line, column, rule, severity, message, hint}], sizes, runs, skipped}.")
+@click.option("--custom-regexp", "custom_regexps", multiple=True, metavar="REGEXP",
+              help="Also check a profile_custom_regexp value for Java/Python differences.")
+@click.option("--no-harness", is_flag=True, help="Skip the execution harness (layer 5).")
+def validate_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, custom_regexps: tuple[str, ...],
+                     no_harness: bool) -> None:
+    """Check pipeline.yaml and everything under generated/ offline, as far as anything can be without Jenkins.
+
+    Layers: pipeline.yaml semantics; generated/ up to date; declarative Jenkinsfile rules and the Groovy 2.4
+    syntax gate; size guard; the execution harness (the Jenkinsfile and library run under Groovy 2.4 for every
+    profile and several parameter sets, and must run exactly the cells `pipelinegen plan` lists).
+    Exit codes: 0 no errors (warnings allowed), 1 errors, 2 bad usage or no Java/Groovy.
+    """
+    report = validate(pipeline_path, overlays, custom_regexps=custom_regexps, harness=not no_harness)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for finding in report.findings:
+            click.echo(format_finding(finding))
+        for size in report.sizes:
+            if size.largest_block:
+                click.echo(f"size: {size.file}: {size.bytes} bytes, largest block '{size.largest_block}' "
+                           f"{size.largest_block_bytes} bytes (line {size.largest_block_line})", err=True)
+        for run in report.runs:
+            click.echo(f"harness: {run.case}: {run.cells} cells, {run.result}, "
+                       f"{'equal to the plan' if not run.differences else f'{run.differences} differences'}", err=True)
+        for note in report.skipped:
+            click.echo(f"skipped: {note}", err=True)
+    warnings = len(report.findings) - report.errors
+    click.echo(f"{report.errors} error{'s' * (report.errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", err=True)
+    sys.exit(EXIT_CHECK_FAILED if report.errors else EXIT_OK)
+
+
+def _cell_line(cell: RecordedCell, width: int) -> str:
+    timeout = f"{cell.timeout_minutes:g}m" if cell.timeout_minutes is not None else "-"
+    after = f"  after {', '.join(cell.unstashed)}" if cell.unstashed else ""
+    retried = f"  ({cell.attempts} attempts)" if cell.attempts > 1 else ""
+    return f"  {cell.name:<{width}}  {cell.label:<34} {timeout:>5}  $ {cell.command}{after}{retried}"
+
+
+@click.command("explain")
+@pipeline_options
+@parameter_options
+@click.option("--json", "as_json", is_flag=True, help="The recorded cells as JSON.")
+def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bool, **parameter_values: object) -> None:
+    """What generated/Jenkinsfile will run, cell by cell, for these job parameters.
+
+    Read from running the Jenkinsfile and its library under Groovy 2.4 (the harness), not from the Python
+    plan. Parameters you do not give take the Jenkinsfile's defaults, as in Jenkins: with no --repository
+    that is the canonical repository, so a run is post-commit.
+    """
+    pipeline = load_selected(pipeline_path, overlays)
+    parameters = parameters_from(pipeline, **parameter_values)  # type: ignore[arg-type]
+    params = job_params(pipeline, parameters, explicit_repository=False)
+    jenkinsfile = Path(generate.GENERATED_DIR) / "Jenkinsfile"
+    stale = generate.check(generate.render_all(pipeline, pipeline_path.parent), Path(generate.GENERATED_DIR))
+    if stale.stale:
+        click.echo("warning: generated/ is stale; this explains the generated files, not pipeline.yaml "
+                   "(run `pipelinegen compile`)", err=True)
+    [result] = run_harness([HarnessRun(name="explain", params=params)], jenkinsfile, pipeline_path.parent)
+    cells = result.cells()
+    if as_json:
+        click.echo(json.dumps({"job_params": result.job_params, "result": result.result, "error": result.error,
+                               "cells": [c.__dict__ for c in cells], "bugs": result.bugs}, indent=2, default=list))
+    else:
+        shown = ", ".join(f"{k}={v!r}" for k, v in result.job_params.items())
+        click.echo(f"job parameters: {shown}")
+        width = max((len(c.name) for c in cells), default=10)
+        stage = None
+        for cell in cells:
+            if cell.stage != stage:
+                stage = cell.stage
+                count = sum(1 for c in cells if c.stage == stage)
+                click.echo(f"stage {stage}: {count} cell{'s' * (count != 1)}")
+            click.echo(_cell_line(cell, width))
+        for event in result.events:
+            if event["type"] in ("echo", "error"):
+                click.echo(f"[{event.get('stage') or 'post'}] {event['text']}")
+        click.echo(f"{len(cells)} cells; build result {result.result}" + (f": {result.error}" if result.error else ""))
+    for finding in result.bug_findings():
+        click.echo(format_finding(finding), err=True)
+    sys.exit(EXIT_OK if result.ok and result.result == "SUCCESS" else EXIT_CHECK_FAILED)
+
+
+commands = [validate_command, explain_command]

@@ -1,0 +1,85 @@
+"""`pipelinegen validate`: every offline layer, in order, into one list of findings.
+
+1 pipeline.yaml semantics (semantics.py) -> generated/ up to date (render.generate.check) ->
+2+3 declarative rules and the Groovy 2.4 syntax gate (pipelinegen.lint, one JVM for every file) ->
+4 size guard (sizes.py) -> 5 execution harness vs build_plan (execution.py + differential.py, one JVM).
+A layer that cannot run because an earlier one failed is skipped and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelinegen.errors import Finding
+from pipelinegen.lint.engine import lint_paths
+from pipelinegen.render import generate
+from pipelinegen.validate import differential, origin, semantics, sizes
+from pipelinegen.validate.execution import run_harness
+
+
+@dataclass
+class RunSummary:
+    case: str
+    cells: int
+    result: str
+    differences: int
+
+
+@dataclass
+class ValidateReport:
+    findings: list[Finding] = field(default_factory=list)
+    sizes: list[sizes.FileSize] = field(default_factory=list)
+    runs: list[RunSummary] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    def as_dict(self) -> dict:
+        return {
+            "findings": [f.as_dict() for f in self.findings],
+            "sizes": [s.__dict__ for s in self.sizes],
+            "runs": [r.__dict__ for r in self.runs],
+            "skipped": self.skipped,
+        }
+
+
+def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir: Path = Path(generate.GENERATED_DIR),
+             custom_regexps: tuple[str, ...] = (), harness: bool = True) -> ValidateReport:
+    report = ValidateReport()
+    pipeline, findings = semantics.load_checked(pipeline_path, overlays)
+    report.findings += findings
+    for pattern in custom_regexps:
+        report.findings += semantics.check_custom_regexp(pattern)
+    if pipeline is None:
+        report.skipped.append("generated files, Groovy and harness: pipeline.yaml does not load")
+        return report
+    jenkinsfile = generated_dir / "Jenkinsfile"
+    if not jenkinsfile.is_file():
+        report.findings.append(Finding(str(jenkinsfile), None, "missing", hint="run `pipelinegen compile`", rule="stale"))
+        report.skipped.append("Groovy and harness: no generated Jenkinsfile")
+        return report
+    staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
+    for label, names in (("differs from what pipelinegen compile writes now", staleness.changed),
+                         ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
+        report.findings += [Finding(str(generated_dir / name), None, label, hint="run `pipelinegen compile` and commit",
+                                    rule="stale") for name in names]
+    library = generated_dir / "library"
+    groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
+    lint_findings = lint_paths([jenkinsfile], groovy_files)
+    report.findings += origin.annotate(lint_findings, pipeline_path)
+    report.sizes = sizes.measure(generated_dir)
+    report.findings += sizes.size_findings(report.sizes)
+    if any(f.rule == "groovy-syntax" for f in lint_findings):
+        report.skipped.append("harness: the generated Groovy does not compile")
+        return report
+    if harness:
+        cases = differential.default_cases(pipeline)
+        results = run_harness(differential.harness_runs(pipeline, cases), jenkinsfile, pipeline_path.parent)
+        for case, expected, result in zip(cases, differential.expected_plans(pipeline, cases), results, strict=True):
+            differences = differential.compare(case.name, expected, result)
+            report.findings += differences
+            report.runs.append(RunSummary(case.name, len(result.cells()), result.result, len(differences)))
+    return report
