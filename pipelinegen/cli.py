@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelinegen.analysis.estimate_cli",
     "pipelinegen.lint.cli",
     "pipelinegen.results.cli",
+    "pipelinegen.validate.cli",
     "pipelinegen.deploy.cli",
     "pipelinegen.analysis.history_cli",
 )
