@@ -266,3 +266,18 @@ def test_bad_output_name_is_refused_before_any_work(tmp_path):
 
     with pytest.raises(PipelineError, match="unknown bundle file type"):
         _writer(tmp_path / "results.zip")
+
+
+def test_manifest_counts_must_match_the_junit_even_after_rehashing(tmp_path):
+    path = _green_bundle(tmp_path)
+    members = _members(path)
+    name = f"cells/{SPLITS[0].id}/junit.xml"
+    members[name] = members[name].replace(b'name="t1" time="0.500"/>',
+                                          b'name="t1" time="0.500"><failure message="m"/></testcase>', 1)
+    _rehash(members)
+    _rewrite(path, members, tmp_path)
+    problems = verify_bundle(path, required_cells=PLAN).problems
+    assert problems[0] == ("cells: 'test jdk11 1/2' (test_jdk11_1of2): the manifest counts "
+                           "{'passed': 3, 'failed': 0, 'error': 0, 'skipped': 0} but its JUnit holds "
+                           "{'passed': 2, 'failed': 1, 'error': 0, 'skipped': 0}")
+    assert problems[1] == "test failed: org.A.t1 in 'test jdk11 1/2' — m"

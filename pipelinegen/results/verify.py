@@ -76,6 +76,7 @@ class _Scan:
     digests: dict[str, str] = field(default_factory=dict)  # member -> actual sha256
     small: dict[str, bytes] = field(default_factory=dict)
     failures: dict[str, list] = field(default_factory=dict)  # cell id -> failing TestCaseResults
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # cell id -> status -> test cases
 
 
 def _scan(path: Path) -> _Scan:
@@ -93,7 +94,9 @@ def _scan(path: Path) -> _Scan:
         match = _JUNIT_MEMBER.match(name)
         if match:
             cell_id = match.group(1)
+            counts = scan.counts.setdefault(cell_id, {"passed": 0, "failed": 0, "error": 0, "skipped": 0})
             for case in iter_testcases(reader, cell_id, repair=False):
+                counts[case.status] += 1
                 if case.status in ("failed", "error"):
                     scan.failures.setdefault(cell_id, []).append(case)
         scan.digests[name] = reader.drain()
@@ -213,7 +216,18 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
     else:
         notes.append("cells: no plan given; checked only the cells the bundle lists")
 
-    # 6. No failures, except the ones the user accepts.
+    # 6. The manifest's per-cell counts are those of the JUnit it points to (catches hand edits).
+    for cell_id, cell in cells.items():
+        if cell["junit"] and cell["junit"] not in scan.digests:
+            problems.append(f"cells: '{cell['name']}' ({cell_id}): {cell['junit']} is missing")
+            continue
+        actual = scan.counts.get(cell_id, {"passed": 0, "failed": 0, "error": 0, "skipped": 0})
+        recorded = {k: cell["tests"][k] for k in actual}
+        if actual != recorded:
+            problems.append(f"cells: '{cell['name']}' ({cell_id}): the manifest counts {recorded} but its JUnit "
+                            f"holds {actual}")
+
+    # 7. No failures, except the ones the user accepts.
     for cell_id, cell in cells.items():
         failing = scan.failures.get(cell_id, [])
         cell_key = CELL_PREFIX + cell_id
