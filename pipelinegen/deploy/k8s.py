@@ -33,6 +33,7 @@ HELM_RELEASE = "jenkins"
 HELM_REPO = "https://charts.jenkins.io"
 PROVIDERS = ("helm", "operator")
 CONTROLLER_PORT = 8080
+INSTALL_DOCS = {"kubectl": "https://kubernetes.io/docs/tasks/tools/", "helm": "https://helm.sh/docs/intro/install/"}
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,7 @@ class Kube:
         for tool in ("kubectl", "helm") if need_helm else ("kubectl",):
             path = shutil.which(tool)
             if path is None:
-                raise DeployError(f"{tool} was not found on PATH: install it (https://kubernetes.io/docs/tasks/tools/"
-                                  f"{' and https://helm.sh/docs/intro/install/' if tool == 'helm' else ''}) "
+                raise DeployError(f"{tool} was not found on PATH: install it ({INSTALL_DOCS[tool]}) "
                                   "or pass --jenkins-url to use an existing Jenkins")
             found[tool] = path
         return cls(kubectl=found["kubectl"], helm=found.get("helm", "helm"), echo=echo)
