@@ -87,6 +87,7 @@ def test_hand_computed_estimate_from_step_minutes(tmp_path):
     assert data["cost_per_run"] == round(5 / 60 * 0.6 + 40 / 60 * 1.2, 2)
     assert data["cost_per_year"] == round(data["cost_per_run"] * 1000, 2)
     assert data["duration_sources"] == {"step-default": 5}
+    assert data["schedule_model"] == "jenkins"  # the generated Jenkinsfile's stage order by default
     assert {r["resource"] for r in data["sensitivity"]} == {"small", "medium", "*"}
 
 

@@ -19,6 +19,7 @@ from pipelinegen.analysis.estimate import (
     sensitivity,
     simulate,
     tasks_from_cells,
+    with_stage_barriers,
 )
 from pipelinegen.plan.cell import Cell
 
@@ -258,3 +259,32 @@ def test_sensitivity_rows_change_small_pools_and_skip_duplicates():
     counts = [r.agents["medium"] for r in rows if r.resource == "medium"]
     assert counts == [1, 3, 4]  # x0.5 -> 1, x0.75 -> 1 (dup), x1.25 -> 3, x1.5 -> 3 (dup), x2 -> 4
     assert {r.makespan for r in rows if r.resource == "medium"} == {60, 20}
+
+
+def test_jenkins_stage_barriers_vs_dependency_driven():
+    # jar jdk11 5 min, jar jdk17 10 min, dtest-jars jdk11 (build-once, after jar jdk11) 5 min,
+    # unit jdk11 20 min (after jar jdk11), unit jdk17 10 min (after jar jdk17); plenty of agents
+    cells = [
+        cell("jar11", step="jar", resource="small", build_once=True),
+        cell("jar17", step="jar", resource="small", build_once=True),
+        cell("dj11", step="dtest-jars", resource="small", deps=["jar11"], build_once=True),
+        cell("unit11", deps=["jar11"]),
+        cell("unit17", deps=["jar17"]),
+    ]
+    model = DurationModel(observed_minutes={"jar11": 5, "jar17": 10, "dj11": 5, "unit11": 20, "unit17": 10})
+    agents = {"small": 3, "medium": 2}
+    dag = simulate(tasks_from_cells(cells, model), agents)
+    # dag: dj11 5-10, unit11 5-25, unit17 10-20
+    assert dag.makespan == 25
+    staged = simulate(with_stage_barriers(tasks_from_cells(cells, model), cells), agents)
+    starts = {b.task_id: b.start for b in staged.bars}
+    # Jenkinsfile: wave 1 = both jars (0-10); wave 2 = dj11 starts at 10 (15); tests start at 15
+    assert starts == {"jar11": 0, "jar17": 0, "dj11": 10, "unit11": 15, "unit17": 15}
+    assert staged.makespan == 35
+
+
+def test_publish_cells_wait_for_every_test_cell():
+    cells = [cell("t1"), cell("t2"), Cell(**{**cell("pub").__dict__, "kind": "publish"})]
+    model = DurationModel(observed_minutes={"t1": 3, "t2": 7, "pub": 1})
+    staged = simulate(with_stage_barriers(tasks_from_cells(cells, model), cells), {"medium": 3})
+    assert {b.task_id: b.start for b in staged.bars}["pub"] == 7

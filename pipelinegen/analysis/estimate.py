@@ -21,7 +21,7 @@ import random
 import statistics
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipelinegen.analysis.splits import balance
 from pipelinegen.plan.cell import Cell
@@ -151,6 +151,50 @@ def tasks_from_cells(
             )
         )
     return tasks
+
+
+SCHEDULES = ("jenkins", "dag")
+
+
+def jenkins_stage(cell: Cell) -> str:
+    """The stage of the generated Jenkinsfile a cell runs in (library/vars/pipelinegenCells.groovy)."""
+    if cell.kind == "publish":
+        return "publish"
+    return "build" if cell.build_once else "tests"
+
+
+def with_stage_barriers(tasks: Sequence[Task], cells: Sequence[Cell]) -> list[Task]:
+    """Add the waits the generated Jenkinsfile imposes beyond the cells' own dependencies.
+
+    Its 'build' stage runs the build-once cells in dependency waves (a wave starts when the whole
+    previous wave has finished), 'tests' starts when every build-once cell is done, 'publish' after
+    'tests'. A test cell therefore waits for the slowest jar, not only for its own.
+    """
+    stage = {c.id: jenkins_stage(c) for c in cells}
+    waves: list[list[str]] = []
+    remaining = [t for t in tasks if stage[t.id] == "build"]
+    while remaining:
+        waiting = {t.id for t in remaining}
+        wave = [t for t in remaining if not any(d in waiting for d in t.depends_on)]
+        if not wave:
+            raise ValueError(f"build-once cells wait on each other, e.g. {remaining[0].id}")
+        waves.append([t.id for t in wave])
+        started = set(waves[-1])
+        remaining = [t for t in remaining if t.id not in started]
+    before: dict[str, list[str]] = {}  # task id -> the cells whose end it must wait for
+    for k, wave in enumerate(waves[1:]):
+        for tid in wave:
+            before[tid] = waves[k]
+    last_build = waves[-1] if waves else []
+    tests = [t.id for t in tasks if stage[t.id] == "tests"]
+    for t in tasks:
+        if stage[t.id] == "tests":
+            before[t.id] = last_build
+        elif stage[t.id] == "publish":
+            before[t.id] = tests or last_build
+    return [
+        replace(t, depends_on=tuple(dict.fromkeys([*t.depends_on, *before.get(t.id, ())]))) for t in tasks
+    ]
 
 
 def simulate(tasks: Sequence[Task], agents: Mapping[str, int]) -> Schedule:
@@ -480,14 +524,22 @@ def agents_for_target(tasks: Sequence[Task], target_minutes: float, max_rounds: 
 
 
 def sampled_makespans(
-    cells: Sequence[Cell], model: DurationModel, agents: Mapping[str, int], samples: int, seed: int = 0
+    cells: Sequence[Cell],
+    model: DurationModel,
+    agents: Mapping[str, int],
+    samples: int,
+    seed: int = 0,
+    schedule: str = "jenkins",
 ) -> list[float]:
     """Makespans of `samples` runs whose attempts fail at random with the observed retry rates."""
     rng = random.Random(seed)
-    return sorted(
-        simulate(tasks_from_cells(cells, model, rng, label_pools=set(agents)), agents).makespan
-        for _ in range(samples)
-    )
+    spans = []
+    for _ in range(samples):
+        tasks = tasks_from_cells(cells, model, rng, label_pools=set(agents))
+        if schedule == "jenkins":
+            tasks = with_stage_barriers(tasks, cells)
+        spans.append(simulate(tasks, agents).makespan)
+    return sorted(spans)
 
 
 # ---------------------------------------------------------------- feedback

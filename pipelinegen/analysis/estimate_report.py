@@ -15,6 +15,14 @@ MODEL_NOTE = (
     "Simulated, not measured: one cell per agent, FIFO queue per resource class, build-once cells before "
     "their dependants, failed attempts run to the end and are re-queued, per-cell setup included."
 )
+SCHEDULE_NOTES = {
+    "jenkins": "Order of the generated Jenkinsfile: build-once cells in dependency waves, then every other cell.",
+    "dag": "Each cell starts as soon as its own dependencies are done (no stage barriers).",
+}
+
+
+def model_note(report: Report) -> str:
+    return f"{MODEL_NOTE} {SCHEDULE_NOTES.get(report.schedule_model, '')}".strip()
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class Report:
     samples: Sequence[float] = ()  # makespans of sampled runs (random retries), sorted
     comparisons: Sequence[Comparison] = ()
     split_suggestions: Sequence[dict] = ()  # per step: configured vs suggested split count
+    schedule_model: str = "dag"  # "jenkins" (stage barriers of the generated Jenkinsfile) or "dag"
     title: str = "pipelinegen estimate"
     notes: Sequence[str] = field(default_factory=tuple)
 
@@ -47,7 +56,8 @@ def _r(value: float) -> float:
 def as_dict(report: Report) -> dict:
     est = report.estimate
     data: dict = {
-        "model": MODEL_NOTE,
+        "model": model_note(report),
+        "schedule_model": report.schedule_model,
         "notes": list(report.notes),
         "agents": dict(report.agents),
         "prices_per_hour": dict(report.prices),
@@ -219,7 +229,7 @@ def to_text(report: Report) -> str:
             lines.append(
                 f"    {row['cell']:<40}{_m(row['estimated']):>10}{_m(row['actual']):>10}{row['error']:>+9.1f}"
             )
-    lines += ["", f"  {MODEL_NOTE}", *[f"  {n}" for n in report.notes]]
+    lines += ["", f"  {model_note(report)}", *[f"  {n}" for n in report.notes]]
     return "\n".join(lines) + "\n"
 
 
@@ -324,5 +334,5 @@ _ENV = jinja2.Environment(
 def to_html(report: Report) -> str:
     template = _ENV.get_template("estimate_report.html.j2")
     return template.render(
-        title=report.title, d=as_dict(report), chart=gantt(report), fmt=_m, note=MODEL_NOTE
+        title=report.title, d=as_dict(report), chart=gantt(report), fmt=_m, note=model_note(report)
     )
