@@ -260,8 +260,6 @@ class Executor:
         retry = attempt.status in (FAILED, TIMEOUT, ERROR) and attempt.attempt < cell.attempts and not self.stop.is_set()
         self.progress.attempt_finished(cell, attempt, retry)
         keep_stash = cell.build_once and attempt.status == PASSED
-        if not keep_stash and not self.options.keep_work:
-            shutil.rmtree(done.workdir, ignore_errors=True)  # disk: a Cassandra checkout per cell adds up
         if retry:
             self._start_attempt(cell, attempt.attempt + 1)
             return False
@@ -343,6 +341,9 @@ class Executor:
         elif result.status == FAILED and result.tests.failed:
             result.reason = f"{result.tests.failed} failing test{'s' if result.tests.failed != 1 else ''}"
         result.ended = time.time()
+        if not (cell.build_once and result.status == PASSED) and not self.options.keep_work:
+            # here, not in the main loop: removing a big checkout must not delay starting the next cells
+            shutil.rmtree(workdir, ignore_errors=True)
         self.events.put(_Done(cell=cell, result=result, passed_tests=passed_tests, workdir=workdir))
 
     def _timeout_text(self, cell: Cell) -> str:

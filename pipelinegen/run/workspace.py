@@ -43,7 +43,9 @@ def copy_source(source: Path, dest: Path, extra_excluded: Iterable[Path] = ()) -
     skip = {p.resolve() for p in extra_excluded}
 
     def ignore(directory: str, names: list[str]) -> set[str]:
-        here = Path(directory).resolve()
+        # copytree joins names onto the resolved *source* and never enters symlinked directories
+        # (symlinks=True), so *directory* is already resolved: no per-directory resolve() needed
+        here = Path(directory)
         ignored = {n for n in names if n in EXCLUDED_ANYWHERE or (here / n) in skip}
         if here == source:
             ignored |= {n for n in names if n in EXCLUDED_TOP_LEVEL}
