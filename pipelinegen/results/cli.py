@@ -7,7 +7,6 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
 from pathlib import Path
 
 import click
@@ -25,21 +24,13 @@ from pipelinegen.results.collect import (
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import pipeline_identity
-from pipelinegen.results.manifest import CellRef, Subject
+from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict
 from pipelinegen.results.summary import summarise, text_summary, write_html, write_merged_junit
 from pipelinegen.results.verify import load_allow_known, verify_bundle
 
 SIGN_KEY_ENV = "PIPELINEGEN_SIGN_KEY"
-_PARAM_FIELDS = {f.name for f in fields(Parameters)} - {"profile", "extra"}
 
 _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def parameters_from_dict(data: dict) -> Parameters:
-    """Rebuild Parameters from a manifest's `parameters` object."""
-    known = {k: v for k, v in data.items() if k in _PARAM_FIELDS}
-    extra = tuple(sorted((data.get("extra") or {}).items()))
-    return Parameters(profile=data.get("profile", ""), extra=extra, **known)
 
 
 def _parse_params(profile: str, pairs: tuple[str, ...]) -> Parameters:
@@ -49,7 +40,7 @@ def _parse_params(profile: str, pairs: tuple[str, ...]) -> Parameters:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise PipelineError.single("--param", None, f"'{pair}' is not NAME=VALUE", hint="e.g. --param jdk=17")
-        (known if name in _PARAM_FIELDS else extra)[name] = value
+        (known if name in PARAMETER_FIELDS else extra)[name] = value
     return Parameters(profile=profile, extra=tuple(sorted(extra.items())), **known)
 
 

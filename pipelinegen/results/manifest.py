@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 
 import jsonschema
 
 from pipelinegen import __version__
-from pipelinegen.plan.cell import Cell
+from pipelinegen.plan.cell import Cell, Parameters
 
 FORMAT = "pipelinegen-result-bundle"
 FORMAT_VERSION = 1
@@ -26,6 +26,7 @@ SIGNATURE = ATTESTATION + ".sig"
 CELLS_DIR = "cells"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+PARAMETER_FIELDS = frozenset(f.name for f in fields(Parameters)) - {"profile", "extra"}
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,13 @@ class CellResult:
                 "status": self.status, "reported_status": self.reported_status, "attempts": self.attempts,
                 "duration_s": round(self.duration_s, 3), "node": self.node, "junit": self.junit,
                 "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict()}
+
+
+def parameters_from_dict(data: dict) -> Parameters:
+    """Rebuild Parameters from a manifest's (or a run's) `parameters` object; unknown keys are ignored."""
+    known = {k: v for k, v in data.items() if k in PARAMETER_FIELDS}
+    extra = tuple(sorted((data.get("extra") or {}).items()))
+    return Parameters(profile=data.get("profile", ""), extra=extra, **known)
 
 
 def safe_id(text: str) -> str:
