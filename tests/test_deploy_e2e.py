@@ -273,3 +273,18 @@ def test_clone_render_validates_against_a_crd_file(project, tmp_path):
     bad = CliRunner().invoke(main, ["clone", "render", "-o", "clone2", "--crd", str(narrowed)])
     assert bad.exit_code == 2 and "unknown field 'plugins'" in bad.output
     assert not (project / "clone2").exists()
+
+
+def test_controller_restart_mid_run_revives_the_port_forward(project, tmp_path, monkeypatch):
+    script, test_cells = sample_build(chunks=30)
+    with JenkinsDouble(users={"admin": PASSWORD}, script=script) as jd:
+        monkeypatch.setenv("FAKE_KUBE_FORWARD_TO", f"127.0.0.1:{jd.port}")
+        jd.restart_after(requests=25, down_s=0.5)  # while the console streams
+        result = CliRunner().invoke(main, ["test-on-clone", "--download-results", "out", "--poll", "0"])
+        assert result.exit_code == 0, result.output
+        assert jd.restarts == 1
+    forwards = [e for e in kube_log(tmp_path) if e[1:2] == ["port-forward"]]
+    assert len(forwards) >= 2 and len({e[-1] for e in forwards}) == 1  # restarted on the same local port
+    console = (project / "out" / "console.log").read_text()
+    assert console == "".join(f"[Pipeline] cell {i}\n" for i in range(30))  # nothing lost, nothing twice
+    assert read_bundle(project / "out" / "results.tar.zst").manifest["totals"]["tests"]["total"] == 3 * test_cells

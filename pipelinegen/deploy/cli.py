@@ -188,7 +188,8 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
                     kube.spawn(clone, clone_dir)
                 url = kube.port_forward(clone)
                 creds = (load_credentials(user, token_file) if (token_file or user) else kube.credentials(clone))
-            driver = JenkinsDriver(url, creds, progress=_err)
+            driver = JenkinsDriver(url, creds, progress=_err,
+                                   reconnect=kube.revive_port_forward if kube is not None else None)
             _err(f"Jenkins {driver.wait_ready(ready_timeout)} answers at {driver.url}")
             if setup_only:
                 click.echo(f"clone {clone.name if clone else url} is ready at {driver.url} (kept). Run on it with "

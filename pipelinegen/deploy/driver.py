@@ -94,12 +94,15 @@ class BuildRef:
 class JenkinsDriver:
     def __init__(self, url: str, creds: Credentials, *, timeout_s: float = 30.0,
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, reconnect: Callable[[], None] | None = None):
         self.url = url if url.endswith("/") else url + "/"
         self.server = jenkins.Jenkins(self.url, username=creds.user, password=creds.token, timeout=timeout_s)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.progress = progress or (lambda _msg: None)
+        # Called before each retry of a failed connection: e.g. restarts a `kubectl port-forward` that
+        # died with the controller pod it was bound to.
+        self.reconnect = reconnect or (lambda: None)
 
     # ---- the one retry loop --------------------------------------------------------------------
     def _call(self, what: str, fn: Callable, *args, known_to_exist: bool = False, **kwargs):
@@ -125,6 +128,7 @@ class JenkinsDriver:
                               f"in {delay:.1f}s")
                 if attempt + 1 < self.retry.attempts:
                     self.sleep(delay)
+                    self.reconnect()
         raise DeployError(f"cannot {what} on {self.url}: no answer after {self.retry.attempts} attempts "
                           f"({_first_line(last) if last else 'no error'})")
 
@@ -153,6 +157,7 @@ class JenkinsDriver:
                 self.progress(f"waiting for Jenkins at {self.url} ({waited:.0f}s/{timeout_s:.0f}s): "
                               f"{_first_line(err)}")
                 self.sleep(poll_s)
+                self.reconnect()
 
     def upsert_job(self, name: str, config_xml: str) -> str:
         """Create the job, or reconfigure it when it exists; returns 'created' or 'updated'."""

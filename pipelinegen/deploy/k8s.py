@@ -73,6 +73,7 @@ class Kube:
     echo: Callable[[str], None] = lambda _s: None
     timeout_s: float = 1200.0
     port_forwards: list[subprocess.Popen] = field(default_factory=list)
+    _forward: tuple[Clone, int] | None = None  # what `revive_port_forward` restarts
 
     @classmethod
     def from_path(cls, need_helm: bool, echo: Callable[[str], None] = lambda _s: None) -> Kube:
@@ -154,6 +155,7 @@ class Kube:
     def port_forward(self, clone: Clone, local_port: int | None = None) -> str:
         """Start `kubectl port-forward` to the controller service; returns the local URL."""
         port = local_port or free_port()
+        self._forward = (clone, port)
         proc = subprocess.Popen([self.kubectl, "port-forward", "--namespace", clone.namespace,
                                  f"svc/{clone.service}", f"{port}:{CONTROLLER_PORT}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -163,6 +165,19 @@ class Kube:
             raise DeployError(f"kubectl port-forward to svc/{clone.service} exited: "
                               f"{(proc.stderr.read() if proc.stderr else '').strip()}")
         return f"http://127.0.0.1:{port}/"
+
+    def revive_port_forward(self) -> None:
+        """Restart the port-forward on the same local port if it exited: `kubectl port-forward` is bound
+        to one pod and ends when that pod restarts (e.g. Jenkins restarting after a plugin update)."""
+        if self._forward is None or not self.port_forwards or self.port_forwards[-1].poll() is None:
+            return
+        clone, port = self._forward
+        self.echo(f"port-forward to svc/{clone.service} ended; starting it again")
+        self.port_forwards.pop()
+        try:
+            self.port_forward(clone, port)
+        except DeployError as err:
+            self.echo(str(err))  # the driver's retries report the connection errors that follow
 
     def stop_port_forwards(self) -> None:
         for proc in self.port_forwards:
