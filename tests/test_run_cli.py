@@ -92,6 +92,14 @@ def test_a_local_run_is_never_post_commit_unless_asked(tmp_path):
     assert "echo uploading" in canonical.stdout
 
 
+def test_cells_of_another_profile_are_found_without_naming_it():
+    # pytest is only in the sample's `full` profile; the default profile is `smoke`
+    done = pipelinegen("-C", str(SAMPLE), "run", "--cells", "pytest", "--jdk", "17", "--dry-run", cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    commands = [line for line in done.stdout.splitlines() if not line.startswith("#")]
+    assert commands == [".build/build-jars.sh 17", ".build/run-tests.sh -a pytest -c 1/1 -j 17 -p 3.11"]
+
+
 def test_an_unknown_cell_is_a_usage_error_with_a_suggestion():
     done = pipelinegen("-C", str(SAMPLE), "run", "--cells", "unit 3/2", "--dry-run", cwd=REPO)
     assert done.returncode == 2

@@ -26,7 +26,7 @@ from pipelinegen.run.jdk import DEFAULT_JVM_ROOT, jdk_map, parse_jdk_homes
 from pipelinegen.run.output import ResultDirectory
 from pipelinegen.run.progress import PlainProgress, make_progress, print_summary
 from pipelinegen.run.scheduler import run_order
-from pipelinegen.run.select import select_cells
+from pipelinegen.run.select import cell_matches, select_cells
 
 
 def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> dict[str, str]:
@@ -50,15 +50,28 @@ def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> di
 
 
 def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, architecture: str, jdk: str,
-               repository: str):
+               repository: str, selectors: tuple[str, ...]):
+    """The plan to run. Without --profile: the first profile, or, with --cells, the first profile that has
+    every selected cell (so `--cells 'test 3/20'` reproduces a CI cell whatever profile it came from)."""
     from pipelinegen.load import load_pipeline
     from pipelinegen.plan import Parameters, build_plan
 
     pipeline = load_pipeline(pipeline_path)
-    if profile is None:
-        profile = pipeline.profiles[0].name if pipeline.profiles else ""
-    return build_plan(pipeline, Parameters(profile=profile, custom_regexp=custom_regexp,
-                                           architecture=architecture, jdk=jdk, repository=repository))
+
+    def plan_for(name: str):
+        return build_plan(pipeline, Parameters(profile=name, custom_regexp=custom_regexp,
+                                               architecture=architecture, jdk=jdk, repository=repository))
+
+    if profile is not None or not pipeline.profiles:
+        return plan_for(profile or "")
+    if selectors:
+        for candidate in pipeline.profiles:
+            if candidate.custom:
+                continue
+            plan = plan_for(candidate.name)
+            if all(any(cell_matches(cell, sel) for cell in plan.cells) for sel in selectors):
+                return plan
+    return plan_for(pipeline.profiles[0].name)
 
 
 def _dry_run(plan, cells, options: RunOptions) -> None:
@@ -80,7 +93,8 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.command("run")
 @click.option("--pipeline", "pipeline_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("pipeline.yaml"), show_default=True, help="The pipeline to run.")
-@click.option("--profile", default=None, help="Profile to run (default: the first one listed).")
+@click.option("--profile", default=None,
+              help="Profile to run (default: the first one listed; with --cells, the first that has them).")
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
 @click.option("--architecture", default="", help="Arch axis value, or 'all' (default: the parameter default).")
 @click.option("--jdk", default="", help="Only cells of this jdk (default: every supported jdk).")
@@ -125,7 +139,7 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     # not a terminal (CI log, pipe): wide enough that the summary table is not folded
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     repository = repository if repository is not None else Path.cwd().resolve().as_uri()
-    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository)
+    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository, cell_selectors)
     cells = select_cells(plan, cell_selectors)
     checkouts = {name: Path(path).resolve() for name, path in _pairs(checkout_pairs, "--checkout").items()}
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
