@@ -76,3 +76,28 @@ def test_check_reports_each_difference(spec):
     defs.remove(defs[1])
     problems = jobs.check_job_xml(etree.tostring(root).decode(), settings)
     assert any("lightweight" in p for p in problems) and any("parameters are" in p for p in problems)
+
+
+@pytest.mark.parametrize("line, message, hint, at", [
+    ("git", "is not a pinned plugin", "name:version", 3),
+    ("git:latest", "is not a pinned plugin", "no 'latest'", 3),
+    ("junit:1.0\njunit:1.1", "listed twice", "keep one line", 4)])
+def test_plugins_file_must_pin_every_plugin_once(tmp_path, line, message, hint, at):
+    from pipelinegen.deploy.spec import load_plugins
+    from pipelinegen.errors import PipelineError
+
+    path = tmp_path / "plugins.txt"
+    path.write_text(f"# pins\nkubernetes:4423.vb_59f230b_ce53\n{line}\n")
+    with pytest.raises(PipelineError) as err:
+        load_plugins(path)
+    finding = err.value.findings[0]
+    assert message in finding.message and hint in finding.hint and finding.line == at
+
+
+def test_the_shipped_plugin_list_is_pinned():
+    from pipelinegen.deploy.spec import load_plugins
+
+    names = [p.name for p in load_plugins()]
+    for needed in ("workflow-aggregator", "pipeline-model-definition", "kubernetes", "configuration-as-code",
+                   "job-dsl", "git", "junit", "pipeline-utility-steps", "pipeline-groovy-lib"):
+        assert needed in names

@@ -151,7 +151,7 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
     """Spawn a throwaway Jenkins clone on the current kube context, run the pipeline, save the results,
     tear the clone down (always: also on Ctrl-C/SIGTERM, unless --keep)."""
     if teardown_only:
-        kube = Kube.from_path(need_helm=True, echo=_err)
+        kube = Kube.from_path(need_helm=False, echo=_err)
         kube.current_context()
         kube.teardown(kube.find(teardown_only))
         return
@@ -281,7 +281,7 @@ def clone_list() -> None:
 @deploy_errors
 def clone_delete(names: tuple[str, ...]) -> None:
     """Delete clones (orphans included) by name; only labelled pipelinegen namespaces are touched."""
-    kube = Kube.from_path(need_helm=True, echo=_err)
+    kube = Kube.from_path(need_helm=False, echo=_err)
     kube.current_context()
     for name in names:
         kube.teardown(kube.find(name))

@@ -86,6 +86,13 @@ class Kube:
             found[tool] = path
         return cls(kubectl=found["kubectl"], helm=found.get("helm", "helm"), echo=echo)
 
+    def require_helm(self) -> None:
+        """For clones installed with helm, found after start-up (e.g. by --teardown-only NAME)."""
+        path = shutil.which(self.helm)
+        if path is None:
+            raise DeployError(f"helm was not found on PATH: install it ({INSTALL_DOCS['helm']})")
+        self.helm = path
+
     def run(self, argv: Sequence[str], *, check: bool = True, capture: bool = True,
             input_text: str | None = None) -> subprocess.CompletedProcess:
         try:
@@ -193,6 +200,7 @@ class Kube:
         """Uninstall and delete the namespace; tolerant of parts already gone (safe to call twice)."""
         self.echo(f"tearing down clone {clone.name}")
         if clone.provider == "helm":
+            self.require_helm()
             self.run([self.helm, "uninstall", HELM_RELEASE, "--namespace", clone.namespace, "--wait"], check=False)
         else:
             self.kc("delete", "jenkins", clone.name, "--namespace", clone.namespace, "--ignore-not-found", check=False)
