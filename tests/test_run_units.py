@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -126,9 +127,11 @@ def test_docker_argv_mounts_the_working_copy_and_never_puts_values_on_the_comman
     argv = docker_argv("eclipse-temurin:17", Path("/tmp/w"), ".build/run-tests.sh -a unit", {"SECRET": "s3cr3t"},
                        "pipelinegen-x", cpus=2, memory_gb=4)
     assert "s3cr3t" not in " ".join(argv)
-    assert argv[argv.index("-e") + 1] == "SECRET"
+    passed = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-e"]
+    assert "SECRET" in passed  # by name: docker copies the value from its own environment
     assert "/tmp/w:/work" in argv and argv[-3:] == ["bash", "-c", ".build/run-tests.sh -a unit"]
     assert "eclipse-temurin:17" in argv and "4096m" in argv
+    assert argv[argv.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"  # outputs owned by the caller
 
 
 def test_a_docker_client_without_an_engine_is_reported_clearly(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,10 +34,16 @@ def container_name(run_id: str, cell_id: str, attempt: int) -> str:
 
 
 def docker_argv(image: str, workdir: Path, command: str, env: Mapping[str, str], name: str,
-                cpus: float, memory_gb: float, docker: str = "docker") -> list[str]:
-    """The `docker run` command line for one cell attempt (only the cell's own variables are passed in)."""
-    argv = [docker, "run", "--rm", "--init", "--name", name, "-v", f"{workdir}:{CONTAINER_WORKDIR}",
-            "-w", CONTAINER_WORKDIR]
+                cpus: float, memory_gb: float, docker: str = "docker", user: str | None = None) -> list[str]:
+    """The `docker run` command line for one cell attempt (only the cell's own variables are passed in).
+
+    The container runs as the calling user (uid:gid), so what it writes into the mounted working copy can
+    be read, collected and removed afterwards without root.
+    """
+    if user is None:
+        user = f"{os.getuid()}:{os.getgid()}"
+    argv = [docker, "run", "--rm", "--init", "--name", name, "--user", user, "-e", "HOME=/tmp",
+            "-v", f"{workdir}:{CONTAINER_WORKDIR}", "-w", CONTAINER_WORKDIR]
     if cpus > 0:
         argv += ["--cpus", f"{cpus:g}"]
     if memory_gb > 0:
