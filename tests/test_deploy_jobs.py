@@ -101,3 +101,20 @@ def test_the_shipped_plugin_list_is_pinned():
     for needed in ("workflow-aggregator", "pipeline-model-definition", "kubernetes", "configuration-as-code",
                    "job-dsl", "git", "junit", "pipeline-utility-steps", "pipeline-groovy-lib"):
         assert needed in names
+
+
+@pytest.mark.parametrize("pipeline_file", ["pipeline.yaml", "examples/sample-project/pipeline.yaml"])
+def test_job_parameters_are_the_ones_the_jenkinsfile_declares(pipeline_file):
+    """The job (JJB/JCasC) and generated/Jenkinsfile's `parameters {}` come from two renderers: the
+    first build of a new job uses the job's, later builds the Jenkinsfile's, so they must agree."""
+    import re
+
+    from pipelinegen.render.generate import render_all
+
+    pipeline = load_pipeline(ROOT / pipeline_file)
+    jenkinsfile = render_all(pipeline, (ROOT / pipeline_file).parent)["Jenkinsfile"].decode()
+    kinds = {"string": "string", "choice": "choice", "booleanParam": "boolean"}
+    declared = [(name, kinds[kind]) for kind, name in re.findall(r"(string|choice|booleanParam)\(name: '([^']+)'",
+                                                                  jenkinsfile)]
+    spec = spec_from_pipeline(pipeline)
+    assert declared == [(p.name, p.type) for p in spec.parameters]
