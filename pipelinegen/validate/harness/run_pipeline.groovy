@@ -780,7 +780,7 @@ class Harness {
         String cell = env.PIPELINEGEN_CELL
         Map event = [type: 'sh', script: a.script as String, label: a.label as String, dir: frame('dir')?.dir,
                      timeout: frame('timeout')?.timeout, cell: cell, command: env.PIPELINEGEN_COMMAND, env: env]
-        record(event)
+        event = record(event)
         if (cell != null && failures.containsKey(cell) && (a.script as String).contains('run-cell.sh')) {
             int attempt = (attemptsSeen[cell] ?: 0) + 1
             attemptsSeen[cell] = attempt

@@ -1,0 +1,133 @@
+"""The differential test on the project's own pipeline.yaml: the generated Jenkinsfile + library, run under
+Groovy 2.4 by the harness, must run exactly the cells and commands `build_plan` lists — for every profile and
+the parameter sets validate checks — and behave as the library promises when cells fail. One JVM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelinegen.plan.cell import Parameters
+from pipelinegen.validate import differential
+from pipelinegen.validate.execution import HarnessRun, run_harness
+from tests.validate_helpers import REPO, compile_into
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    checkout = tmp_path_factory.mktemp("cassandra")
+    pipeline, jenkinsfile = compile_into(REPO / "pipeline.yaml", checkout)
+    cases = differential.default_cases(pipeline)
+    extra = [
+        HarnessRun("jar jdk11 fails twice", {"profile": "packaging", "repository": ""}, fail={"jar_jdk11": 2}),
+        HarnessRun("lint jdk17 fails once", {"profile": "packaging", "repository": ""}, fail={"lint_jdk17": 1}),
+        HarnessRun("bad jdk", differential.job_params(pipeline, Parameters(profile="packaging", jdk="8"))),
+        HarnessRun("undeclared parameter", {"profile": "packaging", "no_such_parameter": "x"}),
+        HarnessRun("unknown profile choice", {"profile": "nightly"}),
+    ]
+    results = run_harness(differential.harness_runs(pipeline, cases) + extra, jenkinsfile, checkout)
+    by_name = {r.name: r for r in results}
+    return pipeline, cases, by_name
+
+
+def test_every_profile_is_among_the_cases(project):
+    pipeline, cases, _ = project
+    checked = {c.parameters.profile for c in cases}
+    assert {p.name for p in pipeline.profiles} <= checked
+
+
+def test_jenkinsfile_runs_exactly_the_python_plan_for_every_case(project):
+    pipeline, cases, results = project
+    for case in cases:
+        plan = differential.python_plan(pipeline, case.parameters)
+        run = results[case.name]
+        assert run.ok, run.bug_findings()
+        assert not isinstance(plan, Exception), plan
+        assert differential.compare(case.name, plan, run) == []
+        recorded = run.cells()
+        assert sorted((c.id, c.command) for c in recorded) == sorted((c.id, c.command) for c in plan.cells)
+        assert len(recorded) == len(plan.cells) > 0
+
+
+def test_post_commit_only_cells_run_only_for_the_canonical_repository(project):
+    _, _, results = project
+    canonical = {c.step for c in results["canonical repository (post-commit)"].cells()}
+    fork = {c.step for c in results["fork with a branch"].cells()}
+    assert {"notify", "nightly-upload"} <= canonical
+    assert not {"notify", "nightly-upload"} & fork
+
+
+def test_a_fork_build_checks_out_the_fork_at_its_branch(project):
+    _, _, results = project
+    run = results["fork with a branch"]
+    checkouts = [e for e in run.events if e["type"] == "checkout" and not e.get("dir")]
+    assert checkouts and all(e["url"] == differential.NON_CANONICAL_REPOSITORY and e["ref"] == "feature/x"
+                             for e in checkouts)
+
+
+def test_cells_run_after_the_build_once_cells_they_unstash(project):
+    _, _, results = project
+    order = [c.id for c in results["profile pre-commit"].cells()]
+    position = {cell_id: i for i, cell_id in enumerate(order)}
+    for cell in results["profile pre-commit"].cells():
+        assert all(position[dep] < position[cell.id] for dep in cell.unstashed), cell
+
+
+def test_a_build_once_cell_that_keeps_failing_stops_its_dependants_only(project):
+    pipeline, _, results = project
+    run = results["jar jdk11 fails twice"]
+    ran = {c.id: c for c in run.cells()}
+    assert run.ok and run.result == "FAILURE"
+    assert ran["jar_jdk11"].attempts == 2
+    assert not [c for c in ran if c.endswith("_jdk11") and c != "jar_jdk11"]
+    assert {"artifacts_jdk17", "lint_jdk21"} <= set(ran)
+    not_run = [e["json"]["cell"] for e in run.events if e["type"] == "writeJSON" and e["json"].get("status") == "not-run"]
+    assert sorted(not_run) == ["artifacts_jdk11", "debian_jdk11", "lint_jdk11", "redhat_jdk11"]
+
+
+def test_a_failed_attempt_is_retried_on_another_node(project):
+    _, _, results = project
+    run = results["lint jdk17 fails once"]
+    attempts = [e for e in run.events if e["type"] == "sh" and e.get("cell") == "lint_jdk17" and "run-cell" in e["script"]]
+    assert run.result == "SUCCESS"
+    assert [e["status"] for e in attempts] == [1, 0]
+    assert attempts[0]["node"] != attempts[1]["node"]
+    assert attempts[1]["node_label"] == f'cassandra-amd64-medium && !"{attempts[0]["node"]}"'
+
+
+def test_parameters_pipelinegen_rejects_fail_the_build_in_init(project):
+    pipeline, _, results = project
+    run = results["bad jdk"]
+    plan = differential.python_plan(pipeline, Parameters(profile="packaging", jdk="8"))
+    assert isinstance(plan, Exception)
+    assert run.cells() == [] and run.result == "FAILURE"
+    assert differential.compare("bad jdk", plan, run) == []
+    assert any("jdk='8' is not one of" in (e.get("text") or "") for e in run.events if e["type"] == "error")
+
+
+def test_undeclared_parameters_and_illegal_choices_are_reported(project):
+    _, _, results = project
+    assert not results["undeclared parameter"].ok
+    assert "no_such_parameter" in results["undeclared parameter"].bugs[0]["message"]
+    assert results["unknown profile choice"].result == "FAILURE"
+    assert "Illegal choice" in results["unknown profile choice"].error
+
+
+def test_explain_prints_the_cells_from_the_harness(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from pipelinegen.cli import main
+
+    compile_into(REPO / "pipeline.yaml", tmp_path)
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "explain", "--profile", "packaging", "--branch", "feature/x",
+                                       "--jdk", "17"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  lint jdk17" in "\n".join(lines)
+    assert any(line.startswith("stage build: 1 cell") for line in lines)
+    assert "$ .build/docker/check-code.sh 17  after jar_jdk17" in result.output
+    assert "branch='feature/x'" in lines[0]
+    assert lines[-1].startswith("7 cells")  # 4 packaging steps + jar + 2 post-commit publish cells (default repository)
