@@ -201,10 +201,7 @@ class Context:
 
     @classmethod
     def build(cls, history: History, signatures: list[Signature], thresholds: Thresholds | None = None) -> Context:
-        counts: dict[str, int] = {}
-        for cell in history.cells.values():
-            if cell.node:
-                counts[cell.node] = counts.get(cell.node, 0) + 1
+        counts = history.node_cells
         total = sum(counts.values()) or 1
         failures = [r.failures for r in history.runs]
         return cls(history, signatures, thresholds or Thresholds(), {n: c / total for n, c in counts.items()},
@@ -452,6 +449,6 @@ def _variant_evidence(test: str, counted: Sequence[Failure], ctx: Context) -> st
     bad = next(iter(fails))
     others = [v for v in executions if v != bad]
     variants = ctx.history.variants
-    label = variants[bad].label() if bad in variants else str(bad)
+    label = variants[bad].label if bad in variants else str(bad)
     other_runs = sum(executions[v] for v in others)
     return f"all failures on {label} (none in {other_runs} executions on the other {_plural(len(others), 'variant')})"

@@ -141,7 +141,7 @@ def report_for(name: str, ctx: Context, timelines: str = "none") -> TestReport:
             slot[1] += 1
     rate = Rate.of(sum(f for _, f in per_variant.values()), sum(n for n, _ in per_variant.values()))
     variants = {
-        (history.variants[v].label() if v in history.variants else str(v)): Rate.of(f, n)
+        (history.variants[v].label if v in history.variants else str(v)): Rate.of(f, n)
         for v, (n, f) in sorted(per_variant.items())
     }
     return TestReport(

@@ -11,6 +11,7 @@ non-passing executions get rows. That keeps ingest append-only (fast) and the fl
 from __future__ import annotations
 
 import array
+import functools
 import hashlib
 import json
 import re
@@ -79,6 +80,7 @@ class Variant:
     step: str
     axes: tuple[tuple[str, str], ...]
 
+    @functools.cached_property
     def label(self) -> str:
         values = " ".join(f"{k}={v}" for k, v in self.axes)
         return f"{self.step} {values}".strip() or "(unknown cell)"
@@ -147,7 +149,8 @@ class History:
     test_ids: dict[str, int]  # test name (classname.name) -> id, for the tests of this window's question
     outcomes: dict[str, list[tuple[RunRow, Outcome]]]  # test name -> non-passing outcomes, in run order
     testsets: dict[int, dict[int, dict[int, int]]]  # testset id -> test id -> variant -> executions
-    cells: dict[tuple[int, str, int], CellRow]  # (run, cell_id, attempt) -> cell
+    cells: dict[tuple[int, str, int], CellRow]  # (run, cell_id, attempt) -> cell, for the outcomes above
+    node_cells: dict[str, int]  # node -> cells it ran in the window
     variants: dict[int, Variant]
     run_failures: dict[int, int]  # run id -> failing executions in that run (all tests)
     commit_order: dict[str, int] = field(default_factory=dict)  # commit -> position of its first run
@@ -559,12 +562,17 @@ class HistoryStore:
             order = {r.id: i for i, r in enumerate(runs)}
             for found in outcomes.values():
                 found.sort(key=lambda pair: order[pair[0].id])
+            # Only the cells our outcomes ran in (every attempt, for retries); node shares by aggregate.
             cells = {
                 (row[0], row[1], row[2]): CellRow(*row)
                 for row in conn.execute(
                     "SELECT c.run, c.cell_id, c.attempt, c.variant, c.node, c.status, c.executions, c.failures,"
-                    " c.log_tail FROM q_runs JOIN cells c ON c.run = q_runs.id")
+                    " c.log_tail FROM cells c WHERE (c.run, c.cell_id) IN (SELECT DISTINCT o.run, o.cell_id"
+                    " FROM q_tests JOIN outcomes o ON o.test = q_tests.id WHERE o.run IN (SELECT id FROM q_runs))")
             }
+            node_cells = dict(conn.execute(
+                "SELECT c.node, count(*) FROM q_runs JOIN cells c ON c.run = q_runs.id WHERE c.node != ''"
+                " GROUP BY c.node"))
             testsets = {r.testset: self._testset(r.testset) for r in runs}
         finally:
             conn.execute("COMMIT")
@@ -574,6 +582,7 @@ class HistoryStore:
             outcomes=outcomes,
             testsets=testsets,
             cells=cells,
+            node_cells=node_cells,
             variants=self.variants(),
             run_failures={r.id: r.failures for r in runs},
         )
