@@ -122,3 +122,16 @@ def test_runs_needed():
     assert 1 - 0.95 ** 58 < 0.95 <= 1 - 0.95 ** 59
     assert flaky.runs_needed(0.01) == math.ceil(math.log(0.05) / math.log(0.99)) == 299
     assert flaky.runs_needed(0) is None and flaky.runs_needed(1.0) == 1
+
+
+def test_broken_on_one_jdk_only_is_code_not_flaky(tmp_path):
+    runs = []
+    for i in range(12):
+        broken = i >= 6  # jdk17 breaks at commit c3 and stays broken; jdk11 keeps passing
+        runs.append({"commit": f"c{i // 2}", "cases": filler(i) + [
+            case(jdk="11", node=NODES[i % 8]),
+            case(jdk="17", node=NODES[(i + 1) % 8], status="failed" if broken else "passed", message="NoSuchMethod")]})
+    t = verdict(build(tmp_path, runs))[T]
+    assert t.kind == "code" and not t.flaky
+    assert t.first_failing_commit == "c3" and t.last_passing_commit == "c2"
+    assert t.evidence[0] == "fails only on test jdk=17; other variants pass"

@@ -264,8 +264,8 @@ class CommitCount:
 
 
 def commit_counts(test: str, history: History, counted: set[tuple[int, str, int]],
-                  commits: Sequence[str] | None = None) -> list[CommitCount]:
-    """Per commit (window order): passing executions and the *counted* failures of *test*.
+                  commits: Sequence[str] | None = None, variant: int | None = None) -> list[CommitCount]:
+    """Per commit (window order): passing executions and the *counted* failures of *test* (on one *variant*).
 
     Passes = executions (from the test sets) minus every non-passing outcome at that commit.
     """
@@ -273,6 +273,8 @@ def commit_counts(test: str, history: History, counted: set[tuple[int, str, int]
     fails: dict[str, int] = {}
     failing_runs: dict[str, set[int]] = {}
     for run, o in history.outcomes.get(test, []):
+        if variant is not None and o.variant != variant:
+            continue
         if o.status in FAILED or o.status == "skipped":
             not_passed[run.commit] = not_passed.get(run.commit, 0) + 1
         if o.status in FAILED and (run.id, o.cell_id, o.attempt) in counted:
@@ -280,7 +282,8 @@ def commit_counts(test: str, history: History, counted: set[tuple[int, str, int]
             failing_runs.setdefault(run.commit, set()).add(run.id)
     result = []
     for commit in commits if commits is not None else history.commits_of(test):
-        executions = sum(history.executions(test, commit).values())
+        per_variant = history.executions(test, commit)
+        executions = sum(per_variant.values()) if variant is None else per_variant.get(variant, 0)
         result.append(CommitCount(commit, max(0, executions - not_passed.get(commit, 0)), fails.get(commit, 0),
                                   len(failing_runs.get(commit, ()))))
     return result
@@ -345,6 +348,12 @@ def classify(test: str, ctx: Context) -> Verdict:
     last = _last_run_of(test, history)
     if last is not None and any(f.run.id == last.id for f in weak + plain) and not one_node:
         verdict = _code_verdict(test, ctx, strong, weak, plain)
+        if verdict is None and len(history.executions(test)) > 1:
+            # Broken on one variant only (say jdk=17) while passing on the others: still code, not flaky.
+            for variant in sorted({f.outcome.variant for f in weak + plain}):
+                verdict = _code_verdict(test, ctx, strong, weak, plain, variant)
+                if verdict:
+                    break
         if verdict:
             return verdict
 
@@ -363,10 +372,16 @@ def classify(test: str, ctx: Context) -> Verdict:
     # Rule 4: test (flaky). Infra-explained failures are left out of its numbers.
     counted = {_key(f) for f in plain}
     failing_commits = list(dict.fromkeys(f.run.commit for f in plain))
-    mixed = [c for c in commit_counts(test, history, counted, failing_commits) if c.passes and c.fails]
+    several = len(history.executions(test)) > 1
+    mixed: list[tuple[CommitCount, str]] = []  # same commit *and* same variant: same code, same config
+    for variant in sorted({f.outcome.variant for f in plain}):
+        commits = list(dict.fromkeys(f.run.commit for f in plain if f.outcome.variant == variant))
+        label = f" ({_variant_label(variant, ctx)})" if several else ""
+        mixed += [(c, label) for c in commit_counts(test, history, counted, commits, variant) if c.passes and c.fails]
+    mixed.sort(key=lambda m: history.commit_order.get(m[0].commit, 0))
     evidence = []
-    for c in mixed[:3]:
-        evidence.append(f"passed and failed on the same commit {_short(c.commit)}: "
+    for c, label in mixed[:3]:
+        evidence.append(f"passed and failed on the same commit {_short(c.commit)}{label}: "
                         f"{c.fails} of {c.fails + c.passes} executions failed")
     if len(mixed) > 3:
         evidence.append(f"... and on {len(mixed) - 3} more commits")
@@ -383,11 +398,18 @@ def classify(test: str, ctx: Context) -> Verdict:
     return Verdict("test", True, bool(mixed or retries), evidence, infra_failures=len(strong) + len(weak))
 
 
+def _variant_label(variant: int, ctx: Context) -> str:
+    variants = ctx.history.variants
+    return variants[variant].label if variant in variants else str(variant)
+
+
 def _code_verdict(test: str, ctx: Context, strong: list[Failure], weak: list[Failure],
-                  plain: list[Failure]) -> Verdict | None:
-    """A failing streak up to the newest run, with no unexplained failure before it."""
+                  plain: list[Failure], variant: int | None = None) -> Verdict | None:
+    """A failing streak up to the newest run, with no unexplained failure before it (on one *variant*)."""
     history = ctx.history
-    counts = commit_counts(test, history, {_key(f) for f in weak + plain})
+    if variant is not None:
+        strong, weak, plain = ([f for f in group if f.outcome.variant == variant] for group in (strong, weak, plain))
+    counts = commit_counts(test, history, {_key(f) for f in weak + plain}, variant=variant)
     active = [c for c in counts if c.passes or c.fails]
     k = len(active)
     while k > 0 and active[k - 1].passes == 0 and active[k - 1].fails > 0:
@@ -409,6 +431,8 @@ def _code_verdict(test: str, ctx: Context, strong: list[Failure], weak: list[Fai
         evidence = [f"starts failing at commit {_short(suffix[0].commit)} and keeps failing: "
                     f"{fails} of {fails} executions in {_plural(streak_runs, 'run')} over {_plural(len(suffix), 'commit')}",
                     f"last passing commit {_short(last.commit)} ({_plural(last.passes, 'passing execution')})"]
+    if variant is not None:
+        evidence.insert(0, f"fails only on {_variant_label(variant, ctx)}; other variants pass")
     messages = sorted({f.outcome.message.splitlines()[0][:160] for f in weak + plain if f.outcome.message})
     if messages:
         evidence.append(f"failure message: {messages[0]}")
@@ -448,7 +472,6 @@ def _variant_evidence(test: str, counted: Sequence[Failure], ctx: Context) -> st
         return ""
     bad = next(iter(fails))
     others = [v for v in executions if v != bad]
-    variants = ctx.history.variants
-    label = variants[bad].label if bad in variants else str(bad)
+    label = _variant_label(bad, ctx)
     other_runs = sum(executions[v] for v in others)
     return f"all failures on {label} (none in {other_runs} executions on the other {_plural(len(others), 'variant')})"
