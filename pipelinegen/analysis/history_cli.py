@@ -156,7 +156,7 @@ def _print_report(report: flaky_mod.FlakyReport, kind: str) -> None:
     if hidden:
         click.echo(f"... and {hidden} tests that failed only for infra reasons (list them with --kind infra)")
     if shown:
-        click.echo("RUNS?: runs on one commit that show a failure with 95 % probability at the observed rate "
+        click.echo("NEEDED: runs on one commit that show a failure with 95 % probability at the observed rate "
                    "(also: passes in a row needed to trust a fix).")
 
 
