@@ -146,7 +146,7 @@ def _print_report(report: flaky_mod.FlakyReport, kind: str) -> None:
     else:
         hidden = 0
     if shown:
-        click.echo(f"{'VERDICT':<16} {'FAIL RATE [95 % CI]':<27} {'FAILS/EXEC':>11} {'RUNS?':>6}  TEST")
+        click.echo(f"{'VERDICT':<16} {'FAIL RATE [95 % CI]':<27} {'FAILS/EXEC':>11} {'NEEDED':>6}  TEST")
     for t in shown:
         verdict = t.kind + (" (confirmed)" if t.confirmed else " (suspected)" if t.kind == "test" else "")
         needed = str(t.runs_needed) if t.runs_needed else "-"
