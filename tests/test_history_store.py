@@ -143,3 +143,14 @@ def test_a_new_migration_is_applied_once_and_a_failing_one_changes_nothing(tmp_p
     assert conn.execute("PRAGMA user_version").fetchone()[0] == good[0]
     assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'extra'").fetchall()
     conn.close()
+
+
+def test_splits_read_durations_through_the_timing_source(tmp_path):
+    from pipelinegen.analysis.timings import read_history
+
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        for i in (1, 2):
+            store.ingest_run(*sample_run(i), CELLS)
+    assert read_history(db, "test", "trunk") == {"a.BarTest": 4.0, "a.FooTest": 4.5}
+    assert read_history(db, "jvm-dtest") == {"a.DistTest": 10.0}
