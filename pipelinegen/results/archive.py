@@ -50,6 +50,7 @@ def atomic_output(path: Path):
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a bundle is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -75,7 +76,8 @@ def write_tar(out: Path, root: Path, names: Sequence[str]) -> None:
     kind = compression_for(out)
     with atomic_output(out) as raw:
         if kind == "zst":
-            cctx = zstandard.ZstdCompressor(level=10, threads=-1)
+            # Single-threaded: zstd's worker buffers would make peak memory grow with the bundle size.
+            cctx = zstandard.ZstdCompressor(level=10, threads=0)
             with cctx.stream_writer(raw, closefd=False) as zstream:
                 _write_members(tarfile.open(fileobj=zstream, mode="w|", format=tarfile.PAX_FORMAT), root, names)
         else:
