@@ -82,6 +82,7 @@ def test_round_trip_keeps_every_test_case_and_the_plan(tmp_path, suffix):
     sources = sorted(FIXTURES.glob("*.xml"))
     with _writer(out) as writer:
         writer.add_cell(SPLITS[0], status="passed", attempts=2, duration_s=12.5, node="agent-1", junit=[FIXTURES])
+    assert out.stat().st_mode & 0o777 == 0o644  # meant to be shared, unlike mkstemp's 0600
     bundle = read_bundle(out)
     expected = [c for f in sources for c in iter_testcases(f, SPLITS[0].id, attempt=2)]
     assert list(bundle.iter_testcases()) == expected
