@@ -194,10 +194,11 @@ def _testcase(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
     if status in ("failed", "error") or reruns:
         if reruns:
             details.extend(reruns)
+        # Cut each stream before joining, so a 100 MB output is not copied twice first.
         if stdout.strip():
-            details.append("--- system-out ---\n" + stdout)
+            details.append("--- system-out ---\n" + truncate(stdout))
         if stderr.strip():
-            details.append("--- system-err ---\n" + stderr)
+            details.append("--- system-err ---\n" + truncate(stderr))
     elif status == "skipped":
         details = [d for d in (_text(c) for c in elem if c.tag == "skipped") if d]
     # Our own normalised files carry these; foreign files do not.
