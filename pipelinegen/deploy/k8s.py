@@ -72,6 +72,7 @@ class Kube:
     helm: str = "helm"
     echo: Callable[[str], None] = lambda _s: None
     timeout_s: float = 1200.0
+    retry_s: float = 2.0  # between polls of things the cluster creates asynchronously
     port_forwards: list[subprocess.Popen] = field(default_factory=list)
     _forward: tuple[Clone, int] | None = None  # what `revive_port_forward` restarts
 
@@ -157,21 +158,30 @@ class Kube:
             if time.monotonic() > deadline:
                 raise DeployError(f"secret {secret} in namespace {clone.namespace} did not appear; "
                                   f"check `kubectl -n {clone.namespace} get pods`")
-            time.sleep(2)
+            self.echo(f"waiting for the admin secret {secret} (the installer creates it)")
+            time.sleep(self.retry_s)
 
-    def port_forward(self, clone: Clone, local_port: int | None = None) -> str:
-        """Start `kubectl port-forward` to the controller service; returns the local URL."""
+    def port_forward(self, clone: Clone, local_port: int | None = None, wait_s: float | None = None) -> str:
+        """Start `kubectl port-forward` to the controller service; returns the local URL.
+
+        Retried until *wait_s* (default the command timeout): the operator creates the service and
+        the pod some time after the CR is applied, and port-forward exits at once until they exist.
+        """
         port = local_port or free_port()
         self._forward = (clone, port)
-        proc = subprocess.Popen([self.kubectl, "port-forward", "--namespace", clone.namespace,
-                                 f"svc/{clone.service}", f"{port}:{CONTROLLER_PORT}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.port_forwards.append(proc)
-        time.sleep(0.2)
-        if proc.poll() is not None:
-            raise DeployError(f"kubectl port-forward to svc/{clone.service} exited: "
-                              f"{(proc.stderr.read() if proc.stderr else '').strip()}")
-        return f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + (self.timeout_s if wait_s is None else wait_s)
+        while True:
+            proc = subprocess.Popen([self.kubectl, "port-forward", "--namespace", clone.namespace,
+                                     f"svc/{clone.service}", f"{port}:{CONTROLLER_PORT}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if _wait_listening(proc, port):
+                self.port_forwards.append(proc)
+                return f"http://127.0.0.1:{port}/"
+            error = (proc.stderr.read() if proc.stderr else "").strip()
+            if time.monotonic() > deadline:
+                raise DeployError(f"kubectl port-forward to svc/{clone.service} exited: {error}")
+            self.echo(f"waiting for svc/{clone.service}: {error.splitlines()[-1] if error else 'port-forward exited'}")
+            time.sleep(self.retry_s)
 
     def revive_port_forward(self) -> None:
         """Restart the port-forward on the same local port if it exited: `kubectl port-forward` is bound
@@ -182,7 +192,7 @@ class Kube:
         self.echo(f"port-forward to svc/{clone.service} ended; starting it again")
         self.port_forwards.pop()
         try:
-            self.port_forward(clone, port)
+            self.port_forward(clone, port, wait_s=0)
         except DeployError as err:
             self.echo(str(err))  # the driver's retries report the connection errors that follow
 
@@ -216,6 +226,20 @@ class Kube:
     def list_clones(self) -> list[Clone]:
         data = json.loads(self.kc("get", "namespaces", "-l", f"{CLONE_LABEL}=true", "-o", "json").stdout)
         return [_clone_from_namespace(item, item["metadata"]["name"]) for item in data.get("items", [])]
+
+
+def _wait_listening(proc: subprocess.Popen, port: int, wait_s: float = 15.0) -> bool:
+    """True once the port-forward accepts connections; False when it exited first."""
+    deadline = time.monotonic() + wait_s
+    while proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return proc.poll() is None  # still running: let the driver's retries deal with it
+            time.sleep(0.1)
+    return False
 
 
 def _clone_from_namespace(item: dict, name: str) -> Clone:
