@@ -206,7 +206,11 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
             if kube is not None:
                 kube.stop_port_forwards()
                 if tear_down and clone is not None:
-                    kube.teardown(clone)
+                    try:
+                        kube.teardown(clone)
+                    except DeployError as err:  # never hide the run's own error behind the teardown's
+                        _err(f"error: teardown of {clone.name} failed ({err}); "
+                             f"retry with `pipelinegen clone delete {clone.name}`")
 
 
 def _render_checked_clone(spec, clone: Clone, repository: str, branch: str, out: Path, crd: Path | None,
