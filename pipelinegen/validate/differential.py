@@ -111,15 +111,16 @@ def compare(case: str, expected: Plan | PipelineError, run: HarnessResult) -> li
                                            f"but the Jenkinsfile ran {len(recorded)} cells with result {run.result}"))
         return findings
     if run.result not in ("SUCCESS",) and not recorded:
-        findings.append(_finding(case, f"the Jenkinsfile failed ({run.error or run.result}) where pipelinegen plans "
+        findings.append(_finding(case, f"the Jenkinsfile failed ({run.first_failure() or run.result}) where pipelinegen plans "
                                        f"{len(expected.cells)} cells"))
         return findings
     planned = expected.by_id()
     missing = [cid for cid in planned if cid not in recorded]
     extra = [cid for cid in recorded if cid not in planned]
     if missing:
+        cause = run.first_failure()
         findings.append(_finding(case, f"{len(missing)} planned cells never ran in the Jenkinsfile: {', '.join(missing[:8])}"
-                                       + (" ..." if len(missing) > 8 else "")))
+                                       + (" ..." if len(missing) > 8 else "") + (f" (first failure: {cause})" if cause else "")))
     if extra:
         findings.append(_finding(case, f"{len(extra)} cells ran that pipelinegen does not plan: {', '.join(extra[:8])}"
                                        + (" ..." if len(extra) > 8 else "")))

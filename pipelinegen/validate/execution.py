@@ -60,6 +60,10 @@ class HarnessResult:
     events: list[dict]
     bugs: list[dict]
 
+    def first_failure(self) -> str | None:
+        """The first normal failure (an `error` step, a failing `sh`, a missing stash): the root cause."""
+        return next((e["message"] for e in self.events if e["type"] == "abort"), self.error)
+
     def cells(self) -> list[RecordedCell]:
         return recorded_cells(self.events)
 

@@ -479,7 +479,7 @@ class Harness {
         this.classCache = classCache
         this.abortClass = abortClass
         this.interruptClass = interruptClass
-        this.workspace = new File(config.workspace as String)
+        this.workspace = new File(this.config.workspace as String)
         this.envProxy = new EnvProxy(this)
         this.currentBuild = new CurrentBuild(this)
         globalEnv.putAll([BUILD_NUMBER: '1', BUILD_URL: 'https://jenkins.invalid/job/harness/1/',
@@ -620,6 +620,7 @@ class Harness {
     static String jenkinsfileName() { return 'Jenkinsfile.groovy' }
 
     Object abort(String message) {
+        record([type: 'abort', message: message])
         throw (Throwable) abortClass.newInstance(message)
     }
 
