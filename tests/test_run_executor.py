@@ -169,3 +169,24 @@ def test_a_second_stop_request_kills_without_waiting_for_the_grace_period(tmp_pa
     assert time.monotonic() - started < 10
     assert summary.exit_code == 2 and summary.complete is False
     assert [c.status for c in summary.cells] == ["interrupted", "not_run"]
+
+
+def test_a_second_checkout_is_cloned_once_per_run_and_copied_into_each_cell(tmp_path):
+    import subprocess
+
+    from pipelinegen.plan.cell import Checkout
+
+    upstream = tmp_path / "dtest-upstream"
+    upstream.mkdir()
+    (upstream / "conftest.py").write_text("# dtest\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q", "-b", "trunk"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(git + args, cwd=upstream, check=True, capture_output=True)
+    dtest = Checkout(name="dtest", repository=str(upstream), branch="trunk", directory="cassandra-dtest",
+                     repository_parameter="dtest_repository", branch_parameter="dtest_branch")
+    cells = [make_cell(f"dtest{k}", "cat cassandra-dtest/conftest.py", checkouts=(dtest,)) for k in (1, 2, 3)]
+    summary, results, out = run(tmp_path, *cells, jobs=3)
+    assert summary.exit_code == 0, {c: r.reason for c, r in results.items()}
+    logs = [(out / results[f"dtest{k}"].attempts[0].log).read_text() for k in (1, 2, 3)]
+    assert all("# dtest" in log for log in logs)
+    assert sum(log.count("git clone") for log in logs) == 1

@@ -182,9 +182,14 @@ def _git_repo(path: Path, branch: str = "main") -> Path:
 
 
 def test_second_checkouts_are_cloned_copied_from_a_local_path_or_taken_as_shipped(tmp_path):
-
     from pipelinegen.plan.cell import Checkout
-    from pipelinegen.run.workspace import CheckoutSource, WorkspaceError, prepare_checkout
+    from pipelinegen.run.workspace import (
+        CheckoutSource,
+        WorkspaceError,
+        clone,
+        parse_checkout_source,
+        prepare_checkout,
+    )
 
     upstream = _git_repo(tmp_path / "upstream")
     checkout = Checkout(name="dtest", repository=str(upstream), branch="main", directory="dtest",
@@ -192,20 +197,30 @@ def test_second_checkouts_are_cloned_copied_from_a_local_path_or_taken_as_shippe
     work = tmp_path / "work"
     work.mkdir()
     log = open(tmp_path / "log", "w")
-    prepare_checkout(checkout, work, CheckoutSource(), log)
-    assert (work / "dtest" / "test_dtest.py").is_file()  # cloned
+    clones: list[tuple[str, str]] = []
+
+    def cloned(name: str, url: str, branch: str) -> Path:
+        clones.append((url, branch))
+        dest = tmp_path / f"clone{len(clones)}"
+        clone(url, branch, dest, log, name)
+        return dest
+
+    prepare_checkout(checkout, work, CheckoutSource(), log, cloned)
+    assert (work / "dtest" / "test_dtest.py").is_file() and clones == [(str(upstream), "main")]
+    assert not (work / "dtest" / ".git").exists()  # a working copy, not a repository
     (work / "dtest" / "test_dtest.py").write_text("shipped")
-    prepare_checkout(checkout, work, CheckoutSource(), log)
+    prepare_checkout(checkout, work, CheckoutSource(), log, cloned)
     assert (work / "dtest" / "test_dtest.py").read_text() == "shipped"  # an existing directory is used as is
     local = tmp_path / "my-dtest"
     local.mkdir()
     (local / "mine.py").write_text("")
-    prepare_checkout(checkout, work, CheckoutSource(local=local), log)
+    prepare_checkout(checkout, work, parse_checkout_source(str(local)), log, cloned)
     assert sorted(p.name for p in (work / "dtest").iterdir()) == ["mine.py"]  # --checkout dtest=PATH
-    missing = Checkout(name="dtest", repository=str(tmp_path / "nowhere"), branch="main", directory="other",
-                       repository_parameter="", branch_parameter="")
+    fork = _git_repo(tmp_path / "fork", branch="fix")
+    prepare_checkout(checkout, work, parse_checkout_source(f"file://{fork}#fix"), log, cloned)
+    assert clones[-1] == (f"file://{fork}", "fix") and (work / "dtest" / "test_dtest.py").read_text() != "shipped"
     with pytest.raises(WorkspaceError, match="--checkout dtest=PATH"):
-        prepare_checkout(missing, work, CheckoutSource(), log)
+        prepare_checkout(checkout, work, parse_checkout_source("file:///nowhere#main"), log, cloned)
 
 
 def test_progress_line_counts_and_eta_from_finished_cells():

@@ -27,6 +27,7 @@ from pipelinegen.run.output import ResultDirectory
 from pipelinegen.run.progress import PlainProgress, make_progress, print_summary
 from pipelinegen.run.scheduler import run_order
 from pipelinegen.run.select import cell_matches, select_cells
+from pipelinegen.run.workspace import parse_checkout_source
 
 
 def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> dict[str, str]:
@@ -114,8 +115,9 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
               show_default=True, help="Where installed JDKs are looked for (each JDK's `release` file).")
 @click.option("--env", "env_pairs", multiple=True, metavar="NAME[=VALUE]",
               help="Extra environment for every cell; NAME alone copies it from your environment. Repeatable.")
-@click.option("--checkout", "checkout_pairs", multiple=True, metavar="NAME=PATH",
-              help="Use a local directory for a second checkout (e.g. dtest=../cassandra-dtest).")
+@click.option("--checkout", "checkout_pairs", multiple=True, metavar="NAME=PATH|URL[#BRANCH]",
+              help="A second checkout from a local directory (dtest=../cassandra-dtest) or another repository "
+                   "and branch (dtest=https://github.com/me/cassandra-dtest.git#fix). Repeatable.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Per-cell timeout in seconds, instead of each step's timeout_minutes.")
 @click.option("--kill-grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
@@ -141,7 +143,11 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     repository = repository if repository is not None else Path.cwd().resolve().as_uri()
     plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository, cell_selectors)
     cells = select_cells(plan, cell_selectors)
-    checkouts = {name: Path(path).resolve() for name, path in _pairs(checkout_pairs, "--checkout").items()}
+    checkouts = {name: parse_checkout_source(value) for name, value in _pairs(checkout_pairs, "--checkout").items()}
+    for name, source in checkouts.items():
+        if source.local is not None and not source.local.is_dir():
+            raise PipelineError.single("<command line>", None, f"--checkout {name}={source.local}: no such directory",
+                                       hint=f"--checkout {name}=PATH or {name}=URL#BRANCH")
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if out_dir is None and (Path("results") / f"run-{run_id}").exists():
         run_id += f"-{os.getpid()}"  # two runs started in the same second

@@ -39,6 +39,7 @@ from pipelinegen.run.scheduler import blocked_by, pick, run_order, slots_needed
 from pipelinegen.run.workspace import (
     CheckoutSource,
     WorkspaceError,
+    clone,
     copy_source,
     matching_files,
     prepare_checkout,
@@ -54,7 +55,7 @@ class RunOptions:
     docker: bool = False
     jdk_homes: dict[str, Path] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)  # --env KEY=VALUE, overrides everything
-    checkouts: dict[str, Path] = field(default_factory=dict)  # --checkout NAME=PATH
+    checkouts: dict[str, CheckoutSource] = field(default_factory=dict)  # --checkout NAME=PATH|URL[#BRANCH]
     timeout_s: float | None = None  # overrides every cell's timeout_minutes (to reproduce or to test)
     kill_grace_s: float = 5.0  # SIGTERM, then SIGKILL after this long
     keep_work: bool = False
@@ -165,6 +166,8 @@ class Executor:
         self.last_summary_write = 0.0
         self.by_id = plan.by_id()
         self.kill_now = False
+        self.clone_lock = threading.Lock()  # held while cloning: other cells wait for the same clone
+        self.clones: dict[tuple[str, str], Path] = {}
 
     # ---- public -------------------------------------------------------------------------------------------
     def run(self) -> RunSummary:
@@ -363,7 +366,19 @@ class Executor:
                 log.write(f"pipelinegen: unstashed {count} files from {by_id[dep].name}\n".encode())
         text_log = _TextLog(log)
         for checkout in cell.checkouts:
-            prepare_checkout(checkout, workdir, CheckoutSource(self.options.checkouts.get(checkout.name)), text_log)
+            source = self.options.checkouts.get(checkout.name, CheckoutSource())
+            prepare_checkout(checkout, workdir, source, text_log, lambda *args: self._cloned(*args, log=text_log))
+
+    def _cloned(self, name: str, url: str, branch: str, log) -> Path:
+        """Clone each (url, branch) once per run; every cell then copies it (64 dtest cells: one clone)."""
+        key = (url, branch)
+        with self.clone_lock:
+            if key not in self.clones:
+                dest = self.work / "_checkouts" / f"{name}-{len(self.clones) + 1}"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                clone(url, branch, dest, log, name)
+                self.clones[key] = dest
+            return self.clones[key]
 
     def _collect_archive(self, cell: Cell, workdir: Path, attempt: int) -> list[str]:
         """The step's `archive` patterns (test logs, heap dumps…), kept per cell and attempt."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,31 +68,58 @@ def unstash(stash_dir: Path, patterns: Iterable[str], dest: Path) -> int:
 
 @dataclass(frozen=True)
 class CheckoutSource:
-    """Where a second checkout comes from: a local directory (`--checkout dtest=PATH`) or its git URL."""
+    """Where a second checkout comes from: `--checkout dtest=PATH` (a local directory) or
+    `--checkout dtest=URL[#BRANCH]` (another repository/branch, like the dtest_repository parameter);
+    neither: the directory shipped in the repository, else the pipeline's URL and branch."""
 
     local: Path | None = None
+    url: str = ""
+    branch: str = ""
 
 
-def prepare_checkout(checkout: Checkout, workdir: Path, source: CheckoutSource, log) -> None:
-    """Make `workdir/<directory>` hold the checkout: keep a shipped directory, copy a local one, or clone."""
+def parse_checkout_source(value: str) -> CheckoutSource:
+    """`PATH` or `URL[#BRANCH]` from the command line."""
+    looks_remote = "://" in value or value.startswith("git@")
+    if looks_remote:
+        url, _, branch = value.partition("#")
+        return CheckoutSource(url=url, branch=branch)
+    return CheckoutSource(local=Path(value).expanduser().resolve())
+
+
+def clone(url: str, branch: str, dest: Path, log, name: str) -> None:
+    """Shallow clone of *url* at *branch* into *dest*; a failure is a WorkspaceError naming the way out."""
+    log.write(f"pipelinegen: checkout {name}: git clone {url} ({branch or 'default branch'})\n")
+    log.flush()
+    argv = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", branch] if branch else []), url, str(dest)]
+    done = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise WorkspaceError(
+            f"checkout {name}: git clone {url} failed (exit {done.returncode}); "
+            f"use --checkout {name}=PATH to use a local copy"
+        )
+
+
+def prepare_checkout(checkout: Checkout, workdir: Path, source: CheckoutSource, log,
+                     cloned: Callable[[str, str, str], Path]) -> None:
+    """Make `workdir/<directory>` hold the checkout: copy a local one, keep a shipped directory, or copy a
+    clone (*cloned(name, url, branch)* clones once per run and returns where)."""
     target = workdir / checkout.directory
     if source.local is not None:
+        if not source.local.is_dir():
+            raise WorkspaceError(f"checkout {checkout.name}: {source.local} is not a directory")
         if target.exists():
             shutil.rmtree(target)
         copy_source(source.local, target)
         log.write(f"pipelinegen: checkout {checkout.name}: copied {source.local}\n")
         return
-    if target.is_dir():
+    if not source.url and target.is_dir():
         log.write(f"pipelinegen: checkout {checkout.name}: using {checkout.directory}/ shipped in the repository\n")
         return
-    log.write(f"pipelinegen: checkout {checkout.name}: git clone {checkout.repository} ({checkout.branch})\n")
-    log.flush()
-    done = subprocess.run(
-        ["git", "clone", "--quiet", "--depth", "1", "--branch", checkout.branch, checkout.repository, str(target)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False,
-    )
-    if done.returncode != 0:
-        raise WorkspaceError(
-            f"checkout {checkout.name}: git clone {checkout.repository} failed (exit {done.returncode}); "
-            f"use --checkout {checkout.name}=PATH to use a local copy"
-        )
+    url = source.url or checkout.repository
+    branch = source.branch if source.url else checkout.branch
+    origin = cloned(checkout.name, url, branch)
+    if target.exists():
+        shutil.rmtree(target)
+    copy_source(origin, target)
+    log.write(f"pipelinegen: checkout {checkout.name}: {url} ({branch or 'default branch'})\n")
