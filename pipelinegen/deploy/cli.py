@@ -249,7 +249,8 @@ def _run_and_collect(driver: JenkinsDriver, spec, pipeline: Pipeline, plan, para
         _err(f"warning: {JENKINSFILE} not found here; the server's linter is skipped")
     values = job_parameter_values(pipeline, params, repository, branch)
     outcome = run_on_jenkins(driver, RunRequest(job=job, config_xml=xml, parameters=values, out_dir=out,
-                                                jenkinsfile=jenkinsfile, poll_s=poll_s), echo=_err)
+                                                jenkinsfile=jenkinsfile, poll_s=poll_s), echo=_err,
+                             console=lambda text: click.echo(text, err=True, nl=False))
     info = json.loads((out / "build.json").read_text())
     bundle = write_build_bundle(out / "results.tar.zst", out, plan, params, info, repository, branch,
                                 labels=tuple(sorted({c.label for c in plan.cells})), pipeline_id=identity)

@@ -54,9 +54,12 @@ def wanted(relative_path: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def run_on_jenkins(driver: JenkinsDriver, req: RunRequest,
-                   echo: Callable[[str], None] = lambda _s: None) -> RunOutcome:
-    """Run the job once and download its results into req.out_dir; never loses what was fetched."""
+def run_on_jenkins(driver: JenkinsDriver, req: RunRequest, echo: Callable[[str], None] = lambda _s: None,
+                   console: Callable[[str], None] | None = None) -> RunOutcome:
+    """Run the job once and download its results into req.out_dir; never loses what was fetched.
+
+    *echo* gets progress lines; *console* gets the build's console text as it arrives (default: echo).
+    """
     out = RunOutcome()
     req.out_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -71,9 +74,9 @@ def run_on_jenkins(driver: JenkinsDriver, req: RunRequest,
         echo(f"queued as item {queue_id}")
         out.build = driver.wait_for_build(req.job, queue_id, req.queue_timeout_s, req.poll_s)
         echo(f"build {out.build.job} #{out.build.number} started {out.build.url}")
-        console = req.out_dir / "console.log"
-        out.files.append(console.name)
-        driver.stream_console(out.build, console, req.poll_s, on_text=echo)
+        console_log = req.out_dir / "console.log"
+        out.files.append(console_log.name)
+        driver.stream_console(out.build, console_log, req.poll_s, on_text=console or echo)
         info = driver.wait_result(out.build, req.build_timeout_s, req.poll_s)
         out.result = info.get("result")
         write_json(req.out_dir / "build.json", info)
