@@ -190,3 +190,23 @@ def test_a_second_checkout_is_cloned_once_per_run_and_copied_into_each_cell(tmp_
     logs = [(out / results[f"dtest{k}"].attempts[0].log).read_text() for k in (1, 2, 3)]
     assert all("# dtest" in log for log in logs)
     assert sum(log.count("git clone") for log in logs) == 1
+
+
+def test_remaining_work_uses_the_mean_time_of_the_same_step(tmp_path):
+    from pipelinegen.run.model import AttemptResult
+
+    cells = [make_cell("x_1", "true", step="x"), make_cell("x_2", "true", step="x"),
+             make_cell("y_1", "true", step="y", cpu=2), make_cell("z_1", "true", step="z"),
+             make_cell("z_2", "true", step="z")]
+    plan = make_plan(*cells)
+    executor = Executor(plan, list(plan.cells), tmp_path, tmp_path / "out", tmp_path / "work",
+                        RunOptions(jobs=2), PlainProgress(Console(file=open(os.devnull, "w"))),
+                        ResultDirectory(tmp_path / "out"))
+    for cell_id, seconds in (("x_1", 10.0), ("z_1", 40.0)):
+        executor.results[cell_id].attempts.append(AttemptResult(attempt=1, status="passed", returncode=0,
+                                                                started=0.0, ended=seconds, log=""))
+        executor.finished[cell_id] = "passed"
+    executor.queue = [cells[1], cells[2], cells[4]]
+    done = [executor.results["x_1"], executor.results["z_1"]]
+    # x_2: 10 s (its step), y_1: 25 s overall mean x 2 slots, z_2: 40 s (its step)
+    assert executor._remaining_work(done, []) == 10 + 50 + 40

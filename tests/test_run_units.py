@@ -232,4 +232,5 @@ def test_progress_line_counts_and_eta_from_finished_cells():
     assert status_line(state) == ("done 4/10 · running 2 · queued 4 · failed 1 · skipped 2 · elapsed 1m05s"
                                   " · ETA 1m00s")
     assert eta_seconds(dict(state, durations=[])) is None
+    assert eta_seconds(dict(state, remaining_work=90.0)) == 45.0  # the executor's per-step estimate wins
     assert fmt_seconds(7300) == "2h01m" and fmt_seconds(None) == "?"

@@ -478,8 +478,31 @@ class Executor:
         return {"total": len(self.results), "done": len(done), "running": running, "queued": len(self.queue),
                 "elapsed": time.time() - self.started, "durations": [r.ended - r.started for r in done
                                                                      if r.attempts],
+                "remaining_work": self._remaining_work(done, running),
                 "failed": sum(1 for r in done if r.status in (FAILED, TIMEOUT, ERROR)),
                 "skipped": sum(1 for r in done if r.status == SKIPPED), "capacity": self.capacity}
+
+    def _remaining_work(self, done: list[CellResult], running: list) -> float | None:
+        """Slot-seconds still to do: each unfinished cell costs the mean time of its step's finished cells
+        (splits of one step take alike), else of all finished cells; running cells less what they ran."""
+        by_step: dict[str, list[float]] = {}
+        for r in done:
+            if r.attempts:
+                by_step.setdefault(r.step, []).append(r.ended - r.started)
+        if not by_step:
+            return None
+        overall = sum(sum(v) for v in by_step.values()) / sum(len(v) for v in by_step.values())
+
+        def estimate(cell: Cell) -> float:
+            times = by_step.get(cell.step)
+            return (sum(times) / len(times) if times else overall) * slots_needed(cell, self.capacity)
+
+        now = time.time()
+        work = sum(estimate(cell) for cell in self.queue)
+        for cell, _attempt in running:
+            started = self.results[cell.id].started or now
+            work += max(0.0, estimate(cell) - (now - started) * slots_needed(cell, self.capacity))
+        return work
 
     def _summary(self, complete: bool, status: str, exit_code: int | None) -> RunSummary:
         return RunSummary(

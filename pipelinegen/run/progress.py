@@ -31,7 +31,10 @@ def fmt_seconds(seconds: float | None) -> str:
 
 
 def eta_seconds(state: dict) -> float | None:
-    """Remaining wall time: unfinished cells × mean finished-cell duration, spread over the slots."""
+    """Remaining wall time: the executor's remaining slot-seconds (per-step means) spread over the slots;
+    without that, unfinished cells × mean finished-cell duration."""
+    if state.get("remaining_work") is not None:
+        return state["remaining_work"] / max(1, state["capacity"])
     if not state["durations"]:
         return None
     remaining = state["total"] - state["done"]
