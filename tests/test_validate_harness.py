@@ -116,7 +116,8 @@ def test_undeclared_parameters_and_illegal_choices_are_reported(project):
     assert "Illegal choice" in results["unknown profile choice"].error
 
 
-def test_explain_prints_the_cells_from_the_harness(tmp_path: Path):
+def test_explain_prints_the_cells_from_the_harness(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # -C changes the working directory; monkeypatch restores it
     from click.testing import CliRunner
 
     from pipelinegen.cli import main
