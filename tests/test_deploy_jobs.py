@@ -118,3 +118,17 @@ def test_job_parameters_are_the_ones_the_jenkinsfile_declares(pipeline_file):
                                                                   jenkinsfile)]
     spec = spec_from_pipeline(pipeline)
     assert declared == [(p.name, p.type) for p in spec.parameters]
+
+
+def test_only_the_parameters_a_user_chose_are_sent_with_the_build():
+    from pipelinegen.deploy.cli import job_parameter_values
+    from pipelinegen.plan.cell import Parameters
+
+    pipeline = load_pipeline(ROOT / "pipeline.yaml")
+    chosen = Parameters(profile="custom", custom_regexp="^jvm", architecture="all", jdk="17",
+                        extra=(("dtest_branch", "my-fix"),))
+    assert job_parameter_values(pipeline, chosen, "https://github.com/me/cassandra.git", "fix") == {
+        "repository": "https://github.com/me/cassandra.git", "branch": "fix", "profile": "custom",
+        "profile_custom_regexp": "^jvm", "architecture": "all", "jdk": "17", "dtest_branch": "my-fix"}
+    defaults = job_parameter_values(pipeline, Parameters(profile="skinny"), "r", "b")
+    assert defaults == {"repository": "r", "branch": "b", "profile": "skinny"}
