@@ -28,7 +28,7 @@ from pipelinegen.deploy.testrun import RunRequest, run_on_jenkins
 from pipelinegen.deploy.validate import validate_clone
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
 from pipelinegen.fsutil import atomic_write_text
-from pipelinegen.model.pipeline import ARCH_AXIS, Pipeline
+from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
 from pipelinegen.results.identity import pipeline_identity
@@ -82,10 +82,12 @@ def job_parameter_values(pipeline: Pipeline, params: Parameters, repository: str
     values = {"repository": repository, "branch": branch, "profile": params.profile}
     if params.custom_regexp:
         values["profile_custom_regexp"] = params.custom_regexp
+    # As the plan reads them (plan.expand.axis_selection): --arch/--jdk name the job parameters
+    # `architecture`/`jdk`; any other axis parameter comes as --param NAME=VALUE.
+    given = {"architecture": params.architecture, "jdk": params.jdk}
     for axis in pipeline.axes:
-        chosen = params.architecture if axis.name == ARCH_AXIS else params.jdk if axis.parameter == "jdk" else ""
-        if axis.parameter and chosen:
-            values[axis.parameter] = chosen
+        if axis.parameter and given.get(axis.parameter):
+            values[axis.parameter] = given[axis.parameter]
     values.update(dict(params.extra))
     return values
 
