@@ -288,3 +288,19 @@ def test_controller_restart_mid_run_revives_the_port_forward(project, tmp_path, 
     console = (project / "out" / "console.log").read_text()
     assert console == "".join(f"[Pipeline] cell {i}\n" for i in range(30))  # nothing lost, nothing twice
     assert read_bundle(project / "out" / "results.tar.zst").manifest["totals"]["tests"]["total"] == 3 * test_cells
+
+
+def test_ingress_instead_of_port_forward(project, tmp_path):
+    script, _ = sample_build()
+    with JenkinsDouble(users={"admin": PASSWORD}, script=script) as jd:
+        host = f"localhost:{jd.port}"  # e.g. a kind cluster's ingress mapped to a local port
+        result = CliRunner().invoke(main, ["test-on-clone", "--ingress-host", host, "--download-results", "out",
+                                           "--poll", "0"])
+        assert result.exit_code == 0, result.output
+        assert jd.builds
+    values = yaml.safe_load((project / "out/clone/helm/values.yaml").read_text())
+    assert values["controller"]["ingress"] == {"enabled": True, "hostName": "localhost"}
+    assert values["controller"]["jenkinsUrl"] == f"http://{host}/"
+    assert not any(e[1] == "port-forward" for e in kube_log(tmp_path))
+    bad = CliRunner().invoke(main, ["test-on-clone", "--ingress-host", "ci.example.org", "--provider", "operator"])
+    assert bad.exit_code == 2 and "helm provider" in bad.output

@@ -140,6 +140,8 @@ def jobs_command(pipeline_path: Path, overlays: tuple[Path, ...], output: Path |
               help="Where the results go (default results/test-on-clone/<name>-<time>/).")
 @click.option("--crd", type=click.Path(dir_okay=False, path_type=Path),
               help=f"The operator CRD to validate the Jenkins CR with (default: kubectl get crd {OPERATOR_CRD}).")
+@click.option("--ingress-host", metavar="HOST[:PORT]", default="",
+              help="Reach the controller through an Ingress on HOST (helm provider) instead of kubectl port-forward.")
 @click.option("--skip-node-check", is_flag=True, help="Deploy even if no node fits a pod template.")
 @click.option("--ready-timeout", default=900, show_default=True, help="Seconds to wait for the controller.")
 @click.option("--poll", "poll_s", default=5.0, show_default=True, help="Seconds between polls of the build.")
@@ -148,8 +150,8 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
                           jdk: str, custom_regexp: str, repository: str, branch: str, extra: tuple[str, ...],
                           provider: str, jenkins_url: str | None, user: str | None, token_file: Path | None,
                           keep: bool, reuse: str | None, teardown_only: str | None, setup_only: bool,
-                          results_dir: Path | None, crd: Path | None, skip_node_check: bool, ready_timeout: int,
-                          poll_s: float) -> None:
+                          results_dir: Path | None, crd: Path | None, ingress_host: str, skip_node_check: bool,
+                          ready_timeout: int, poll_s: float) -> None:
     """Spawn a throwaway Jenkins clone on the current kube context, run the pipeline, save the results,
     tear the clone down (always: also on Ctrl-C/SIGTERM, unless --keep)."""
     if teardown_only:
@@ -157,6 +159,9 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
         kube.current_context()
         kube.teardown(kube.find(teardown_only))
         return
+    if ingress_host and (provider != "helm" or jenkins_url or reuse):
+        raise click.BadParameter("an Ingress is set up by the helm provider when it spawns a clone",
+                                 param_hint="--ingress-host")
     pipeline = load_selected(pipeline_path, overlays)
     spec = spec_from_pipeline(pipeline)
     params = parameters_from(pipeline, profile, architecture, jdk, custom_regexp, repository, branch, extra)
@@ -183,12 +188,12 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
                 else:
                     clone = Clone(new_clone_name(spec.project), provider, spec.project)
                     out = results_dir or Path("results/test-on-clone") / f"{clone.name}-{stamp}"
-                    clone_dir = _render_checked_clone(spec, clone, repository, branch, out, crd, kube)
+                    clone_dir = _render_checked_clone(spec, clone, repository, branch, out, crd, kube, ingress_host)
                     if not skip_node_check:
                         _check_nodes(kube, spec, plan)
                     tear_down = not (keep or setup_only)
                     kube.spawn(clone, clone_dir)
-                url = kube.port_forward(clone)
+                url = f"http://{ingress_host}/" if ingress_host else kube.port_forward(clone)
                 creds = (load_credentials(user, token_file) if (token_file or user) else kube.credentials(clone))
             driver = JenkinsDriver(url, creds, progress=_err,
                                    reconnect=kube.revive_port_forward if kube is not None else None)
@@ -216,8 +221,9 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
 
 
 def _render_checked_clone(spec, clone: Clone, repository: str, branch: str, out: Path, crd: Path | None,
-                          kube: Kube) -> Path:
-    files = render_clone_spec(spec, repository=repository, branches=(branch,), polling=False, name=clone.name)
+                          kube: Kube, ingress_host: str = "") -> Path:
+    files = render_clone_spec(spec, repository=repository, branches=(branch,), polling=False, name=clone.name,
+                              ingress_host=ingress_host)
     crd_data = load_crd(crd) if crd else None
     if crd_data is None and clone.provider == "operator":
         result = kube.kc("get", "crd", OPERATOR_CRD, "-o", "yaml", check=False)

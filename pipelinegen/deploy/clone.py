@@ -148,8 +148,8 @@ def controller_resources(spec: DeploySpec) -> dict:
     return {"requests": dict(quantity), "limits": dict(quantity)}
 
 
-def helm_values(spec: DeploySpec, jobs_yaml: str) -> dict:
-    return {
+def helm_values(spec: DeploySpec, jobs_yaml: str, ingress_host: str = "") -> dict:
+    values = {
         "controller": {
             "image": {"repository": CONTROLLER_IMAGE[0], "tag": CONTROLLER_IMAGE[1]},
             "numExecutors": 0,  # every cell runs on an agent pod
@@ -167,6 +167,12 @@ def helm_values(spec: DeploySpec, jobs_yaml: str) -> dict:
         },
         "persistence": {"enabled": True, "size": f"{CONTROLLER_STORAGE_GB}Gi"},
     }
+    if ingress_host:
+        # HOST[:PORT]: the Ingress rule takes the host name; Jenkins' own URL keeps the port
+        # (e.g. a kind cluster whose ingress is mapped to localhost:8080).
+        values["controller"]["ingress"] = {"enabled": True, "hostName": ingress_host.split(":", 1)[0]}
+        values["controller"]["jenkinsUrl"] = f"http://{ingress_host}/"
+    return values
 
 
 def jenkins_cr(spec: DeploySpec, name: str, configmap: str) -> dict:
@@ -214,11 +220,12 @@ def _dump(data) -> str:
 
 
 def render_clone_spec(spec: DeploySpec, *, repository: str = "", branches: tuple[str, ...] | None = None,
-                      polling: bool = True, name: str = "pipelinegen") -> dict[str, str]:
+                      polling: bool = True, name: str = "pipelinegen", ingress_host: str = "") -> dict[str, str]:
     """Every file of generated/clone/ (relative path -> text) for *spec*.
 
     *repository*/*branches* override the canonical ones (a fork's clone); a throwaway clone
-    renders with polling=False so it never starts post-commit builds of its own.
+    renders with polling=False so it never starts post-commit builds of its own. *ingress_host*
+    exposes the chart's controller through an Ingress instead of `kubectl port-forward`.
     """
     repository = repository or spec.canonical_repository
     branches = branches or spec.branches
@@ -229,7 +236,7 @@ def render_clone_spec(spec: DeploySpec, *, repository: str = "", branches: tuple
         "plugins.txt": "".join(f"{p}\n" for p in spec.plugins),
         "jcasc/jobs.yaml": jobs_yaml,
         "jcasc/agents.yaml": agents_yaml,
-        "helm/values.yaml": _dump(helm_values(spec, jobs_yaml)),
+        "helm/values.yaml": _dump(helm_values(spec, jobs_yaml, ingress_host)),
         "operator/jenkins.yaml": _dump(jenkins_cr(spec, name, cm_name)),
         "operator/jcasc-configmap.yaml": _dump(configmap(cm_name, {"jobs.yaml": jobs_yaml, "agents.yaml": agents_yaml})),
     }
