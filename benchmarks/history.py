@@ -78,6 +78,10 @@ def main() -> None:
         kinds: dict[str, int] = {}
         for verdict in report.tests:
             kinds[verdict.kind] = kinds.get(verdict.kind, 0) + 1
+        found = {t.test: t.kind for t in report.tests}
+        name = [f"{c.classname}.{c.name}" for c in base]
+        print(f"truth: {sum(found.get(name[t]) == 'test' for t in flaky)} of {len(flaky)} planted flakes found as test, "
+              f"{sum(found.get(name[t]) == 'code' for t in broken)} of {len(broken)} broken tests as code")
         print(f"flaky query: {query_s:.2f} s wall, {query_cpu:.2f} s CPU for {len(report.tests)} tests with failures {kinds} (target < 2 s)")
         store.close()
     print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
