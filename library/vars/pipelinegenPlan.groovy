@@ -219,6 +219,34 @@ static List repeatCells(Map data, Map step, Map cell, Map spec) {
     return out
 }
 
+/** Python's str.format for plain {name} fields, as the plan renders the same patterns: {{ and }} are literal braces. */
+@NonCPS
+static String renderTemplate(String template, Map fields) {
+    char open = '{'
+    char close = '}'
+    StringBuilder out = new StringBuilder()
+    int i = 0
+    while (i < template.length()) {
+        char c = template.charAt(i)
+        if ((c == open || c == close) && i + 1 < template.length() && template.charAt(i + 1) == c) {
+            out.append(c)
+            i += 2
+        } else if (c == open) {
+            int end = template.indexOf('}', i)
+            String name = end < 0 ? '' : template.substring(i + 1, end)
+            if (!fields.containsKey(name)) {
+                throw new IllegalArgumentException("pipelinegen: unknown placeholder {${name}} in '${template}'")
+            }
+            out.append(fields[name] as String)
+            i = end + 1
+        } else {
+            out.append(c)
+            i++
+        }
+    }
+    return out.toString()
+}
+
 /** A cell with its step's settings and its environment, ready to run. */
 @NonCPS
 static Map describeCell(Map data, Map step, Map cell) {
@@ -242,14 +270,16 @@ static Map describeCell(Map data, Map step, Map cell) {
     env.add('PIPELINEGEN_RESULTS_DIR=' + out.results_dir)
     env.addAll(step.env)
     out.env = env
+    Map fields = [:]
+    fields.putAll(axisValues)
+    fields.putAll([step: step.name, split: cell.split, splits: step.splits, cell_id: cell.id])
+    for (Map checkout : step.checkouts) {
+        fields[checkout.name + '_dir'] = checkout.directory
+    }
     List patterns = []
     List junitPatterns = []
     for (String pattern : step.results + step.archive) {
-        String text = pattern.replace('{step}', step.name).replace('{split}', cell.split as String)
-        text = text.replace('{splits}', step.splits as String).replace('{cell_id}', cell.id)
-        for (Map.Entry entry : axisValues.entrySet()) {
-            text = text.replace('{' + entry.key + '}', entry.value as String)
-        }
+        String text = renderTemplate(pattern, fields)
         patterns.add(text)
         if (step.results.contains(pattern)) {
             junitPatterns.add(out.results_dir + '/' + text)

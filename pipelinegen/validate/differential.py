@@ -150,6 +150,9 @@ def cell_differences(cell: Cell, got: RecordedCell, params: dict[str, object]) -
     for key, value in cell.env:
         if got.env.get(key) != value:
             problems.append(f"environment {key} is {got.env.get(key)!r}, the plan says {value!r}")
+    collect = "\n".join(cell.results + cell.archive)
+    if got.env.get("PIPELINEGEN_COLLECT", collect) != collect:
+        problems.append(f"collects {got.env.get('PIPELINEGEN_COLLECT')!r}, the plan's result/archive globs are {collect!r}")
     if set(got.unstashed) != set(cell.depends_on):
         problems.append(f"unstashes {sorted(got.unstashed)} but depends on {sorted(cell.depends_on)}")
     if cell.build_once and cell.id not in got.stashed:
