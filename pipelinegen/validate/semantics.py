@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.load import load_pipeline
+from pipelinegen.model.build import COMMAND_FIELDS, template_fields
 from pipelinegen.model.pipeline import ARCH_AXIS, Pipeline
 from pipelinegen.plan.cell import Cell
 from pipelinegen.plan.expand import cell_universe
@@ -44,6 +45,9 @@ def load_checked(pipeline_path: Path, overlays: tuple[Path, ...] = ()) -> tuple[
     except PipelineError as err:
         return None, _tagged(err.findings)
     findings = check_model(pipeline, str(pipeline_path))
+    template_problems = check_templates(pipeline, str(pipeline_path))
+    if template_problems:  # cell expansion would fail on them with a KeyError
+        return pipeline, findings + template_problems
     try:
         universe = cell_universe(pipeline)
     except PipelineError as err:
@@ -68,6 +72,30 @@ def check_model(pipeline: Pipeline, file: str) -> list[Finding]:
                                         f"({', '.join(arch.values)}): arm64 cells would run on amd64 agents",
                                         f"resources[{resource.name}].label", "put {arch} in the label",
                                         rule=RULE, severity="warning"))
+    return findings
+
+
+def check_templates(pipeline: Pipeline, file: str) -> list[Finding]:
+    """Placeholders of result/archive globs and docker images name a field every cell has (the command's
+    are checked while loading; these are not, and an unknown one stops plan expansion)."""
+    findings = []
+    for step in pipeline.steps:
+        axes = {a.name for a in pipeline.axes}
+        globs = set(COMMAND_FIELDS) | axes | {f"{name}_dir" for name in step.checkouts}
+        for key, templates, known in (("results", step.results, globs), ("archive", step.archive, globs),
+                                      ("image", (step.image,), axes)):
+            for template in templates:
+                try:
+                    unknown = [name for name in template_fields(template) if name not in known]
+                except ValueError as err:
+                    unknown, problem = [], f"malformed template {template!r}: {err}"
+                    findings.append(Finding(*_located(step, file), problem, f"steps[{step.name}].{key}",
+                                            "write {{ and }} for literal braces", rule=RULE))
+                for name in unknown:
+                    findings.append(Finding(*_located(step, file), f"unknown placeholder {{{name}}} in {template!r}",
+                                            f"steps[{step.name}].{key}",
+                                            f"known: {', '.join(sorted(known))}; write {{{{ for a literal brace",
+                                            rule=RULE))
     return findings
 
 
