@@ -1,6 +1,7 @@
 """Driver throughput against the Jenkins REST test double (tests/jenkins_double): a build whose console
 arrives in many progressive chunks and that archives many JUnit files. Prints wall time, console MB/s,
-artifacts/s and the driver's peak Python memory. Run on demand: `python benchmarks/deploy_driver.py`.
+artifacts/s and peak Python memory (the double runs in the same process and holds the whole console, so
+the driver's own share is the peak minus about twice the console size). Run on demand: `python benchmarks/deploy_driver.py`.
 (A real controller is slower; this measures the driver's own overhead.)"""
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
     assert outcome.complete
     print(f"console: {console_mb:.1f} MB in {args.chunks} chunks; artifacts: {args.artifacts}")
     print(f"wall {wall:.2f} s; {console_mb / wall:.1f} MB/s console; {args.artifacts / wall:.0f} artifacts/s "
-          f"(both in the same run); peak traced memory {peak / 2**20:.1f} MB")
+          f"(both in the same run); peak traced memory {peak / 2**20:.1f} MB (double included)")
 
 
 if __name__ == "__main__":
