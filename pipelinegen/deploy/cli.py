@@ -31,7 +31,7 @@ from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
-from pipelinegen.results.identity import pipeline_identity
+from pipelinegen.results.identity import model_identity
 
 JENKINSFILE = Path("generated/Jenkinsfile")
 EXIT_INTERRUPTED = 130
@@ -203,8 +203,7 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
                            f"`pipelinegen test-on-clone --reuse {clone.name if clone else 'NAME'}`; delete it with "
                            f"`pipelinegen clone delete {clone.name if clone else 'NAME'}`.")
                 return
-            identity = pipeline_identity(pipeline_path, [Path(s.path) for s in pipeline.sources
-                                                         if s.role == "overlay"] or overlays)
+            identity = model_identity(pipeline, pipeline_path)
             _run_and_collect(driver, spec, pipeline, plan, params, job, repository, branch, out, poll_s, identity)
         except KeyboardInterrupt:
             _err("interrupted: results downloaded so far are kept" + (", tearing the clone down" if tear_down else ""))

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from pipelinegen.errors import PipelineError
-from pipelinegen.fsutil import sha256_file
+from pipelinegen.fsutil import display_path, sha256_file
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
 from pipelinegen.load.yamlsource import load_located
 from pipelinegen.model.pipeline import Pipeline, SourceFile
 
 DEFAULT_PIPELINE = Path("pipeline.yaml")
-
-
-def _display(path: Path) -> str:
-    """Paths in messages and identities: relative to the working directory when inside it."""
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:
-        return str(path)
 
 
 def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) -> Pipeline:
@@ -32,7 +23,7 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     from pipelinegen.model.build import build_pipeline
 
     path = Path(path)
-    display = _display(path)
+    display = display_path(path)
     base = load_located(path, display)
     if not isinstance(base, dict):
         raise PipelineError.single(display, 1, "pipeline.yaml must be a mapping at top level")
@@ -41,7 +32,7 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     overlay_paths += [Path(p) for p in overlays]
     overlay_docs = []
     for overlay_path in overlay_paths:
-        overlay_display = _display(overlay_path)
+        overlay_display = display_path(overlay_path)
         overlay_docs.append(load_located(overlay_path, overlay_display))
         sources.append(SourceFile(path=overlay_display, sha256=sha256_file(overlay_path), role="overlay"))
     merged = merge_overlays(base, overlay_docs)
@@ -53,7 +44,7 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     pipeline = build_pipeline(data, display, path.parent, sources, merged.notes)
     repeats_path = path.parent / REPEATS_FILE
     if repeats_path.is_file():
-        repeats_display = _display(repeats_path)
+        repeats_display = display_path(repeats_path)
         test_steps = {s.name: s.splits for s in pipeline.steps if s.kind == "test"}
         specs = load_repeats(repeats_path, repeats_display, test_steps)
         repeats_source = SourceFile(path=repeats_display, sha256=sha256_file(repeats_path), role="repeats")

@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 from pipelinegen.errors import Finding, PipelineError
-from pipelinegen.fsutil import sha256_file
+from pipelinegen.fsutil import display_path, sha256_file
 from pipelinegen.load.schema import suggest
 from pipelinegen.load.yamlsource import Location, locate
 from pipelinegen.model.pipeline import (
@@ -101,7 +101,7 @@ def _build_axes(check: _Checker, base_dir: Path, sources: list[SourceFile]) -> l
                 file_values, file_default = read_axis_values_file(path, source["supported"], source.get("default"))
                 values = file_values
                 default = file_default or default
-                sources.append(SourceFile(path=source["file"], sha256=sha256_file(path), role="axis-values"))
+                sources.append(SourceFile(path=display_path(path), sha256=sha256_file(path), role="axis-values"))
             except FileNotFoundError:
                 if not values:
                     check.error(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import lzma
-import os
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +14,7 @@ from typing import BinaryIO
 import zstandard
 
 from pipelinegen.errors import PipelineError
+from pipelinegen.fsutil import atomic_writer
 
 SUFFIXES = (".tar.xz", ".tar.zst", ".tar.gz", ".tar")
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -36,30 +35,6 @@ def compression_for(path: Path) -> str:
                                hint="name the output *.tar.zst (fast) or *.tar.xz (smallest)")
 
 
-@contextmanager
-def atomic_output(path: Path):
-    """A binary file handle whose content replaces *path* only if the block completes.
-
-    fsutil.atomic_write_bytes needs the whole content in memory; bundles can be gigabytes.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a bundle is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     # Fixed owner and time: the same content gives the same archive bytes.
     info = tarfile.TarInfo(name)
@@ -74,7 +49,7 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
 def write_tar(out: Path, root: Path, names: Sequence[str]) -> None:
     """Write *names* (relative to *root*, in that order) into *out*, compressed by its suffix."""
     kind = compression_for(out)
-    with atomic_output(out) as raw:
+    with atomic_writer(out) as raw:
         if kind == "zst":
             # Single-threaded: zstd's worker buffers would make peak memory grow with the bundle size.
             cctx = zstandard.ZstdCompressor(level=10, threads=0)

@@ -23,7 +23,7 @@ from pipelinegen.results.collect import (
     read_run_directory,
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
-from pipelinegen.results.identity import pipeline_identity
+from pipelinegen.results.identity import model_identity
 from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict
 from pipelinegen.results.summary import summarise, text_summary, write_html, write_merged_junit
 from pipelinegen.results.verify import load_allow_known, verify_bundle
@@ -48,9 +48,7 @@ def _load(pipeline: Path, overlays: tuple[Path, ...]):
     from pipelinegen.load import load_pipeline
 
     model = load_pipeline(pipeline, overlays)
-    # The overlays pipeline.yaml names itself count towards its identity as much as those given here.
-    declared = [Path(s.path) for s in getattr(model, "sources", ()) if getattr(s, "role", "") == "overlay"]
-    return model, pipeline_identity(pipeline, declared or overlays)
+    return model, model_identity(model, pipeline)
 
 
 def _plan_cells(plan_file: Path) -> list[CellRef]:

@@ -40,6 +40,13 @@ def pipeline_identity(pipeline: Path, overlays: Sequence[Path] = (), generated: 
     return {"sha256": combined_digest(entries, version), "files": entries, "pipelinegen_version": version}
 
 
+def model_identity(model, pipeline: Path, generated: Path | None = None, version: str = __version__) -> dict:
+    """The identity of a loaded pipeline: pipeline.yaml and every other file it was built from (overlays,
+    given or declared in pipeline.yaml, the build.xml its axis values came from, repeats.yaml), plus generated/."""
+    others = [Path(source.path) for source in model.sources if source.role != "pipeline"]
+    return pipeline_identity(pipeline, others, generated, version)
+
+
 def combined_digest(entries: Sequence[dict], version: str) -> str:
     digest = hashlib.sha256()
     for entry in entries:

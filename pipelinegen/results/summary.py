@@ -9,8 +9,7 @@ from typing import BinaryIO
 
 import jinja2
 
-from pipelinegen.fsutil import atomic_write_bytes, atomic_write_text
-from pipelinegen.results.archive import atomic_output
+from pipelinegen.fsutil import atomic_write_bytes, atomic_write_text, atomic_writer
 from pipelinegen.results.bundle import Bundle
 from pipelinegen.results.junit import SuiteOutput
 from pipelinegen.results.manifest import safe_id
@@ -134,7 +133,7 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
         if name in wanted_logs:
             target = files_dir / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_output(target) as dest:
+            with atomic_writer(target) as dest:
                 while block := handle.read(1 << 20):
                     dest.write(block)
             logs_by_cell.setdefault(wanted_logs[name], []).append((Path(name).name, f"{files_rel}/{name}"))
@@ -163,7 +162,7 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
 def write_merged_junit(bundle: Bundle, out: Path | BinaryIO) -> None:
     """One JUnit file with every cell's results (suites tagged with their cell), streamed."""
     if isinstance(out, Path):
-        with atomic_output(out) as handle:
+        with atomic_writer(out) as handle:
             write_merged_junit(bundle, handle)
         return
     with junit_writer(out, bundle.subject["commit"]) as writer:

@@ -11,9 +11,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelinegen.load import load_pipeline
 from pipelinegen.results.bundle import BundleWriter
 from pipelinegen.results.collect import git_subject_details, read_run_directory
-from pipelinegen.results.identity import pipeline_identity
+from pipelinegen.results.identity import model_identity
 from pipelinegen.results.manifest import Subject
 
 BUNDLE_NAME = "bundle.tar.zst"
@@ -48,7 +49,7 @@ def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: 
     output = out_dir / BUNDLE_NAME
     writer = BundleWriter(output, subject=Subject(repository=origin, commit=commit, branch=branch, tree=tree),
                           parameters=parameters_from_dict(run_dir.parameters), producer=run_dir.producer,
-                          cells=run_dir.planned, pipeline=pipeline_identity(pipeline_path))
+                          cells=run_dir.planned, pipeline=model_identity(load_pipeline(pipeline_path), pipeline_path))
     try:
         for item in run_dir.cells:
             item = dict(item)
