@@ -1,11 +1,13 @@
 """The `pipelinegen` command group.
 
-Each capability lives in its own package and exposes its click commands in a module listed in
-COMMAND_MODULES; this file only wires them together, so adding a capability is a one-line change here.
+Each capability lives in its own package; COMMANDS names each command's click object by import path,
+and a command's module is imported only when that command runs (`pipelinegen --help` and every command
+start fast instead of importing jenkins-job-builder, lxml rules, ... for all of them).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -16,21 +18,46 @@ import click
 from pipelinegen import __version__
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 
-# module path -> attribute holding a list of click commands
-COMMAND_MODULES: tuple[str, ...] = (
-    "pipelinegen.core_cli",
-    "pipelinegen.run.cli",
-    "pipelinegen.analysis.estimate_cli",
-    "pipelinegen.lint.cli",
-    "pipelinegen.results.cli",
-    "pipelinegen.validate.cli",
-    "pipelinegen.deploy.cli",
-    "pipelinegen.analysis.history_cli",
-)
+# command name -> "module:attribute" of its click command (adding a capability is one line here)
+COMMANDS: dict[str, str] = {
+    "compile": "pipelinegen.core_cli:compile_command",
+    "plan": "pipelinegen.core_cli:plan_command",
+    "schema": "pipelinegen.core_cli:schema_command",
+    "validate": "pipelinegen.validate.cli:validate_command",
+    "explain": "pipelinegen.validate.cli:explain_command",
+    "lint": "pipelinegen.lint.cli:lint_command",
+    "run": "pipelinegen.run.cli:run_command",
+    "results": "pipelinegen.results.cli:results",
+    "history": "pipelinegen.analysis.history_cli:history",
+    "flaky": "pipelinegen.analysis.history_cli:flaky",
+    "splits": "pipelinegen.analysis.estimate_cli:splits_command",
+    "estimate": "pipelinegen.analysis.estimate_cli:estimate_command",
+    "jobs": "pipelinegen.deploy.cli:jobs_command",
+    "test-on-clone": "pipelinegen.deploy.cli:test_on_clone_command",
+    "clone": "pipelinegen.deploy.cli:clone_group",
+}
 
 
 class PipelinegenGroup(click.Group):
-    """Turns PipelineError into a clear message and exit code 2, never a traceback."""
+    """Loads commands lazily; turns PipelineError into a clear message and exit code 2, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -62,9 +89,3 @@ def main(ctx: click.Context, directory: Path | None) -> None:
         # back where we were when the command ends: the CLI also runs in-process (tests, other tools)
         ctx.call_on_close(lambda: os.chdir(previous))
     ctx.ensure_object(dict)
-
-
-for _module_name in COMMAND_MODULES:
-    _module = importlib.import_module(_module_name)
-    for _command in _module.commands:
-        main.add_command(_command)
