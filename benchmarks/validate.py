@@ -1,0 +1,59 @@
+"""Time `pipelinegen validate` on the full Cassandra pipeline, layer by layer (run on demand, prints figures).
+
+    python benchmarks/validate.py [PIPELINE_YAML]
+
+Two JVM starts in all, whatever the number of files and parameter sets: one for the lint rules + Groovy
+syntax gate of every generated Groovy file, one for every harness run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pipelinegen.load  # noqa: F401  (load first: load and model import each other)
+from pipelinegen.lint.engine import lint_paths
+from pipelinegen.render import generate
+from pipelinegen.validate import differential, sizes
+from pipelinegen.validate.execution import run_harness
+from pipelinegen.validate.semantics import load_checked
+
+
+def main() -> None:
+    pipeline_path = Path(sys.argv[1] if len(sys.argv) > 1 else "pipeline.yaml")
+    generated = Path(generate.GENERATED_DIR)
+    figures = []
+
+    def timed(label: str, func):
+        start = time.perf_counter()
+        value = func()
+        figures.append((label, time.perf_counter() - start))
+        return value
+
+    pipeline, findings = timed("1 semantics (load + model + cell universe)", lambda: load_checked(pipeline_path))
+    assert pipeline is not None, findings
+    files = timed("  render in memory (staleness check)", lambda: generate.render_all(pipeline, pipeline_path.parent))
+    timed("  compare with generated/", lambda: generate.check(files, generated))
+    groovy = sorted((generated / "library").rglob("*.groovy"))
+    timed(f"2+3 lint rules + Groovy 2.4 gate ({1 + len(groovy)} files, 1 JVM)",
+          lambda: lint_paths([generated / "Jenkinsfile"], groovy))
+    measured = timed("4 size guard", lambda: sizes.measure(generated))
+    cases = differential.default_cases(pipeline)
+    results = timed(f"5 harness ({len(cases)} parameter sets, 1 JVM)",
+                    lambda: run_harness(differential.harness_runs(pipeline, cases), generated / "Jenkinsfile",
+                                        pipeline_path.parent))
+    plans = timed("  python plans", lambda: differential.expected_plans(pipeline, cases))
+    differences = timed("  compare", lambda: sum(len(differential.compare(c.name, p, r))
+                                                  for c, p, r in zip(cases, plans, results, strict=True)))
+    cells = sum(len(r.cells()) for r in results)
+    for label, seconds in figures:
+        print(f"{label:<58} {seconds:8.2f} s")
+    print(f"{'total':<58} {sum(s for _, s in figures):8.2f} s")
+    print(f"cells executed by the harness: {cells} ({cells / dict(figures)[figures[5][0]]:.0f}/s), "
+          f"differences: {differences}, largest generated Groovy block: "
+          f"{max((s.largest_block_bytes for s in measured), default=0)} bytes")
+
+
+if __name__ == "__main__":
+    main()
