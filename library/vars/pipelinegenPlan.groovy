@@ -208,6 +208,7 @@ static List repeatCells(Map data, Map step, Map cell, Map spec) {
         repeat.split = index
         Map described = describeCell(data, step, repeat)
         described.splits = machines
+        described.attempts = 1  // a failing repetition is the finding: a retry would only hide it
         described.env = described.env.collect { String entry ->
             entry.startsWith('PIPELINEGEN_SPLIT=') ? "PIPELINEGEN_SPLIT=${index}/${machines}".toString() : entry
         }

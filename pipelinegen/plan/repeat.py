@@ -83,6 +83,7 @@ def repeat_cells(spec: RepeatSpec, base_cells: list[Cell]) -> list[Cell]:
                     name=name,
                     split=index,
                     splits=len(shares),
+                    attempts=1,  # a failing repetition is the finding: a retry would only hide it
                     env=tuple(sorted(env.items())),
                 )
             )

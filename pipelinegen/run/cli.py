@@ -50,17 +50,32 @@ def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> di
     return pairs
 
 
+def _repeat_parameters(pipeline, repeat: str | None, times: int | None, stop_on_failure: bool) -> tuple:
+    """--repeat/--times as the job's repeat parameters (their names come from pipeline.yaml `repeat:`)."""
+    if repeat is None:
+        if times is not None:
+            raise click.UsageError("--times goes with --repeat REGEX")
+        return ()
+    settings = pipeline.repeat
+    pairs = {settings.test_regex_parameter: repeat, settings.stop_on_failure_parameter: str(stop_on_failure).lower()}
+    if times is not None:
+        pairs[settings.count_parameter] = str(times)
+    return tuple(sorted(pairs.items()))
+
+
 def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, architecture: str, jdk: str,
-               repository: str, selectors: tuple[str, ...]):
+               repository: str, selectors: tuple[str, ...], repeat: str | None = None, times: int | None = None,
+               stop_on_failure: bool = True):
     """The plan to run. Without --profile: the first profile, or, with --cells, the first profile that has
     every selected cell (so `--cells 'test 3/20'` reproduces a CI cell whatever profile it came from)."""
     from pipelinegen.load import load_pipeline
     from pipelinegen.plan import Parameters, build_plan
 
     pipeline = load_pipeline(pipeline_path)
+    extra = _repeat_parameters(pipeline, repeat, times, stop_on_failure)
 
     def plan_for(name: str):
-        return build_plan(pipeline, Parameters(profile=name, custom_regexp=custom_regexp,
+        return build_plan(pipeline, Parameters(profile=name, custom_regexp=custom_regexp, extra=extra,
                                                architecture=architecture, jdk=jdk, repository=repository))
 
     if profile is not None or not pipeline.profiles:
@@ -127,12 +142,20 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.option("--keep-work", is_flag=True, help="Keep each cell's working copy (printed at the end).")
 @click.option("--no-bundle", is_flag=True, help="Only the result directory, no bundle.tar.zst.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@click.option("--repeat", default=None, metavar="REGEX",
+              help="Flaky hunt: every selected test step runs the tests matching REGEX many times instead of "
+                   "its splits (the job's repeat parameters).")
+@click.option("--times", type=click.IntRange(min=1), default=None,
+              help="With --repeat: how many times (default: pipeline.yaml repeat.default_count).")
+@click.option("--stop-on-failure/--keep-going", default=True, show_default=True,
+              help="With --repeat: stop a cell at its first failing repetition.")
 @click.pass_context
 def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, custom_regexp: str,
                 architecture: str, jdk: str, repository: str | None, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
                 dry_run: bool, jdk_home: tuple[str, ...], jvm_root: Path, env_pairs: tuple[str, ...],
                 checkout_pairs: tuple[str, ...], timeout_s: float | None, kill_grace: float,
-                out_dir: Path | None, keep_work: bool, no_bundle: bool, plain: bool) -> None:
+                out_dir: Path | None, keep_work: bool, no_bundle: bool, plain: bool, repeat: str | None,
+                times: int | None, stop_on_failure: bool) -> None:
     """Run the plan's cells on this machine: the same cells the Jenkinsfile runs, no CI needed.
 
     Exit codes: 0 every cell passed; 1 test failures, timeouts, or cells that could not run here
@@ -141,7 +164,8 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     # not a terminal (CI log, pipe): wide enough that the summary table is not folded
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     repository = repository if repository is not None else Path.cwd().resolve().as_uri()
-    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository, cell_selectors)
+    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository, cell_selectors,
+                      repeat, times, stop_on_failure)
     cells = select_cells(plan, cell_selectors)
     checkouts = {name: parse_checkout_source(value) for name, value in _pairs(checkout_pairs, "--checkout").items()}
     for name, source in checkouts.items():
