@@ -84,7 +84,7 @@ class StageModel {
     Object agent
     Closure when
     boolean beforeAgent
-    Map environment = [:]
+    Closure environment  // evaluated when the stage starts, as in Jenkins
     List options = []
     Closure steps
     List stages
@@ -97,7 +97,7 @@ class PipelineModel {
     Object agent
     List options = []
     List parameters = []
-    Map environment = [:]
+    Closure environment  // evaluated after the parameters are resolved
     List stages
     Map post = [:]
 }
@@ -201,19 +201,13 @@ class EnvironmentSection extends Section {
     }
     void setProperty(String name, Object value) {
         if (name in ['harness', 'where', 'values']) {
-            metaClass.setProperty(this, name, value)
+            getMetaClass().setProperty(this, name, value)
             return
         }
         if (!(name ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
             throw new HarnessError("invalid environment variable name '${name}'")
         }
         values[name] = value == null ? null : value.toString()
-    }
-    Object getProperty(String name) {
-        if (name == 'values' || name == 'harness' || name == 'where' || name == 'metaClass') {
-            return metaClass.getProperty(this, name)
-        }
-        return propertyMissing(name)
     }
     def credentials(String id) { throw new HarnessError("credentials('${id}') is not supported by the harness") }
 }
@@ -306,11 +300,7 @@ class StageSection extends Section {
         model.beforeAgent = section.beforeAgent
         model.when = { -> section.conditions.every { it.call() } }
     }
-    void environment(Closure body) {
-        EnvironmentSection section = new EnvironmentSection(harness: harness, where: "${where} environment")
-        delegated(body, section).call()
-        model.environment = section.values
-    }
+    void environment(Closure body) { model.environment = body }
     void options(Closure body) {
         OptionsSection section = new OptionsSection(harness: harness, where: "${where} options")
         delegated(body, section).call()
@@ -359,11 +349,7 @@ class PipelineSection extends Section {
         delegated(body, section).call()
         model.parameters = section.definitions
     }
-    void environment(Closure body) {
-        EnvironmentSection section = new EnvironmentSection(harness: harness, where: 'pipeline environment')
-        delegated(body, section).call()
-        model.environment = section.values
-    }
+    void environment(Closure body) { model.environment = body }
     void stages(Closure body) {
         StagesSection section = new StagesSection(harness: harness, where: 'pipeline stages')
         delegated(body, section).call()
@@ -1097,10 +1083,22 @@ class Harness {
             throw new HarnessError('the Jenkinsfile defines no pipeline { }')
         }
         applyParameterDefinitions(model.parameters)
-        globalEnv.putAll(model.environment)
+        globalEnv.putAll(evaluateEnvironment(model.environment, 'pipeline environment'))
         runStages(model.stages, model.agent)
         runPost(model.post, 'pipeline')
         finished = true
+    }
+
+    Map evaluateEnvironment(Closure body, String where) {
+        if (body == null) {
+            return [:]
+        }
+        EnvironmentSection section = new EnvironmentSection(harness: this, where: where)
+        Closure copy = (Closure) body.clone()
+        copy.delegate = section
+        copy.resolveStrategy = Closure.DELEGATE_ONLY
+        copy.call()
+        return section.values
     }
 
     void runStages(List stages, Object parentAgent) {
@@ -1114,7 +1112,8 @@ class Harness {
             record([type: 'stage-skipped', name: stage.name, reason: 'earlier failure'])
             return
         }
-        inFrame([stage: stage.name, env: stage.environment], {
+        inFrame([stage: stage.name, env: [:]], {
+            frames[-1].env.putAll(evaluateEnvironment(stage.environment, "stage('${stage.name}') environment"))
             if (stage.when != null && !(stage.when.call() as boolean)) {
                 record([type: 'stage-skipped', name: stage.name, reason: 'when'])
                 return
