@@ -211,7 +211,7 @@ static List repeatCells(Map data, Map step, Map cell, Map spec) {
         described.splits = machines
         described.attempts = 1  // a failing repetition is the finding: a retry would only hide it
         described.env = described.env.collect { String entry ->
-            entry.startsWith('PIPELINEGEN_SPLIT=') ? "PIPELINEGEN_SPLIT=${index}/${machines}".toString() : entry
+            entry.startsWith('PIPELINEGEN_SPLITS=') ? "PIPELINEGEN_SPLITS=${machines}".toString() : entry
         }
         described.env.add('PIPELINEGEN_REPEAT_TESTS=' + spec.tests)
         described.env.add('PIPELINEGEN_REPEAT_COUNT=' + share)
@@ -261,12 +261,16 @@ static Map describeCell(Map data, Map step, Map cell) {
     for (int i = 0; i < data.axes.size(); i++) {
         String name = data.axes[i].name
         axisValues[name] = cell.axes[i]
-        env.add('PIPELINEGEN_AXIS_' + name.toUpperCase().replace('-', '_') + '=' + cell.axes[i])
+        env.add('PIPELINEGEN_' + name.toUpperCase().replaceAll('[^A-Z0-9]', '_') + '=' + cell.axes[i])
     }
     out.axes = axisValues
+    // the environment contract of CI-agnostic scripts, the same as `pipelinegen run` gives (docs/scripts.md)
     env.add('PIPELINEGEN_CELL=' + cell.id)
+    env.add('PIPELINEGEN_CELL_ID=' + cell.id)
+    env.add('PIPELINEGEN_CELL_NAME=' + cell.name)
     env.add('PIPELINEGEN_STEP=' + step.name)
-    env.add('PIPELINEGEN_SPLIT=' + cell.split + '/' + step.splits)
+    env.add('PIPELINEGEN_SPLIT=' + cell.split)
+    env.add('PIPELINEGEN_SPLITS=' + step.splits)
     env.add('PIPELINEGEN_COMMAND=' + cell.command)
     out.results_dir = data.results_root + '/' + cell.id
     env.add('PIPELINEGEN_RESULTS_DIR=' + out.results_dir)
