@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelinegen.load import load_pipeline
-from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.bundle import write_bundle
 from pipelinegen.results.collect import git_subject_details, read_run_directory
 from pipelinegen.results.identity import model_identity
 from pipelinegen.results.manifest import Subject
@@ -47,16 +47,10 @@ def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: 
     from pipelinegen.results.cli import parameters_from_dict
 
     output = out_dir / BUNDLE_NAME
-    writer = BundleWriter(output, subject=Subject(repository=origin, commit=commit, branch=branch, tree=tree),
-                          parameters=parameters_from_dict(run_dir.parameters), producer=run_dir.producer,
-                          cells=run_dir.planned, pipeline=model_identity(load_pipeline(pipeline_path), pipeline_path))
-    try:
-        for item in run_dir.cells:
-            item = dict(item)
-            writer.add_cell(item.pop("cell"), **item)
-    except BaseException:
-        writer.close()
-        raise
-    writer.finish(incomplete=run_dir.incomplete, reason=run_dir.reason)
+    write_bundle(output, subject=Subject(repository=origin, commit=commit, branch=branch, tree=tree),
+                 parameters=parameters_from_dict(run_dir.parameters), producer=run_dir.producer,
+                 results=run_dir.cells, cells=run_dir.planned,
+                 pipeline=model_identity(load_pipeline(pipeline_path), pipeline_path),
+                 incomplete=run_dir.incomplete, reason=run_dir.reason)
     state = "INCOMPLETE " if run_dir.incomplete else ""
     return BundleOutcome(output, f"{state}bundle for commit {commit[:12]}: {output}")
