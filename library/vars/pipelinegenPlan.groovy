@@ -220,28 +220,28 @@ static List repeatCells(Map data, Map step, Map cell, Map spec) {
     return out
 }
 
-/** Python's str.format for plain {name} fields, as the plan renders the same patterns: {{ and }} are literal braces. */
+/** Python's str.format for plain {name} fields, as the plan renders the same patterns: {{ and }} are literal braces.
+ *  Strings only (no char arithmetic): StringBuilder.append(char) is not on the script-security whitelist. */
 @NonCPS
 static String renderTemplate(String template, Map fields) {
-    char open = '{'
-    char close = '}'
     StringBuilder out = new StringBuilder()
     int i = 0
     while (i < template.length()) {
-        char c = template.charAt(i)
-        if ((c == open || c == close) && i + 1 < template.length() && template.charAt(i + 1) == c) {
-            out.append(c)
+        String current = template.substring(i, i + 1)
+        String pair = template.substring(i, Math.min(i + 2, template.length()))
+        if (pair == '{{' || pair == '}}') {
+            out.append(current)
             i += 2
-        } else if (c == open) {
+        } else if (current == '{') {
             int end = template.indexOf('}', i)
             String name = end < 0 ? '' : template.substring(i + 1, end)
             if (!fields.containsKey(name)) {
-                throw new IllegalArgumentException("pipelinegen: unknown placeholder {${name}} in '${template}'")
+                throw new Exception("pipelinegen: unknown placeholder {${name}} in '${template}'")
             }
             out.append(fields[name] as String)
             i = end + 1
         } else {
-            out.append(c)
+            out.append(current)
             i++
         }
     }

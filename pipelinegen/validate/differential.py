@@ -12,6 +12,7 @@ from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Cell, Parameters, Plan
 from pipelinegen.plan.expand import build_plan
+from pipelinegen.run.executor import axis_env_name
 from pipelinegen.validate.execution import HarnessResult, HarnessRun, RecordedCell
 
 JENKINSFILE = "generated/Jenkinsfile"
@@ -130,6 +131,21 @@ def compare(case: str, expected: Plan | PipelineError, run: HarnessResult) -> li
     return findings
 
 
+def script_environment(cell: Cell) -> dict[str, str]:
+    """What a cell's step script sees on its first attempt, whatever runs it (docs/scripts.md)."""
+    env = {axis_env_name(name): value for name, value in cell.axes}
+    env.update({
+        "PIPELINEGEN_CELL_ID": cell.id,
+        "PIPELINEGEN_CELL_NAME": cell.name,
+        "PIPELINEGEN_STEP": cell.step,
+        "PIPELINEGEN_SPLIT": str(cell.split),
+        "PIPELINEGEN_SPLITS": str(cell.splits),
+        "PIPELINEGEN_ATTEMPT": "1",
+    })
+    env.update(dict(cell.env))
+    return env
+
+
 def cell_differences(cell: Cell, got: RecordedCell, params: dict[str, object]) -> list[str]:
     """What differs between one planned cell and the same cell as the Jenkinsfile ran it."""
     problems = []
@@ -142,13 +158,10 @@ def cell_differences(cell: Cell, got: RecordedCell, params: dict[str, object]) -
     ):
         if want != have:
             problems.append(f"{what} is {have!r} in the Jenkinsfile, {want!r} in the plan")
-    for name, value in cell.axes:
-        key = "PIPELINEGEN_AXIS_" + name.upper().replace("-", "_")
+    for key, value in script_environment(cell).items():
         if got.env.get(key) != value:
-            problems.append(f"{key} is {got.env.get(key)!r}, the plan says {value!r}")
-    for key, value in cell.env:
-        if got.env.get(key) != value:
-            problems.append(f"environment {key} is {got.env.get(key)!r}, the plan says {value!r}")
+            problems.append(f"environment {key} is {got.env.get(key)!r}; the step script contract "
+                            f"(docs/scripts.md, as `pipelinegen run` sets it) says {value!r}")
     collect = "\n".join(cell.results + cell.archive)
     if got.env.get("PIPELINEGEN_COLLECT", collect) != collect:
         problems.append(f"collects {got.env.get('PIPELINEGEN_COLLECT')!r}, the plan's result/archive globs are {collect!r}")

@@ -588,7 +588,7 @@ class Harness {
         reported.add(System.identityHashCode(t))
         Map where = locate(t)
         bugs.add([type: t.getClass().name, message: (t.message ?: t.toString()), file: where.file, line: where.line,
-                  stage: frame('stage')?.stage, cell: envValue('PIPELINEGEN_CELL')])
+                  stage: frame('stage')?.stage, cell: (envValue('PIPELINEGEN_CELL_ID') ?: envValue('PIPELINEGEN_CELL'))])
     }
 
     Map locate(Throwable t) {
@@ -764,7 +764,7 @@ class Harness {
             throw new HarnessError("sh: script must be a string, got ${a.script?.getClass()?.name}")
         }
         Map env = overlayEnv()
-        String cell = env.PIPELINEGEN_CELL
+        String cell = env.PIPELINEGEN_CELL_ID ?: env.PIPELINEGEN_CELL  // the documented name, then the older one
         Map event = [type: 'sh', script: a.script as String, label: a.label as String, dir: frame('dir')?.dir,
                      timeout: frame('timeout')?.timeout, cell: cell, command: env.PIPELINEGEN_COMMAND, env: env]
         event = record(event)
@@ -827,7 +827,7 @@ class Harness {
             throw new HarnessError('stash: a name is required')
         }
         Map branch = frame('stashes')
-        (branch == null ? stashes : branch.stashes)[a.name as String] = [includes: a.includes, cell: envValue('PIPELINEGEN_CELL')]
+        (branch == null ? stashes : branch.stashes)[a.name as String] = [includes: a.includes, cell: (envValue('PIPELINEGEN_CELL_ID') ?: envValue('PIPELINEGEN_CELL'))]
         record([type: 'stash', name: a.name as String, includes: a.includes as String])
         return null
     }
