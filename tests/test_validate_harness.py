@@ -132,3 +132,13 @@ def test_explain_prints_the_cells_from_the_harness(tmp_path: Path, monkeypatch):
     assert "$ .build/docker/check-code.sh 17  after jar_jdk17" in result.output
     assert "branch='feature/x'" in lines[0]
     assert lines[-1].startswith("7 cells")  # 4 packaging steps + jar + 2 post-commit publish cells (default repository)
+
+
+def test_an_unticked_stop_on_failure_box_reaches_the_repeat_cells(project):
+    # a booleanParam arrives in Groovy as Boolean false; it once turned into 'true' through `?:`
+    _, _, results = project
+    run = results["repeat run"]
+    repeat_cells = [c for c in run.cells() if "PIPELINEGEN_REPEAT_TESTS" in c.env]
+    assert run.job_params["repeated_tests_stop_on_failure"] is False
+    assert repeat_cells and {c.env["PIPELINEGEN_REPEAT_STOP_ON_FAILURE"] for c in repeat_cells} == {"false"}
+    assert {c.env["PIPELINEGEN_REPEAT_COUNT"] for c in repeat_cells} <= {str(n) for n in range(1, 8)}

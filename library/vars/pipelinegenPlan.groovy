@@ -136,7 +136,9 @@ static Map selectCells(Map data, Map jobParams) {
         replacesNormalCells = true
         String countText = (jobParams[data.repeat.count_parameter] ?: '') as String
         int count = countText == '' ? (data.repeat.default_count as int) : Integer.parseInt(countText.trim())
-        String stopText = (jobParams[data.repeat.stop_on_failure_parameter] ?: 'true') as String
+        // a booleanParam arrives as Boolean false: `false ?: 'true'` would turn an unticked box into 'true'
+        Object stopValue = jobParams[data.repeat.stop_on_failure_parameter]
+        String stopText = stopValue == null || stopValue == '' ? 'true' : stopValue as String
         boolean stop = ['true', 'yes', '1', 'on'].contains(stopText.toLowerCase())
         for (Map step : data.steps) {
             if (wanted.contains(step.name) && step.kind == 'test') {

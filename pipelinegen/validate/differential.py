@@ -64,6 +64,14 @@ def default_cases(pipeline: Pipeline) -> list[Case]:
         # a regexp that picks some but not all steps, written in the Java/Python common subset
         cases.append(Case("custom regexp", Parameters(profile=custom, custom_regexp=f"^{pipeline.steps[-1].name[:3]}|test$")))
     # every profile already ran above: the repository cases use the smallest, they test checkout and post-commit
+    repeat = pipeline.repeat
+    with_tests = next((p.name for p in pipeline.profiles if not p.custom
+                       and any(pipeline.step(s).kind == "test" for s in p.steps)), None)
+    if with_tests:
+        # repeat runs: the count and the boolean parameter travel as job parameters of different types
+        cases.append(Case("repeat run", Parameters(profile=with_tests, extra=(
+            (repeat.test_regex_parameter, "Compaction.*Test|^Flaky$"), (repeat.count_parameter, "7"),
+            (repeat.stop_on_failure_parameter, "false")))))
     cases.append(Case("fork with a branch", Parameters(profile=first, repository=NON_CANONICAL_REPOSITORY,
                                                      branch="feature/x")))
     if pipeline.canonical_repository:
