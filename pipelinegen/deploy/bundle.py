@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipelinegen.plan.cell import Parameters, Plan
 from pipelinegen.render.plan_data import RESULTS_ROOT
-from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.bundle import write_bundle
 from pipelinegen.results.collect import DEFAULT_LOG_GLOBS
 from pipelinegen.results.manifest import CELL_STATUSES, Producer, Subject
 
@@ -77,13 +77,6 @@ def write_build_bundle(out: Path, download_dir: Path, plan: Plan, parameters: Pa
     finished = int(started) + int(build_info.get("duration", 0)) if started else None
     producer = Producer(kind="jenkins", url=build_info.get("url", ""), agent_labels=labels,
                         started_at=_iso_ms(started), finished_at=_iso_ms(finished))
-    writer = BundleWriter(out, subject=subject, parameters=parameters, producer=producer, cells=plan.cells,
-                          pipeline=pipeline_id)
-    try:
-        for item in cell_items(download_dir / "artifacts", plan):
-            item = dict(item)
-            writer.add_cell(item.pop("cell"), **item)
-    except BaseException:
-        writer.close()
-        raise
-    return writer.finish(incomplete=incomplete, reason=reason)
+    return write_bundle(out, subject=subject, parameters=parameters, producer=producer,
+                        results=cell_items(download_dir / "artifacts", plan), cells=plan.cells, pipeline=pipeline_id,
+                        incomplete=incomplete, reason=reason)
