@@ -340,7 +340,7 @@ def load_plan(
 @click.option("--architecture", default="", help="amd64, arm64, all ('' = the axis default).")
 @click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
-@click.option("--repository", default="", help="Repository URL ('' = canonical, i.e. post-commit).")
+@click.option("--repository", default="", help="Repository URL; the canonical one makes the run post-commit (adds the publish cells).")
 @click.option(
     "--agents",
     multiple=True,
