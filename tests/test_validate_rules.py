@@ -84,3 +84,19 @@ def test_validate_without_groovy_says_how_to_install_it_and_exits_2(tmp_path: Pa
     result = CliRunner().invoke(main, ["-C", str(tmp_path), "validate"])
     assert result.exit_code == 2
     assert "apt-get install -y groovy" in result.output
+
+
+@pytest.mark.slow
+def test_a_custom_regexp_is_run_in_java_and_compared_with_python(tmp_path: Path, monkeypatch):
+    # '[[:est:]]' is a nested class in Java (matches 'test') and a set followed by ']' in Python; '\0' is an error in Java only
+    monkeypatch.chdir(tmp_path)
+    compile_into(CORPUS / "valid.yaml", tmp_path)
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "validate", "--format", "json",
+                                       "--custom-regexp", "[[:est:]]", "--custom-regexp", "\\0",
+                                       "--custom-regexp", "^te"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    runs = {r["case"]: r for r in report["runs"]}
+    assert runs["custom regexp '^te'"]["differences"] == 0
+    assert runs["custom regexp '[[:est:]]'"]["differences"] > 0
+    assert runs["custom regexp '\\\\0'"]["differences"] > 0

@@ -80,6 +80,14 @@ def default_cases(pipeline: Pipeline) -> list[Case]:
     return [Case(c.name, _normalise(c.parameters)) for c in cases]
 
 
+def regexp_cases(pipeline: Pipeline, patterns: tuple[str, ...]) -> list[Case]:
+    """A custom-profile run per regexp: Java (the library) and Python (the plan) must pick the same steps."""
+    custom = next((p.name for p in pipeline.profiles if p.custom), None)
+    if custom is None:
+        return []
+    return [Case(f"custom regexp {pattern!r}", Parameters(profile=custom, custom_regexp=pattern)) for pattern in patterns]
+
+
 def _normalise(parameters: Parameters) -> Parameters:
     """Move the built-in axis parameters out of `extra` into their own fields (what build_plan reads)."""
     extra = dict(parameters.extra)

@@ -76,7 +76,7 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
         report.skipped.append("harness: the generated Groovy does not compile")
         return report
     if harness:
-        cases = differential.default_cases(pipeline)
+        cases = differential.default_cases(pipeline) + differential.regexp_cases(pipeline, custom_regexps)
         results = run_harness(differential.harness_runs(pipeline, cases), jenkinsfile, pipeline_path.parent)
         for case, expected, result in zip(cases, differential.expected_plans(pipeline, cases), results, strict=True):
             differences = differential.compare(case.name, expected, result)
