@@ -88,7 +88,16 @@ BROKEN = {
     "duplicate stage": ("stages { stage('s') { steps { echo('x') } }\n stage('s') { steps { echo('y') } } }",
                         "duplicate stage name 's'"),
     "typo as a bare name": ("stages { stage('s') { steps { echo(paramz.x) } } }", "undefined name 'paramz'"),
+    "step inside @NonCPS": ("stages { stage('s') { steps { nonCps.helper() } } }", "inside @NonCPS method"),
 }
+
+NON_CPS_VAR = """
+@NonCPS
+String helper() {
+    echo('from NonCPS')
+    return 'x'
+}
+"""
 
 
 def _broken(section: str) -> str:
@@ -101,6 +110,7 @@ def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("dsl")
     (root / "lib/vars").mkdir(parents=True)
     (root / "lib/vars/runIt.groovy").write_text(LIBRARY_VAR)
+    (root / "lib/vars/nonCps.groovy").write_text(NON_CPS_VAR)
     files = {"good": GOOD, "hard": HARD_FAILURE, **{name: _broken(section) for name, (section, _) in BROKEN.items()}}
     for name, text in files.items():
         (root / f"{name}.Jenkinsfile").write_text(text)

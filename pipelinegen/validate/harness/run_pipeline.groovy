@@ -14,6 +14,20 @@
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurperClassic
 import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.ast.ClassHelper
+import org.codehaus.groovy.ast.ClassNode
+import org.codehaus.groovy.ast.MethodNode
+import org.codehaus.groovy.ast.expr.ArgumentListExpression
+import org.codehaus.groovy.ast.expr.ConstantExpression
+import org.codehaus.groovy.ast.expr.StaticMethodCallExpression
+import org.codehaus.groovy.ast.stmt.BlockStatement
+import org.codehaus.groovy.ast.stmt.ExpressionStatement
+import org.codehaus.groovy.ast.stmt.Statement
+import org.codehaus.groovy.ast.stmt.TryCatchStatement
+import org.codehaus.groovy.classgen.GeneratorContext
+import org.codehaus.groovy.control.CompilePhase
+import org.codehaus.groovy.control.SourceUnit
+import org.codehaus.groovy.control.customizers.CompilationCustomizer
 import org.codehaus.groovy.control.customizers.ImportCustomizer
 import org.codehaus.groovy.runtime.InvokerHelper
 
@@ -685,6 +699,10 @@ class Harness {
 
     // ---- steps ----
     Object invokeStep(String name, Object[] args, Script caller) {
+        if (NonCpsDepth.depth > 0) {
+            throw new HarnessError("step or library call '${name}' inside @NonCPS method ${NonCpsDepth.current}(): " +
+                                   'Jenkins does not run pipeline steps from @NonCPS code')
+        }
         if (vars.containsKey(name)) {
             return InvokerHelper.invokeMethod(vars[name], 'call', args)
         }
@@ -1187,6 +1205,35 @@ class Harness {
     }
 }
 
+/** How many @NonCPS methods are running now (their bodies are wrapped by NonCpsTracker at compile time). */
+class NonCpsDepth {
+    static int depth = 0
+    static String current = ''
+    static void enter(String name) { depth++; current = name }
+    static void exit() { depth-- }
+}
+
+/** Wraps every @NonCPS method body in NonCpsDepth.enter/exit, so a step called from one is caught cheaply. */
+class NonCpsTracker extends CompilationCustomizer {
+    NonCpsTracker() { super(CompilePhase.CANONICALIZATION) }
+
+    void call(SourceUnit source, GeneratorContext context, ClassNode classNode) {
+        for (MethodNode method : classNode.methods) {
+            if (!method.annotations.any { it.classNode.name == 'com.cloudbees.groovy.cps.NonCPS' } || method.code == null) {
+                continue
+            }
+            ClassNode depth = ClassHelper.make(NonCpsDepth)
+            Statement enter = new ExpressionStatement(new StaticMethodCallExpression(depth, 'enter',
+                new ArgumentListExpression(new ConstantExpression(method.name))))
+            Statement exit = new ExpressionStatement(new StaticMethodCallExpression(depth, 'exit',
+                ArgumentListExpression.EMPTY_ARGUMENTS))
+            BlockStatement wrapped = new BlockStatement([enter, new TryCatchStatement(method.code, exit)] as List<Statement>,
+                                                        method.variableScope)
+            method.code = wrapped
+        }
+    }
+}
+
 // ---- driver: one JVM, every run of the config ----------------------------------------------------
 
 Map config = (Map) new JsonSlurperClassic().parse(new File(args[0]), 'UTF-8')
@@ -1194,7 +1241,7 @@ CompilerConfiguration compiler = new CompilerConfiguration()
 compiler.scriptBaseClass = HarnessScript.name
 ImportCustomizer imports = new ImportCustomizer()
 imports.addImports('com.cloudbees.groovy.cps.NonCPS')  // Jenkins imports it into every pipeline script
-compiler.addCompilationCustomizers(imports)
+compiler.addCompilationCustomizers(imports, new NonCpsTracker())
 GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader, compiler)
 // Stand-ins for the Jenkins classes pipeline code may name.
 loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
