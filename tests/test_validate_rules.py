@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pipelinegen.cli import main
 from pipelinegen.errors import Finding
 from pipelinegen.validate import origin, sizes
+from pipelinegen.validate.execution import MethodBytes
 from tests.validate_helpers import compile_into, edit
 
 CORPUS = Path(__file__).parent / "malformed"
@@ -34,6 +35,16 @@ def test_size_guard_reports_the_largest_method_and_warns_past_the_limit(tmp_path
     warnings = sizes.size_findings(list(measured.values()))
     assert [(w.file.rsplit("/", 1)[-1], w.line) for w in warnings] == [("big.groovy", 5)]
     assert "64 KB" in warnings[0].message and warnings[0].severity == "warning"
+
+
+def test_bytecode_sizes_name_the_largest_method_and_warn_past_the_limit():
+    measured = [sizes.FileSize("vars/a.groovy", 100, "call", 80, 1), sizes.FileSize("vars/b.groovy", 100, "call", 80, 1)]
+    methods = [MethodBytes("vars/a.groovy", "a", "call", 900), MethodBytes("vars/a.groovy", "a", "helper", 1200),
+               MethodBytes("vars/b.groovy", "b", "call", sizes.METHOD_WARN_BYTES + 1)]
+    a, b = sizes.with_bytecode(measured, methods)
+    assert (a.largest_method, a.largest_method_bytecode) == ("a.helper", 1200)
+    [warning] = sizes.size_findings([a, b])
+    assert warning.file == "vars/b.groovy" and "b.call" in warning.message and "bytecode" in warning.message
 
 
 def test_size_guard_counts_a_brace_in_a_string_as_text():
@@ -62,6 +73,8 @@ def test_validate_json_on_a_clean_pipeline_and_on_a_broken_jenkinsfile(tmp_path:
     report = json.loads(clean.stdout)
     assert report["findings"] == [] and report["runs"] and all(r["differences"] == 0 for r in report["runs"])
     assert {"quick"} <= {r["case"].removeprefix("profile ") for r in report["runs"]}
+    jenkinsfile_size = next(s for s in report["sizes"] if s["file"].endswith("Jenkinsfile"))
+    assert jenkinsfile_size["largest_method"].startswith("Jenkinsfile") and jenkinsfile_size["largest_method_bytecode"] > 100
     edit(tmp_path / "generated/Jenkinsfile", "pipeline {", "pipeline {{")
     broken = runner.invoke(main, ["-C", str(tmp_path), "validate", "--format", "json"])
     assert broken.exit_code == 1

@@ -52,8 +52,10 @@ def validate_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, 
             click.echo(format_finding(finding))
         for size in report.sizes:
             if size.largest_block:
+                bytecode = (f", largest method {size.largest_method} {size.largest_method_bytecode} bytes of bytecode"
+                            if size.largest_method else "")
                 click.echo(f"size: {size.file}: {size.bytes} bytes, largest block '{size.largest_block}' "
-                           f"{size.largest_block_bytes} bytes (line {size.largest_block_line})", err=True)
+                           f"{size.largest_block_bytes} bytes (line {size.largest_block_line}){bytecode}", err=True)
         for run in report.runs:
             click.echo(f"harness: {run.case}: {run.cells} cells, {run.result}, "
                        f"{'equal to the plan' if not run.differences else f'{run.differences} differences'}", err=True)

@@ -131,12 +131,29 @@ def recorded_cells(events: list[dict]) -> list[RecordedCell]:
     return [cells[c] for c in seen]
 
 
+@dataclass(frozen=True)
+class MethodBytes:
+    """JVM bytecode of one method as Groovy 2.4 compiles it (before Jenkins's CPS transform enlarges it)."""
+
+    file: str
+    class_name: str
+    method: str
+    bytes: int
+
+
 def run_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path) -> list[HarnessResult]:
     """Run every *runs* entry in one JVM; raise GroovyUnavailable (exit 2) when Java/Groovy is missing."""
-    if not runs:
-        return []
+    return run_harness_and_measure(runs, jenkinsfile, workspace)[0]
+
+
+def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path,
+                            bytecode: tuple[Path, ...] = ()) -> tuple[list[HarnessResult], list[MethodBytes]]:
+    """The harness runs plus, in the same JVM, the bytecode size of every method of the *bytecode* files."""
+    if not runs and not bytecode:
+        return [], []
     groovy, env = groovy_environment()
     config = {
+        "bytecode": [str(Path(p).resolve()) for p in bytecode],
         "jenkinsfile": str(Path(jenkinsfile).resolve()),
         "workspace": str(Path(workspace).resolve()),
         "runs": [
@@ -162,11 +179,15 @@ def run_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path) -> l
         except OSError as err:
             raise GroovyUnavailable([Finding(file="groovy", line=None, message=f"could not start groovy: {err}")]) from err
     docs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or len(docs) != len(runs):
+    measured = docs.pop(0)["bytecode"] if bytecode and docs and "bytecode" in docs[0] else []
+    if proc.returncode != 0 or len(docs) != len(runs) or (bytecode and not measured):
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
         raise PipelineError([Finding(file=str(HARNESS_SCRIPT), line=None, rule="harness",
                                      message=f"the harness stopped after {len(docs)} of {len(runs)} runs "
                                              f"(exit {proc.returncode}): {tail}")])
+    by_path = {str(Path(p).resolve()): str(p) for p in bytecode}
+    methods = [MethodBytes(by_path.get(entry["file"], entry["file"]), m["class"], m["method"], m["bytes"])
+               for entry in measured for m in entry["methods"]]
     return [
         HarnessResult(
             name=doc["name"],
@@ -178,4 +199,4 @@ def run_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path) -> l
             bugs=doc["bugs"],
         )
         for doc in docs
-    ]
+    ], methods

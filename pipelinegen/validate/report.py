@@ -15,7 +15,7 @@ from pipelinegen.errors import Finding
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.render import generate
 from pipelinegen.validate import differential, origin, semantics, sizes
-from pipelinegen.validate.execution import run_harness
+from pipelinegen.validate.execution import run_harness_and_measure
 
 
 @dataclass
@@ -71,15 +71,21 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
     lint_findings = lint_paths([jenkinsfile], groovy_files)
     report.findings += origin.annotate(lint_findings, pipeline_path)
     report.sizes = sizes.measure(generated_dir)
-    report.findings += sizes.size_findings(report.sizes)
     if any(f.rule == "groovy-syntax" for f in lint_findings):
-        report.skipped.append("harness: the generated Groovy does not compile")
+        report.findings += sizes.size_findings(report.sizes)
+        report.skipped.append("harness and bytecode sizes: the generated Groovy does not compile")
         return report
-    if harness:
-        cases = differential.default_cases(pipeline) + differential.regexp_cases(pipeline, custom_regexps)
-        results = run_harness(differential.harness_runs(pipeline, cases), jenkinsfile, pipeline_path.parent)
-        for case, expected, result in zip(cases, differential.expected_plans(pipeline, cases), results, strict=True):
-            differences = differential.compare(case.name, expected, result)
-            report.findings += differences
-            report.runs.append(RunSummary(case.name, len(result.cells()), result.result, len(differences)))
+    if not harness:
+        report.findings += sizes.size_findings(report.sizes)
+        report.skipped.append("harness and bytecode sizes: --no-harness")
+        return report
+    cases = differential.default_cases(pipeline) + differential.regexp_cases(pipeline, custom_regexps)
+    results, methods = run_harness_and_measure(differential.harness_runs(pipeline, cases), jenkinsfile,
+                                               pipeline_path.parent, (jenkinsfile, *groovy_files))
+    report.sizes = sizes.with_bytecode(report.sizes, methods)
+    report.findings += sizes.size_findings(report.sizes)
+    for case, expected, result in zip(cases, differential.expected_plans(pipeline, cases), results, strict=True):
+        differences = differential.compare(case.name, expected, result)
+        report.findings += differences
+        report.runs.append(RunSummary(case.name, len(result.cells()), result.result, len(differences)))
     return report

@@ -8,7 +8,7 @@ of *source*, and a whole script at 256 KB.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipelinegen.errors import Finding
@@ -33,6 +33,8 @@ class FileSize:
     largest_block: str  # "" when the file has no method-like block
     largest_block_bytes: int
     largest_block_line: int | None
+    largest_method: str = ""  # by JVM bytecode (filled when the harness JVM measured it)
+    largest_method_bytecode: int = 0
 
 
 def _block_end(text: str, open_brace: int) -> int:
@@ -92,6 +94,18 @@ def measure(generated: Path) -> list[FileSize]:
     return out
 
 
+def with_bytecode(sizes: list[FileSize], methods: list) -> list[FileSize]:
+    """*sizes* with each Groovy file's largest method by bytecode (`execution.MethodBytes` records)."""
+    largest: dict[str, object] = {}
+    for method in methods:
+        key = Path(method.file).as_posix()
+        if key not in largest or method.bytes > largest[key].bytes:
+            largest[key] = method
+    return [replace(size, largest_method=f"{largest[size.file].class_name}.{largest[size.file].method}",
+                    largest_method_bytecode=largest[size.file].bytes) if size.file in largest else size
+            for size in sizes]
+
+
 def size_findings(sizes: list[FileSize]) -> list[Finding]:
     findings = []
     for size in sizes:
@@ -102,6 +116,12 @@ def size_findings(sizes: list[FileSize]) -> list[Finding]:
                                     f"fails when one CPS-transformed method passes 64 KB of bytecode",
                                     hint="move work into the library (vars/*.groovy, @NonCPS) or plan data",
                                     rule=RULE, severity="warning"))
+        if size.largest_method_bytecode > METHOD_WARN_BYTES:
+            findings.append(Finding(size.file, None,
+                                    f"method {size.largest_method} compiles to {size.largest_method_bytecode} bytes of "
+                                    "bytecode before the CPS transform, which multiplies it; Jenkins fails at 64 KB",
+                                    hint="split it, or move work into @NonCPS helpers or plan data", rule=RULE,
+                                    severity="warning"))
         limit = SCRIPT_WARN_BYTES if groovy else RESOURCE_WARN_BYTES
         if size.bytes > limit:
             findings.append(Finding(size.file, None, f"{size.bytes} bytes (warning above {limit})",

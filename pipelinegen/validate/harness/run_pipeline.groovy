@@ -25,7 +25,10 @@ import org.codehaus.groovy.ast.stmt.ExpressionStatement
 import org.codehaus.groovy.ast.stmt.Statement
 import org.codehaus.groovy.ast.stmt.TryCatchStatement
 import org.codehaus.groovy.classgen.GeneratorContext
+import org.codehaus.groovy.control.CompilationUnit
 import org.codehaus.groovy.control.CompilePhase
+import org.codehaus.groovy.control.Phases
+import org.codehaus.groovy.tools.GroovyClass
 import org.codehaus.groovy.control.SourceUnit
 import org.codehaus.groovy.control.customizers.CompilationCustomizer
 import org.codehaus.groovy.control.customizers.ImportCustomizer
@@ -1234,6 +1237,82 @@ class NonCpsTracker extends CompilationCustomizer {
     }
 }
 
+/** Layer 4's real numbers: JVM bytecode per method of each file compiled as Jenkins would before its CPS
+ *  transform (which multiplies them), read from the class files' Code attributes. */
+class Bytecode {
+    static List measure(List<String> paths, CompilerConfiguration config, ClassLoader parent) {
+        List out = []
+        for (String path : paths) {
+            try {
+                CompilationUnit unit = new CompilationUnit(config, null, new GroovyClassLoader(parent, config))
+                unit.addSource(new File(path))
+                unit.compile(Phases.CLASS_GENERATION)
+                List methods = []
+                for (GroovyClass generated : (List<GroovyClass>) unit.classes) {
+                    methods.addAll(methodSizes(generated.name, generated.bytes))
+                }
+                out.add([file: path, methods: methods])
+            } catch (Exception failure) {
+                out.add([file: path, methods: [], error: failure.message])
+            }
+        }
+        return out
+    }
+
+    static List methodSizes(String className, byte[] bytes) {
+        DataInputStream data = new DataInputStream(new ByteArrayInputStream(bytes))
+        data.readInt()
+        data.readUnsignedShort()
+        data.readUnsignedShort()
+        int count = data.readUnsignedShort()
+        String[] utf8 = new String[count]
+        for (int i = 1; i < count; i++) {
+            int tag = data.readUnsignedByte()
+            switch (tag) {
+                case 1: utf8[i] = data.readUTF(); break
+                case 3: case 4: data.readInt(); break
+                case 5: case 6: data.readLong(); i++; break
+                case 7: case 8: case 16: case 19: case 20: data.readUnsignedShort(); break
+                case 9: case 10: case 11: case 12: case 17: case 18: data.readInt(); break
+                case 15: data.readUnsignedByte(); data.readUnsignedShort(); break
+                default: throw new IllegalStateException("unknown constant pool tag ${tag}")
+            }
+        }
+        data.skipBytes(6)
+        data.skipBytes(2 * data.readUnsignedShort())
+        int fields = data.readUnsignedShort()
+        for (int i = 0; i < fields; i++) {
+            data.skipBytes(6)
+            int attributes = data.readUnsignedShort()
+            for (int j = 0; j < attributes; j++) {
+                data.skipBytes(2)
+                data.skipBytes(data.readInt())
+            }
+        }
+        List out = []
+        int methods = data.readUnsignedShort()
+        for (int i = 0; i < methods; i++) {
+            data.skipBytes(2)
+            String name = utf8[data.readUnsignedShort()]
+            data.skipBytes(2)
+            int attributes = data.readUnsignedShort()
+            for (int j = 0; j < attributes; j++) {
+                String attribute = utf8[data.readUnsignedShort()]
+                int length = data.readInt()
+                if (attribute == 'Code') {
+                    data.skipBytes(4)
+                    int code = data.readInt()
+                    out.add([class: className, method: name, bytes: code])
+                    data.skipBytes(length - 8)
+                } else {
+                    data.skipBytes(length)
+                }
+            }
+        }
+        return out
+    }
+}
+
 // ---- driver: one JVM, every run of the config ----------------------------------------------------
 
 Map config = (Map) new JsonSlurperClassic().parse(new File(args[0]), 'UTF-8')
@@ -1241,7 +1320,8 @@ CompilerConfiguration compiler = new CompilerConfiguration()
 compiler.scriptBaseClass = HarnessScript.name
 ImportCustomizer imports = new ImportCustomizer()
 imports.addImports('com.cloudbees.groovy.cps.NonCPS')  // Jenkins imports it into every pipeline script
-compiler.addCompilationCustomizers(imports, new NonCpsTracker())
+compiler.addCompilationCustomizers(imports)
+
 GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader, compiler)
 // Stand-ins for the Jenkins classes pipeline code may name.
 loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
@@ -1251,6 +1331,10 @@ Class abortClass = loader.parseClass('package hudson\nclass AbortException exten
 Class interruptClass = loader.parseClass('package org.jenkinsci.plugins.workflow.steps\n' +
                                          'class FlowInterruptedException extends InterruptedException { ' +
                                          'FlowInterruptedException(String m) { super(m) } }')
+if (config.bytecode) {
+    System.out.println(JsonOutput.toJson([bytecode: Bytecode.measure((List<String>) config.bytecode, compiler, loader)]))
+}
+compiler.addCompilationCustomizers(new NonCpsTracker())  // after measuring: it adds bytecode of its own
 Map classCache = [:]
 for (Map run : (List<Map>) config.runs) {
     Harness harness = new Harness(config, run, loader, classCache, abortClass, interruptClass)
