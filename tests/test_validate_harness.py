@@ -131,6 +131,7 @@ def test_explain_prints_the_cells_from_the_harness(tmp_path: Path, monkeypatch):
     assert any(line.startswith("stage build: 1 cell") for line in lines)
     assert "$ .build/docker/check-code.sh 17  after jar_jdk17" in result.output
     assert "branch='feature/x'" in lines[0]
+    assert lines[1].startswith("post-commit run")  # no --repository: the Jenkinsfile default is the canonical one
     assert lines[-1].startswith("7 cells")  # 4 packaging steps + jar + 2 post-commit publish cells (default repository)
 
 

@@ -89,6 +89,8 @@ BROKEN = {
                         "duplicate stage name 's'"),
     "typo as a bare name": ("stages { stage('s') { steps { echo(paramz.x) } } }", "undefined name 'paramz'"),
     "step inside @NonCPS": ("stages { stage('s') { steps { nonCps.helper() } } }", "inside @NonCPS method"),
+    "endless loop of steps": ("stages { stage('s') { steps { script { while (true) { parallel([:]) } } } } }",
+                              "a loop that never ends"),
 }
 
 NON_CPS_VAR = """
@@ -118,7 +120,7 @@ def results(tmp_path_factory):
         HarnessRun("good on main", {"loud": "true"}, env={"BRANCH_NAME": "main"}, jenkinsfile=root / "good.Jenkinsfile"),
         HarnessRun("good on a branch", {"size": "m"}, env={"BRANCH_NAME": "feature"}, jenkinsfile=root / "good.Jenkinsfile"),
         HarnessRun("hard", {}, jenkinsfile=root / "hard.Jenkinsfile"),
-        *[HarnessRun(name, {}, jenkinsfile=root / f"{name}.Jenkinsfile") for name in BROKEN],
+        *[HarnessRun(name, {}, jenkinsfile=root / f"{name}.Jenkinsfile", step_budget=5000) for name in BROKEN],
     ]
     return {r.name: r for r in run_harness(runs, root / "good.Jenkinsfile", root)}
 

@@ -100,6 +100,12 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bo
     else:
         shown = ", ".join(f"{k}={v!r}" for k, v in result.job_params.items())
         click.echo(f"job parameters: {shown}")
+        # the summary stage records whether the library judged the run post-commit
+        recorded = [e["json"].get("post_commit") for e in result.events
+                    if e["type"] == "writeJSON" and isinstance(e.get("json"), dict) and "post_commit" in e["json"]]
+        if recorded:
+            click.echo("post-commit run (canonical repository): publish cells run" if recorded[0] else
+                       "pre-commit run (not the canonical repository): publish cells are skipped")
         width = max((len(c.name) for c in cells), default=10)
         stage = None
         for cell in cells:

@@ -30,6 +30,7 @@ class HarnessRun:
     env: dict[str, str] = field(default_factory=dict)
     jenkinsfile: Path | None = None  # per-run override (the fuzz test runs many pipelines in one JVM)
     workspace: Path | None = None
+    step_budget: int = 1_000_000  # steps one build may take before the harness calls it an endless loop
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def run_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path) -> l
 
 
 def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path,
-                            bytecode: tuple[Path, ...] = ()) -> tuple[list[HarnessResult], list[MethodBytes]]:
+                            bytecode: tuple[Path, ...] = (), timeout_s: float = 900.0,
+                            ) -> tuple[list[HarnessResult], list[MethodBytes]]:
     """The harness runs plus, in the same JVM, the bytecode size of every method of the *bytecode* files."""
     if not runs and not bytecode:
         return [], []
@@ -162,6 +164,7 @@ def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace
                 "params": run.params,
                 "fail": run.fail,
                 "env": run.env,
+                "step_budget": run.step_budget,
                 **({"jenkinsfile": str(Path(run.jenkinsfile).resolve())} if run.jenkinsfile else {}),
                 **({"workspace": str(Path(run.workspace).resolve())} if run.workspace else {}),
             }
@@ -174,8 +177,12 @@ def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace
         try:
             proc = subprocess.run(
                 [groovy, str(HARNESS_SCRIPT), str(config_path)],
-                capture_output=True, text=True, env=env, check=False, encoding="utf-8",
+                capture_output=True, text=True, env=env, check=False, encoding="utf-8", timeout=timeout_s,
             )
+        except subprocess.TimeoutExpired as err:
+            raise PipelineError([Finding(file=str(jenkinsfile), line=None, rule="harness",
+                                         message=f"the harness did not finish {len(runs)} runs in {timeout_s:.0f} s",
+                                         hint="a loop in the Jenkinsfile or library that never ends?")]) from err
         except OSError as err:
             raise GroovyUnavailable([Finding(file="groovy", line=None, message=f"could not start groovy: {err}")]) from err
     docs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -462,6 +462,7 @@ class Harness {
     Map<String, Integer> attemptsSeen = [:]
     String result = 'SUCCESS'
     boolean finished = false
+    int stepBudget  // far above any real build (run.step_budget); a runaway loop of steps stops here
     boolean stageFailed = false  // declarative skips later stages after a stage *threw*, not after catchError
     int nodeCounter = 0
     PipelineModel model
@@ -490,6 +491,7 @@ class Harness {
         (run.env ?: [:]).each { k, v -> globalEnv[k as String] = v as String }
         (run.fail ?: [:]).each { k, v -> failures[k as String] = v as Integer }
         params.putAll((Map) (run.params ?: [:]))
+        stepBudget = (run.step_budget ?: 1000000) as int
     }
 
     // ---- names ----
@@ -701,7 +703,12 @@ class Harness {
     }
 
     // ---- steps ----
+    int stepsTaken = 0
+
     Object invokeStep(String name, Object[] args, Script caller) {
+        if (++stepsTaken > stepBudget) {
+            throw new HarnessError("more than ${stepBudget} steps in one build: a loop that never ends (last step: ${name})")
+        }
         if (NonCpsDepth.depth > 0) {
             throw new HarnessError("step or library call '${name}' inside @NonCPS method ${NonCpsDepth.current}(): " +
                                    'Jenkins does not run pipeline steps from @NonCPS code')
