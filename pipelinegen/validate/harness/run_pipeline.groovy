@@ -492,6 +492,7 @@ class Harness {
         (run.fail ?: [:]).each { k, v -> failures[k as String] = v as Integer }
         params.putAll((Map) (run.params ?: [:]))
         stepBudget = (run.step_budget ?: 1000000) as int
+        NonCpsDepth.depth = 0  // each build starts outside any @NonCPS method, whatever the last one did
     }
 
     // ---- names ----
