@@ -54,7 +54,7 @@ def outcomes(tmp_path_factory):
                                jenkinsfile=checkout / "generated/Jenkinsfile", workspace=checkout))
         expected[name] = differential.python_plan(pipeline, parameters)
     results = run_harness(runs, jenkinsfile, base)
-    return {r.name: (r, differential.compare(r.name, expected[r.name], r)) for r in results}
+    return {r.name: (r, differential.compare(r.name, expected[r.name], r, pipeline)) for r in results}
 
 
 @pytest.mark.parametrize("name", list(MUTANTS))
@@ -76,6 +76,14 @@ def test_a_typo_is_reported_at_its_file_and_line(outcomes):
     assert Path(bug["file"]).read_text().splitlines()[bug["line"] - 1].strip() == "deleteDirr()"
     run, _ = outcomes["typo in a Jenkinsfile step"]
     assert any(b["file"].endswith("generated/Jenkinsfile") and "pipelinegenInt" in b["message"] for b in run.bugs)
+
+
+def test_a_differing_cell_points_at_the_step_in_pipeline_yaml(outcomes):
+    _, differences = outcomes["command not passed to the cell"]
+    jar = [f for f in differences if "cell jar_jdk11:" in f.message and "PIPELINEGEN_COMMAND" not in f.message]
+    assert jar and jar[0].hint.startswith("step 'jar' is defined at pipeline.yaml:")
+    line = int(jar[0].hint.rsplit(":", 1)[1])
+    assert "name: jar" in (REPO / "pipeline.yaml").read_text().splitlines()[line - 1]
 
 
 def test_a_workspace_step_outside_node_names_the_jenkins_error(outcomes):

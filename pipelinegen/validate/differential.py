@@ -117,7 +117,8 @@ def _finding(case: str, message: str, hint: str = "") -> Finding:
     return Finding(file=JENKINSFILE, line=None, rule="harness-differs", message=f"{case}: {message}", hint=hint)
 
 
-def compare(case: str, expected: Plan | PipelineError, run: HarnessResult) -> list[Finding]:
+def compare(case: str, expected: Plan | PipelineError, run: HarnessResult, pipeline: Pipeline | None = None,
+            ) -> list[Finding]:
     """Every difference between the Python plan and what the Jenkinsfile ran, plus the harness's bug reports."""
     findings = run.bug_findings()
     recorded = {c.id: c for c in run.cells()}
@@ -142,9 +143,20 @@ def compare(case: str, expected: Plan | PipelineError, run: HarnessResult) -> li
                                        + (" ..." if len(extra) > 8 else "")))
     for cell_id, cell in planned.items():
         if cell_id in recorded:
-            findings.extend(_finding(case, f"cell {cell_id}: {problem}")
+            findings.extend(_finding(case, f"cell {cell_id}: {problem}", _step_origin(pipeline, cell.step))
                             for problem in cell_differences(cell, recorded[cell_id], run.job_params))
     return findings
+
+
+def _step_origin(pipeline: Pipeline | None, step: str) -> str:
+    """`step 'x' is defined at pipeline.yaml:N`, to go from a differing cell to its source."""
+    if pipeline is None:
+        return ""
+    try:
+        location = pipeline.step(step).location
+    except KeyError:
+        return ""
+    return f"step '{step}' is defined at {location.file}:{location.line}" if location else ""
 
 
 def script_environment(cell: Cell) -> dict[str, str]:
