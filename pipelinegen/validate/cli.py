@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
-from pipelinegen.errors import EXIT_CHECK_FAILED, EXIT_OK, Finding
+from pipelinegen.errors import EXIT_CHECK_FAILED, EXIT_OK, Finding, PipelineError
 from pipelinegen.render import generate
 from pipelinegen.validate.differential import job_params
 from pipelinegen.validate.execution import HarnessRun, RecordedCell, run_harness
@@ -88,6 +88,8 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bo
     parameters = parameters_from(pipeline, **parameter_values)  # type: ignore[arg-type]
     params = job_params(pipeline, parameters, explicit_repository=False)
     jenkinsfile = Path(generate.GENERATED_DIR) / "Jenkinsfile"
+    if not jenkinsfile.is_file():
+        raise PipelineError.single(str(jenkinsfile), None, "not found", hint="run `pipelinegen compile` first")
     stale = generate.check(generate.render_all(pipeline, pipeline_path.parent), Path(generate.GENERATED_DIR))
     if stale.stale:
         click.echo("warning: generated/ is stale; this explains the generated files, not pipeline.yaml "
