@@ -46,7 +46,7 @@ def test_jenkinsfile_runs_exactly_the_python_plan_for_every_case(project):
         run = results[case.name]
         assert run.ok, run.bug_findings()
         assert not isinstance(plan, Exception), plan
-        assert differential.compare(case.name, plan, run) == []
+        assert differential.compare(case.name, plan, run, pipeline, case.exhaust_retries) == []
         recorded = run.cells()
         assert sorted((c.id, c.command) for c in recorded) == sorted((c.id, c.command) for c in plan.cells)
         assert len(recorded) == len(plan.cells) > 0
@@ -143,3 +143,12 @@ def test_an_unticked_stop_on_failure_box_reaches_the_repeat_cells(project):
     assert run.job_params["repeated_tests_stop_on_failure"] is False
     assert repeat_cells and {c.env["PIPELINEGEN_REPEAT_STOP_ON_FAILURE"] for c in repeat_cells} == {"false"}
     assert {c.env["PIPELINEGEN_REPEAT_COUNT"] for c in repeat_cells} <= {str(n) for n in range(1, 8)}
+
+
+def test_every_cell_is_retried_exactly_as_often_as_the_plan_allows(project):
+    pipeline, cases, results = project
+    case = next(c for c in cases if c.exhaust_retries)
+    plan = differential.python_plan(pipeline, case.parameters)
+    ran = {c.id: c.attempts for c in results[case.name].cells()}
+    assert results[case.name].result == "SUCCESS"
+    assert ran == {c.id: c.attempts for c in plan.cells} and max(ran.values()) > 1

@@ -45,6 +45,8 @@ class Case:
 
     name: str
     parameters: Parameters
+    # every cell's command fails on all attempts but its last: each must then run exactly `attempts` times
+    exhaust_retries: bool = False
 
 
 def default_cases(pipeline: Pipeline) -> list[Case]:
@@ -77,7 +79,8 @@ def default_cases(pipeline: Pipeline) -> list[Case]:
     if pipeline.canonical_repository:
         cases.append(Case("canonical repository (post-commit)", Parameters(
             profile=first, repository=pipeline.canonical_repository.upper() + "/")))
-    return [Case(c.name, _normalise(c.parameters)) for c in cases]
+    cases.append(Case("every cell retried to its last attempt", Parameters(profile=first), exhaust_retries=True))
+    return [Case(c.name, _normalise(c.parameters), c.exhaust_retries) for c in cases]
 
 
 def regexp_cases(pipeline: Pipeline, patterns: tuple[str, ...]) -> list[Case]:
@@ -103,7 +106,14 @@ def _normalise(parameters: Parameters) -> Parameters:
 
 
 def harness_runs(pipeline: Pipeline, cases: list[Case]) -> list[HarnessRun]:
-    return [HarnessRun(name=case.name, params=job_params(pipeline, case.parameters)) for case in cases]
+    runs = []
+    for case in cases:
+        fail: dict[str, int] = {}
+        if case.exhaust_retries:
+            plan = python_plan(pipeline, case.parameters)
+            fail = {c.id: c.attempts - 1 for c in plan.cells if c.attempts > 1} if isinstance(plan, Plan) else {}
+        runs.append(HarnessRun(name=case.name, params=job_params(pipeline, case.parameters), fail=fail))
+    return runs
 
 
 def python_plan(pipeline: Pipeline, parameters: Parameters) -> Plan | PipelineError:
@@ -118,7 +128,7 @@ def _finding(case: str, message: str, hint: str = "") -> Finding:
 
 
 def compare(case: str, expected: Plan | PipelineError, run: HarnessResult, pipeline: Pipeline | None = None,
-            ) -> list[Finding]:
+            exhaust_retries: bool = False) -> list[Finding]:
     """Every difference between the Python plan and what the Jenkinsfile ran, plus the harness's bug reports."""
     findings = run.bug_findings()
     recorded = {c.id: c for c in run.cells()}
@@ -145,6 +155,10 @@ def compare(case: str, expected: Plan | PipelineError, run: HarnessResult, pipel
         if cell_id in recorded:
             findings.extend(_finding(case, f"cell {cell_id}: {problem}", _step_origin(pipeline, cell.step))
                             for problem in cell_differences(cell, recorded[cell_id], run.job_params))
+            if exhaust_retries and recorded[cell_id].attempts != cell.attempts:
+                findings.append(_finding(case, f"cell {cell_id} ran {recorded[cell_id].attempts} times when its "
+                                               f"command failed all but the last time; the plan allows {cell.attempts}",
+                                         _step_origin(pipeline, cell.step)))
     return findings
 
 

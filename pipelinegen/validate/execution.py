@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
@@ -104,11 +104,12 @@ def recorded_cells(events: list[dict]) -> list[RecordedCell]:
             if event["type"] != "sh" or RUN_CELL_SCRIPT not in event["script"] or not event.get("cell"):
                 continue
             cell_id = event["cell"]
-            if cell_id in cells:
-                previous = cells[cell_id]
-                cells[cell_id] = RecordedCell(**{**previous.__dict__, "attempts": previous.attempts + 1})
-                continue
             before, after = node_events[:index], node_events[index + 1 :]
+            if cell_id in cells:  # a retry: on another node, where a successful attempt stashes
+                previous = cells[cell_id]
+                stashed = previous.stashed + tuple(e["name"] for e in after if e["type"] == "stash")
+                cells[cell_id] = replace(previous, attempts=previous.attempts + 1, stashed=stashed)
+                continue
             env = event.get("env") or {}
             cells[cell_id] = RecordedCell(
                 id=cell_id,

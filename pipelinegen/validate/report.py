@@ -85,7 +85,7 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
     report.sizes = sizes.with_bytecode(report.sizes, methods)
     report.findings += sizes.size_findings(report.sizes)
     for case, expected, result in zip(cases, differential.expected_plans(pipeline, cases), results, strict=True):
-        differences = differential.compare(case.name, expected, result, pipeline)
+        differences = differential.compare(case.name, expected, result, pipeline, case.exhaust_retries)
         report.findings += differences
         report.runs.append(RunSummary(case.name, len(result.cells()), result.result, len(differences)))
     return report
