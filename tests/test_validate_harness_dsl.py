@@ -89,6 +89,7 @@ BROKEN = {
                         "duplicate stage name 's'"),
     "typo as a bare name": ("stages { stage('s') { steps { echo(paramz.x) } } }", "undefined name 'paramz'"),
     "step inside @NonCPS": ("stages { stage('s') { steps { nonCps.helper() } } }", "inside @NonCPS method"),
+    "bad label expression": ("stages { stage('s') { steps { node('a && (b') { echo('x') } } } }", "missing )"),
     "endless loop of steps": ("stages { stage('s') { steps { script { while (true) { parallel([:]) } } } } }",
                               "a loop that never ends"),
 }

@@ -31,6 +31,7 @@ class HarnessRun:
     jenkinsfile: Path | None = None  # per-run override (the fuzz test runs many pipelines in one JVM)
     workspace: Path | None = None
     step_budget: int = 1_000_000  # steps one build may take before the harness calls it an endless loop
+    node_name: str = ""  # agent names, "{n}" numbered (default agent-{n}); Jenkins allows '"' in them
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace
                 "fail": run.fail,
                 "env": run.env,
                 "step_budget": run.step_budget,
+                **({"node_name": run.node_name} if run.node_name else {}),
                 **({"jenkinsfile": str(Path(run.jenkinsfile).resolve())} if run.jenkinsfile else {}),
                 **({"workspace": str(Path(run.workspace).resolve())} if run.workspace else {}),
             }

@@ -473,7 +473,7 @@ class Harness {
     Harness(Map config, Map run, GroovyClassLoader loader, Map classCache, Class abortClass, Class interruptClass) {
         this.config = new LinkedHashMap(config)
         this.config.remove('runs')
-        for (String key : ['jenkinsfile', 'workspace', 'scm_url']) {
+        for (String key : ['jenkinsfile', 'workspace', 'scm_url', 'node_name']) {
             if (run.containsKey(key)) {
                 this.config[key] = run[key]
             }
@@ -814,8 +814,10 @@ class Harness {
 
     Object step_node(Map a, Closure body) {
         String label = a.label == null ? '' : a.label as String
-        String name = "agent-${++nodeCounter}"
-        record([type: 'node', label: label, name: name])
+        List atoms = LabelExpression.atoms(label)  // raises for what Jenkins's label parser rejects
+        // node names may contain a double quote in Jenkins: the harness's do, so label escaping is exercised
+        String name = ((config.node_name ?: 'agent-{n}') as String).replace('{n}', (++nodeCounter) as String)
+        record([type: 'node', label: label, name: name, atoms: atoms])
         return runBody([node: name, label: label, env: [NODE_NAME: name, WORKSPACE: "/ws/${name}".toString()]], body)
     }
 
@@ -1212,6 +1214,107 @@ class Harness {
             case 'notBuilt': return result == 'NOT_BUILT'
             case 'unsuccessful': return result != 'SUCCESS'
             default: return false  // changed/fixed/regression: there is no previous build here
+        }
+    }
+}
+
+/** Jenkins label expressions (hudson.model.labels): atoms or "quoted \\" strings", !, &&, ||, ->, <->,
+ *  parentheses. Parses like Jenkins's grammar and returns the atoms, unquoted; raises on a syntax error. */
+class LabelExpression {
+    List<List> tokens = []
+    int position = 0
+    List<String> atoms = []
+
+    static List<String> atoms(String text) {
+        LabelExpression parser = new LabelExpression()
+        parser.tokenize(text)
+        if (!parser.tokens.isEmpty()) {
+            parser.implication()
+            if (parser.position != parser.tokens.size()) {
+                throw new HarnessError("label expression '${text}': unexpected ${parser.tokens[parser.position][1]}")
+            }
+        }
+        return parser.atoms
+    }
+
+    void tokenize(String text) {
+        int i = 0
+        while (i < text.length()) {
+            String rest = text.substring(i)
+            String op = ['<->', '->', '&&', '||', '!', '(', ')'].find { rest.startsWith(it) }
+            if (rest.substring(0, 1).trim().isEmpty()) {
+                i++
+            } else if (op != null) {
+                tokens.add(['op', op])
+                i += op.length()
+            } else if (rest.startsWith('"')) {
+                StringBuilder value = new StringBuilder()
+                int j = 1
+                while (j < rest.length() && rest.substring(j, j + 1) != '"') {
+                    if (rest.substring(j, j + 1) == '\\' && j + 1 < rest.length()) {
+                        j++
+                    }
+                    value.append(rest.substring(j, j + 1))
+                    j++
+                }
+                if (j >= rest.length()) {
+                    throw new HarnessError("label expression '${text}': unterminated quoted label")
+                }
+                tokens.add(['atom', value.toString()])
+                i += j + 1
+            } else {
+                java.util.regex.Matcher m = rest =~ /^[^\s&|!()"'<>=-]+(?:-(?!>)[^\s&|!()"'<>=-]*)*/
+                if (!m.find() || m.group().isEmpty()) {
+                    throw new HarnessError("label expression '${text}': unexpected character at ${i}")
+                }
+                tokens.add(['atom', m.group()])
+                i += m.group().length()
+            }
+        }
+    }
+
+    private boolean accept(String op) {
+        if (position < tokens.size() && tokens[position][0] == 'op' && tokens[position][1] == op) {
+            position++
+            return true
+        }
+        return false
+    }
+
+    void implication() {
+        disjunction()
+        while (accept('->') || accept('<->')) {
+            disjunction()
+        }
+    }
+
+    void disjunction() {
+        conjunction()
+        while (accept('||')) {
+            conjunction()
+        }
+    }
+
+    void conjunction() {
+        negation()
+        while (accept('&&')) {
+            negation()
+        }
+    }
+
+    void negation() {
+        if (accept('!')) {
+            negation()
+        } else if (accept('(')) {
+            implication()
+            if (!accept(')')) {
+                throw new HarnessError('label expression: missing )')
+            }
+        } else if (position < tokens.size() && tokens[position][0] == 'atom') {
+            atoms.add(tokens[position][1] as String)
+            position++
+        } else {
+            throw new HarnessError("label expression: expected a label at token ${position + 1}")
         }
     }
 }
