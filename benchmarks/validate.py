@@ -16,7 +16,7 @@ import pipelinegen.load  # noqa: F401  (load first: load and model import each o
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.render import generate
 from pipelinegen.validate import differential, sizes
-from pipelinegen.validate.execution import run_harness
+from pipelinegen.validate.execution import run_harness_and_measure
 from pipelinegen.validate.semantics import load_checked
 
 
@@ -40,9 +40,10 @@ def main() -> None:
           lambda: lint_paths([generated / "Jenkinsfile"], groovy))
     measured = timed("4 size guard", lambda: sizes.measure(generated))
     cases = differential.default_cases(pipeline)
-    results = timed(f"5 harness ({len(cases)} parameter sets, 1 JVM)",
-                    lambda: run_harness(differential.harness_runs(pipeline, cases), generated / "Jenkinsfile",
-                                        pipeline_path.parent))
+    results, methods = timed(f"5 harness ({len(cases)} parameter sets) + bytecode sizes, 1 JVM",
+                             lambda: run_harness_and_measure(differential.harness_runs(pipeline, cases),
+                                                             generated / "Jenkinsfile", pipeline_path.parent,
+                                                             (generated / "Jenkinsfile", *groovy)))
     plans = timed("  python plans", lambda: differential.expected_plans(pipeline, cases))
     differences = timed("  compare", lambda: sum(len(differential.compare(c.name, p, r))
                                                   for c, p, r in zip(cases, plans, results, strict=True)))
@@ -52,7 +53,8 @@ def main() -> None:
     print(f"{'total':<58} {sum(s for _, s in figures):8.2f} s")
     print(f"cells executed by the harness: {cells} ({cells / dict(figures)[figures[5][0]]:.0f}/s), "
           f"differences: {differences}, largest generated Groovy block: "
-          f"{max((s.largest_block_bytes for s in measured), default=0)} bytes")
+          f"{max((s.largest_block_bytes for s in measured), default=0)} bytes of source, largest method "
+          f"{max((m.bytes for m in methods), default=0)} bytes of bytecode")
 
 
 if __name__ == "__main__":
