@@ -51,7 +51,9 @@ def parameter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches."),
         click.option("--jdk", default="", help="One jdk value; empty = every supported jdk."),
-        click.option("--arch", "architecture", default="", help="One arch value, or 'all'; empty = the job default."),
+        click.option(
+            "--arch", "--architecture", "architecture", default="", help="One arch value, or 'all'; empty = the job default."
+        ),
         click.option("--profile", default=None, help="Profile to plan (default: the first one listed)."),
     ]
     for option in options:

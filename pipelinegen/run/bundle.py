@@ -33,7 +33,8 @@ def uncommitted_changes(project: Path) -> list[str]:
     return [line[3:] for line in done.stdout.splitlines() if line.strip()]
 
 
-def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: str = "") -> BundleOutcome:
+def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: str = "",
+                     overlays: tuple[Path, ...] = ()) -> BundleOutcome:
     commit, tree, origin = git_subject_details("HEAD", project)
     if not commit:
         return BundleOutcome(None, "no bundle: not a git checkout (a bundle certifies a commit)")
@@ -50,7 +51,7 @@ def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: 
     write_bundle(output, subject=Subject(repository=origin, commit=commit, branch=branch, tree=tree),
                  parameters=parameters_from_dict(run_dir.parameters), producer=run_dir.producer,
                  results=run_dir.cells, cells=run_dir.planned,
-                 pipeline=model_identity(load_pipeline(pipeline_path), pipeline_path),
+                 pipeline=model_identity(load_pipeline(pipeline_path, overlays), pipeline_path),
                  incomplete=run_dir.incomplete, reason=run_dir.reason)
     state = "INCOMPLETE " if run_dir.incomplete else ""
     return BundleOutcome(output, f"{state}bundle for commit {commit[:12]}: {output}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from pipelinegen.cli_options import pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.run.bundle import write_run_bundle
 from pipelinegen.run.docker import docker_engine_problem, format_argv
@@ -63,7 +64,7 @@ def _repeat_parameters(pipeline, repeat: str | None, times: int | None, stop_on_
     return tuple(sorted(pairs.items()))
 
 
-def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, architecture: str, jdk: str,
+def _load_plan(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | None, custom_regexp: str, architecture: str, jdk: str,
                repository: str, selectors: tuple[str, ...], repeat: str | None = None, times: int | None = None,
                stop_on_failure: bool = True):
     """The plan to run. Without --profile: the first profile, or, with --cells, the first profile that has
@@ -71,7 +72,7 @@ def _load_plan(pipeline_path: Path, profile: str | None, custom_regexp: str, arc
     from pipelinegen.load import load_pipeline
     from pipelinegen.plan import Parameters, build_plan
 
-    pipeline = load_pipeline(pipeline_path)
+    pipeline = load_pipeline(pipeline_path, overlays)
     extra = _repeat_parameters(pipeline, repeat, times, stop_on_failure)
 
     def plan_for(name: str):
@@ -107,12 +108,12 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 
 
 @click.command("run")
-@click.option("--pipeline", "pipeline_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("pipeline.yaml"), show_default=True, help="The pipeline to run.")
+@pipeline_options
 @click.option("--profile", default=None,
               help="Profile to run (default: the first one listed; with --cells, the first that has them).")
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
-@click.option("--architecture", default="", help="Arch axis value, or 'all' (default: the parameter default).")
+@click.option("--arch", "--architecture", "architecture", default="",
+              help="Arch axis value, or 'all' (default: the parameter default).")
 @click.option("--jdk", default="", help="Only cells of this jdk (default: every supported jdk).")
 @click.option("--repository", default=None, metavar="URL",
               help="The repository parameter (default: this checkout as file://…, so the run is not post-commit "
@@ -150,7 +151,8 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 @click.option("--stop-on-failure/--keep-going", default=True, show_default=True,
               help="With --repeat: stop a cell at its first failing repetition.")
 @click.pass_context
-def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, custom_regexp: str,
+def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, ...], profile: str | None,
+                custom_regexp: str,
                 architecture: str, jdk: str, repository: str | None, cell_selectors: tuple[str, ...], jobs: int, docker: bool,
                 dry_run: bool, jdk_home: tuple[str, ...], jvm_root: Path, env_pairs: tuple[str, ...],
                 checkout_pairs: tuple[str, ...], timeout_s: float | None, kill_grace: float,
@@ -164,7 +166,7 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     # not a terminal (CI log, pipe): wide enough that the summary table is not folded
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     repository = repository if repository is not None else Path.cwd().resolve().as_uri()
-    plan = _load_plan(pipeline_path, profile, custom_regexp, architecture, jdk, repository, cell_selectors,
+    plan = _load_plan(pipeline_path, overlays, profile, custom_regexp, architecture, jdk, repository, cell_selectors,
                       repeat, times, stop_on_failure)
     cells = select_cells(plan, cell_selectors)
     checkouts = {name: parse_checkout_source(value) for name, value in _pairs(checkout_pairs, "--checkout").items()}
@@ -202,7 +204,7 @@ def run_command(ctx: click.Context, pipeline_path: Path, profile: str | None, cu
     shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
     print_summary(console, summary, shown)
     if not no_bundle:
-        outcome = write_run_bundle(out, Path.cwd(), pipeline_path)
+        outcome = write_run_bundle(out, Path.cwd(), pipeline_path, overlays=overlays)
         console.print(outcome.message, markup=False, highlight=False)
     if keep_work:
         console.print(f"working copies kept in {work}", markup=False, highlight=False)
