@@ -66,6 +66,30 @@ pipeline {
 }
 """
 
+MATRIX = HEADER + """
+pipeline {
+    agent none
+    stages {
+        stage('matrix') {
+            matrix {
+                agent { label 'matrix-agent' }
+                axes {
+                    axis { name 'OS'; values 'linux', 'windows' }
+                    axis { name 'JDK'; values '11', '17' }
+                }
+                excludes {
+                    exclude {
+                        axis { name 'OS'; values 'windows' }
+                        axis { name 'JDK'; notValues '17' }
+                    }
+                }
+                stages { stage('build') { steps { sh(script: "build ${env.OS} ${JDK}".toString()) } } }
+            }
+        }
+    }
+}
+"""
+
 HARD_FAILURE = HEADER + """
 pipeline {
     agent none
@@ -84,7 +108,7 @@ BROKEN = {
     "sh outside node": ("stages { stage('s') { steps { sh('x') } } }", "needs a workspace"),
     "unknown step argument": ("stages { stage('s') { steps { echo(mesage: 'x') } } }", "unknown argument 'mesage'"),
     "stage with two kinds": ("stages { stage('s') { steps { echo('x') }\n stages { stage('t') { steps { echo('y') } } } } }",
-                             "exactly one of steps, stages or parallel"),
+                             "exactly one of steps, stages, parallel or matrix"),
     "duplicate stage": ("stages { stage('s') { steps { echo('x') } }\n stage('s') { steps { echo('y') } } }",
                         "duplicate stage name 's'"),
     "typo as a bare name": ("stages { stage('s') { steps { echo(paramz.x) } } }", "undefined name 'paramz'"),
@@ -114,13 +138,14 @@ def results(tmp_path_factory):
     (root / "lib/vars").mkdir(parents=True)
     (root / "lib/vars/runIt.groovy").write_text(LIBRARY_VAR)
     (root / "lib/vars/nonCps.groovy").write_text(NON_CPS_VAR)
-    files = {"good": GOOD, "hard": HARD_FAILURE, **{name: _broken(section) for name, (section, _) in BROKEN.items()}}
+    files = {"good": GOOD, "hard": HARD_FAILURE, "matrix": MATRIX, **{name: _broken(section) for name, (section, _) in BROKEN.items()}}
     for name, text in files.items():
         (root / f"{name}.Jenkinsfile").write_text(text)
     runs = [
         HarnessRun("good on main", {"loud": "true"}, env={"BRANCH_NAME": "main"}, jenkinsfile=root / "good.Jenkinsfile"),
         HarnessRun("good on a branch", {"size": "m"}, env={"BRANCH_NAME": "feature"}, jenkinsfile=root / "good.Jenkinsfile"),
         HarnessRun("hard", {}, jenkinsfile=root / "hard.Jenkinsfile"),
+        HarnessRun("matrix", {}, jenkinsfile=root / "matrix.Jenkinsfile"),
         *[HarnessRun(name, {}, jenkinsfile=root / f"{name}.Jenkinsfile", step_budget=5000) for name in BROKEN],
     ]
     return {r.name: r for r in run_harness(runs, root / "good.Jenkinsfile", root)}
@@ -167,3 +192,11 @@ def test_what_jenkins_refuses_the_harness_refuses(results, name):
     run = results[name]
     assert not run.ok
     assert any(BROKEN[name][1] in bug["message"] for bug in run.bugs), run.bugs
+
+
+def test_a_matrix_runs_every_combination_not_excluded_with_its_axis_values(results):
+    run = results["matrix"]
+    assert run.ok, run.bugs
+    builds = sorted(e["script"] for e in run.events if e["type"] == "sh")
+    assert builds == ["build linux 11", "build linux 17", "build windows 17"]
+    assert {e["node_label"] for e in run.events if e["type"] == "sh"} == {"matrix-agent"}

@@ -106,6 +106,7 @@ class StageModel {
     Closure steps
     List stages
     List parallel
+    Map matrix  // [axes: [[name, values]], excludes: [[[name, values, notValues]]], agent, stages]
     Map post = [:]
     boolean failFast
 }
@@ -300,9 +301,10 @@ class StagesSection extends Section {
                                                 model: new StageModel(name: name))
         delegated(body, section).call()
         StageModel model = section.model
-        int kinds = (model.steps ? 1 : 0) + (model.stages != null ? 1 : 0) + (model.parallel != null ? 1 : 0)
+        int kinds = (model.steps ? 1 : 0) + (model.stages != null ? 1 : 0) + (model.parallel != null ? 1 : 0) +
+                    (model.matrix != null ? 1 : 0)
         if (kinds != 1) {
-            throw new HarnessError("stage('${name}') needs exactly one of steps, stages or parallel")
+            throw new HarnessError("stage('${name}') needs exactly one of steps, stages, parallel or matrix")
         }
         stages.add(model)
     }
@@ -348,9 +350,79 @@ class StageSection extends Section {
         delegated(body, section).call()
         model.post = section.conditions
     }
-    void matrix(Closure body) { throw new HarnessError("${where}: matrix is not supported by the harness") }
+    void matrix(Closure body) {
+        MatrixSection section = new MatrixSection(harness: harness, where: "${where} matrix")
+        delegated(body, section).call()
+        if (section.axes.isEmpty() || section.stages == null) {
+            throw new HarnessError("${where}: matrix needs axes and stages")
+        }
+        model.matrix = [axes: section.axes, excludes: section.excludes, agent: section.agent, stages: section.stages]
+    }
     void input(Closure body) { throw new HarnessError("${where}: input is not supported by the harness") }
     void tools(Closure body) { throw new HarnessError("${where}: tools is not supported by the harness") }
+}
+
+/** matrix { agent; axes { axis { name 'X'; values 'a', 'b' } }; excludes { exclude { axis {...} } }; stages } */
+class MatrixSection extends Section {
+    List axes = []
+    List excludes = []
+    Object agent
+    List stages
+    void agent(Object value) { agent = harness.agentSpec(value, where) }
+    void axes(Closure body) {
+        AxisListSection section = new AxisListSection(harness: harness, where: "${where} axes")
+        delegated(body, section).call()
+        Set names = new HashSet()
+        for (Map axis : section.axes) {
+            if (!names.add(axis.name)) {
+                throw new HarnessError("${where}: duplicate axis '${axis.name}'")
+            }
+            if (axis.values.isEmpty() || new HashSet(axis.values).size() != axis.values.size()) {
+                throw new HarnessError("${where}: axis '${axis.name}' needs distinct values")
+            }
+        }
+        axes = section.axes
+    }
+    void excludes(Closure body) {
+        ExcludesSection section = new ExcludesSection(harness: harness, where: "${where} excludes")
+        delegated(body, section).call()
+        excludes = section.excludes
+    }
+    void stages(Closure body) {
+        StagesSection section = new StagesSection(harness: harness, where: "${where} stages")
+        delegated(body, section).call()
+        stages = section.stages
+    }
+}
+
+class AxisListSection extends Section {
+    List axes = []
+    void axis(Closure body) {
+        AxisSection section = new AxisSection(harness: harness, where: "${where} axis")
+        delegated(body, section).call()
+        if (!section.name) {
+            throw new HarnessError("${where}: an axis needs a name")
+        }
+        axes.add([name: section.name, values: section.values, notValues: section.notValues])
+    }
+}
+
+class AxisSection extends Section {
+    String name
+    List values = []
+    List notValues = []
+    void name(String value) { name = value }
+    void values(String... items) { values.addAll(items as List) }
+    void notValues(String... items) { notValues.addAll(items as List) }
+}
+
+class ExcludesSection extends Section {
+    List excludes = []
+    void exclude(Closure body) {
+        AxisListSection section = new AxisListSection(harness: harness, where: "${where} exclude")
+        delegated(body, section).call()
+        excludes.add(section.axes)
+    }
 }
 
 class PipelineSection extends Section {
@@ -497,7 +569,8 @@ class Harness {
 
     // ---- names ----
     boolean hasGlobal(String name) {
-        return name in ['env', 'params', 'scm', 'currentBuild'] || vars.containsKey(name) || scriptVariables.containsKey(name)
+        return name in ['env', 'params', 'scm', 'currentBuild'] || vars.containsKey(name) ||
+               scriptVariables.containsKey(name) || envValue(name) != null  // Jenkins: a bare env var name
     }
 
     Object globalVariable(String name) {
@@ -512,6 +585,10 @@ class Harness {
         }
         if (scriptVariables.containsKey(name)) {
             return scriptVariables[name]
+        }
+        Object value = envValue(name)
+        if (value != null) {
+            return value
         }
         throw new MissingPropertyException(name, HarnessScript)
     }
@@ -1174,6 +1251,8 @@ class Harness {
             withSteps(stage.steps).call()
         } else if (stage.stages != null) {
             runStages(stage.stages, agent)
+        } else if (stage.matrix != null) {
+            runMatrix(stage, agent)
         } else {
             Map branches = [:]
             for (StageModel branch : stage.parallel) {
@@ -1185,6 +1264,45 @@ class Harness {
             }
             parallel([branches] as Object[])
         }
+    }
+
+    /** Every combination of the axes not excluded, as a parallel branch with the axis values in env. */
+    void runMatrix(StageModel stage, Object parentAgent) {
+        List combinations = [[:]]
+        for (Map axis : (List<Map>) stage.matrix.axes) {
+            List next = []
+            for (Map combination : combinations) {
+                for (Object value : axis.values) {
+                    next.add(combination + [(axis.name): value as String])
+                }
+            }
+            combinations = next
+        }
+        Map branches = [:]
+        for (Map combination : combinations) {
+            boolean excluded = ((List<List<Map>>) stage.matrix.excludes).any { List<Map> rule ->
+                rule.every { Map c ->
+                    String value = combination[c.name]
+                    c.notValues ? !c.notValues.contains(value) : c.values.contains(value)
+                }
+            }
+            if (excluded) {
+                continue
+            }
+            Map env = combination
+            String name = 'Matrix - ' + combination.collect { k, v -> "${k} = '${v}'" }.join(', ')
+            Object agent = stage.matrix.agent ?: parentAgent
+            branches[name] = {
+                inFrame([env: env], {
+                    if (stage.matrix.agent instanceof Map) {
+                        step_node([label: ((Map) stage.matrix.agent).label], { runStages(stage.matrix.stages, agent) })
+                    } else {
+                        runStages(stage.matrix.stages, agent)
+                    }
+                })
+            }
+        }
+        parallel([branches] as Object[])
     }
 
     void runPost(Map conditions, String where) {
