@@ -11,6 +11,14 @@ EXIT_BAD_INPUT = 2
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where a value of an input file came from."""
+
+    file: str
+    line: int  # 1-based
+
+
+@dataclass(frozen=True)
 class Finding:
     """One problem in one input file, located as precisely as we can."""
 

@@ -33,6 +33,8 @@ BROKEN = [
     ("unknown step in profile", "steps: [unit]", "steps: [unti]", "unknown step 'unti' — did you mean 'unit'?", "unti"),
     ("unknown axis value", "only: {arch: [amd64]}", "only: {arch: [amd46]}", "'amd46' is not a value of axis 'arch'", "amd46"),
     ("unknown placeholder", "-j {jdk}\"}", "-j {jkd}\"}", "unknown placeholder {jkd} — did you mean 'jdk'?", "{jkd}"),
+    ("unknown placeholder in results", "splits: 2,", "splits: 2, results: ['out/{stp}/*.xml'],", "unknown placeholder {stp} in 'out/{stp}/*.xml' — did you mean 'step'?", "{stp}"),
+    ("axis-only placeholders in image", "splits: 2,", "splits: 2, image: 'img:{split}',", "unknown placeholder {split} in 'img:{split}'", "img:"),
     ("needs a non-build-once step", "build_once: true, always", "always", "'jar' is not a build_once step", "needs: [jar]"),
     ("float version", 'values: ["11", "17"]', "values: [11, 3.10]", "YAML reads an unquoted 3.10 as the number 3.1", "3.10"),
     ("duplicate key", "project: mini", "project: mini\nproject: other", "duplicate key 'project'", "project: other"),

@@ -130,10 +130,15 @@ def test_custom_profile_by_regexp(trunk):
     assert {c.step for c in plan.cells} == {"jar", "dtest-large", "dtest-large-novnode", "dtest-large-latest"}
 
 
-@pytest.mark.parametrize("regexp", ["(?P<x>test)", "test++", "(?i)test", "test\\Z", "["])
+@pytest.mark.parametrize("regexp", ["(?P<x>test)", "test++", "(?i)test", "test\\Z", "[", "a\\0", "[[:est:]]", "\\p{Alpha}+"])
 def test_custom_regexp_outside_the_java_python_subset_is_refused(trunk, regexp):
     with pytest.raises(PipelineError):
         build_plan(trunk, Parameters(profile="custom", custom_regexp=regexp))
+
+
+def test_unicode_class_is_refused_for_the_right_reason(trunk):
+    with pytest.raises(PipelineError, match="Unicode classes"):
+        build_plan(trunk, Parameters(profile="custom", custom_regexp="\\p{Alpha}+"))
 
 
 def test_bad_parameters_are_clear_errors(trunk):

@@ -8,19 +8,12 @@ true/false), so `cython: [no, yes]` stays strings instead of silently becoming F
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pipelinegen.errors import Finding, PipelineError
-
-
-@dataclass(frozen=True)
-class Location:
-    file: str
-    line: int  # 1-based
+from pipelinegen.errors import Finding, Location, PipelineError
 
 
 class LocatedDict(dict):

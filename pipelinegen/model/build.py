@@ -249,9 +249,25 @@ def _build_steps(check: _Checker, axes: dict[str, Axis], resources: dict[str, Re
                     )
         except ValueError as err:
             check.error(at("command"), f"{key_path}.command", f"malformed template: {err}", "write {{ and }} for literal braces")
+
         def origin(key: str, index: int = index, kind: str = kind) -> tuple:
             return ("steps", index) if key in check.data["steps"][index] else ("defaults", kind)
 
+        for key, allowed in (("results", allowed_fields), ("archive", allowed_fields), ("image", set(axes))):
+            templates = merged.get(key) or []
+            for template in [templates] if isinstance(templates, str) else templates:
+                try:
+                    unknown = [f for f in template_fields(template) if f not in allowed]
+                except ValueError as err:
+                    check.error(at(key), f"{key_path}.{key}", f"malformed template {template!r}: {err}", "write {{ and }} for literal braces")
+                    continue
+                for field_name in unknown:
+                    check.error(
+                        at(key),
+                        f"{key_path}.{key}",
+                        f"unknown placeholder {{{field_name}}} in {template!r}",
+                        suggest(field_name, allowed) or f"known: {', '.join(sorted(allowed))}",
+                    )
         only = _resolve_filter(check, merged.get("only", {}) or {}, axes, (*origin("only"), "only"), f"{key_path}.only")
         exclude = tuple(
             _resolve_filter(check, rule, axes, (*origin("exclude"), "exclude", n), f"{key_path}.exclude[{n}]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelinegen.load.yamlsource import Location
+from pipelinegen.errors import Location
 
 ARCH_AXIS = "arch"
 
