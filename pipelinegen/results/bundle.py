@@ -18,7 +18,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelinegen.fsutil import sha256_bytes, sha256_file
@@ -174,7 +174,7 @@ class BundleWriter:
                         writer.write(record)
                         continue
                     if flaky_tests and record.status == "passed" and record.test_id in flaky_tests:
-                        record = replace(record, flaky_reruns=max(1, record.flaky_reruns))
+                        record = record._replace(flaky_reruns=max(1, record.flaky_reruns))
                     writer.write(record)
                     result.tests.add(record.status, record.duration_s, record.flaky_reruns > 0)
                     self._dups.see(group, record)
