@@ -67,10 +67,14 @@ def test_run_tests_sh_honours_a_split_file_when_present(tmp_path):
     split.parent.mkdir(parents=True)
     split.write_text("# pipelinegen splits: unit split 1 of 2 (lpt)\norg.example.sample.WordsTest\n"
                      "test/unit/org/example/sample/FactorialTest.java\n")
+    # SlowTest is in neither list (added after they were written): dealt round-robin, so split 1 runs it
+    (split.parent / "2of2.txt").write_text("org.example.sample.CalculatorTest\norg.example.sample.FlakyTest\n")
     env = {"JAVA_HOME": str(detect_jdks()["17"]), "PATH": "/usr/bin:/bin"}
     for command in (["./.build/build-jars.sh", "17"], ["./.build/run-tests.sh", "-a", "unit", "-c", "1/2", "-j", "17"]):
         done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
     assert "from generated/splits/unit/1of2.txt" in done.stderr
     reports = sorted(p.name for p in (project / "build/test/output/unit").glob("TEST-*.xml"))
-    assert reports == ["TEST-org.example.sample.FactorialTest.xml", "TEST-org.example.sample.WordsTest.xml"]
+    assert "not in any split list, dealt round-robin: org.example.sample.SlowTest" in done.stderr
+    assert reports == ["TEST-org.example.sample.FactorialTest.xml", "TEST-org.example.sample.SlowTest.xml",
+                       "TEST-org.example.sample.WordsTest.xml"]
