@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelinegen.plan.cell import Cell, Plan
+from pipelinegen.plan.environment import script_environment
 from pipelinegen.results.junit import iter_testcases
 from pipelinegen.run import docker as docker_mod
 from pipelinegen.run.model import (
@@ -62,10 +63,6 @@ class RunOptions:
     run_id: str = ""
 
 
-def axis_env_name(axis: str) -> str:
-    return "PIPELINEGEN_" + "".join(ch if ch.isalnum() else "_" for ch in axis.upper())
-
-
 _MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -91,22 +88,12 @@ def cannot_run_here(cell: Cell, jdk_homes: dict[str, Path], docker: bool, arch: 
 def cell_environment(cell: Cell, base: dict[str, str], options: RunOptions, attempt: int) -> dict[str, str]:
     """The environment of one attempt: host, then axis values, then the step's env, then --env."""
     env = dict(base)
-    for axis, value in cell.axes:
-        env[axis_env_name(axis)] = value
-    env.update({
-        "PIPELINEGEN_CELL_ID": cell.id,
-        "PIPELINEGEN_CELL_NAME": cell.name,
-        "PIPELINEGEN_STEP": cell.step,
-        "PIPELINEGEN_SPLIT": str(cell.split),
-        "PIPELINEGEN_SPLITS": str(cell.splits),
-        "PIPELINEGEN_ATTEMPT": str(attempt),
-    })
     jdk = cell.axis("jdk")
     if not options.docker and jdk is not None and jdk in options.jdk_homes:
         home = str(options.jdk_homes[jdk])
         env["JAVA_HOME"] = home
         env["PATH"] = os.pathsep.join([os.path.join(home, "bin"), env.get("PATH", "")])
-    env.update(dict(cell.env))
+    env.update(script_environment(cell, attempt))  # the step's own env comes last and wins
     env.update(options.extra_env)
     return env
 

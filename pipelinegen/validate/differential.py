@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Cell, Parameters, Plan
+from pipelinegen.plan.environment import script_environment
 from pipelinegen.plan.expand import build_plan
-from pipelinegen.run.executor import axis_env_name
 from pipelinegen.validate.execution import HarnessResult, HarnessRun, RecordedCell
 
 JENKINSFILE = "generated/Jenkinsfile"
@@ -171,21 +171,6 @@ def _step_origin(pipeline: Pipeline | None, step: str) -> str:
     except KeyError:
         return ""
     return f"step '{step}' is defined at {location.file}:{location.line}" if location else ""
-
-
-def script_environment(cell: Cell) -> dict[str, str]:
-    """What a cell's step script sees on its first attempt, whatever runs it (docs/scripts.md)."""
-    env = {axis_env_name(name): value for name, value in cell.axes}
-    env.update({
-        "PIPELINEGEN_CELL_ID": cell.id,
-        "PIPELINEGEN_CELL_NAME": cell.name,
-        "PIPELINEGEN_STEP": cell.step,
-        "PIPELINEGEN_SPLIT": str(cell.split),
-        "PIPELINEGEN_SPLITS": str(cell.splits),
-        "PIPELINEGEN_ATTEMPT": "1",
-    })
-    env.update(dict(cell.env))
-    return env
 
 
 def cell_differences(cell: Cell, got: RecordedCell, params: dict[str, object]) -> list[str]:
