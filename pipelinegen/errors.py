@@ -31,13 +31,17 @@ class Finding:
     rule: str = ""
     severity: str = "error"
 
-    def format(self) -> str:
-        where = self.file
+    def where(self) -> str:
+        """FILE[:LINE[:COLUMN]], as compilers print it."""
+        text = self.file
         if self.line is not None:
-            where += f":{self.line}"
+            text += f":{self.line}"
             if self.column is not None:
-                where += f":{self.column}"
-        text = f"{where}: {self.severity}: "
+                text += f":{self.column}"
+        return text
+
+    def format(self) -> str:
+        text = f"{self.where()}: {self.severity}: "
         if self.key_path:
             text += f"{self.key_path}: "
         text += self.message

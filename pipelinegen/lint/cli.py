@@ -17,12 +17,7 @@ DEFAULT_LIBRARY = Path("generated/library")
 
 def format_text(finding: Finding) -> str:
     """`FILE:LINE:COL: error: MESSAGE [rule]`, like a compiler; the hint goes on its own line."""
-    where = finding.file
-    if finding.line is not None:
-        where += f":{finding.line}"
-        if finding.column is not None:
-            where += f":{finding.column}"
-    text = f"{where}: {finding.severity}: {finding.message} [{finding.rule}]"
+    text = f"{finding.where()}: {finding.severity}: {finding.message} [{finding.rule}]"
     if finding.hint:
         text += f"\n    hint: {finding.hint}"
     return text
