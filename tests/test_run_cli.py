@@ -153,3 +153,13 @@ def test_sigint_stops_running_cells_keeps_finished_ones_and_writes_an_incomplete
     assert wait_dead(child), "Ctrl-C left the cell's child running"
     manifest = read_bundle(out / "bundle.tar.zst").manifest
     assert manifest["incomplete"] is True and "interrupted" in manifest["incomplete_reason"]
+
+
+def test_dry_run_shows_the_environment_that_makes_a_repeat_cell_differ_from_split_one():
+    done = pipelinegen("-C", str(SAMPLE), "run", "--cells", "unit", "--jdk", "17", "--dry-run",
+                       "--repeat", "Flaky Test", "--times", "7", cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    env_lines = [line for line in done.stdout.splitlines() if line.startswith("# env ")]
+    assert env_lines, done.stdout
+    assert all("PIPELINEGEN_REPEAT_TESTS='Flaky Test'" in line for line in env_lines)
+    assert all("PIPELINEGEN_REPEAT_COUNT=" in line for line in env_lines)

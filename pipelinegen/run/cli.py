@@ -13,6 +13,7 @@ from rich.console import Console
 
 from pipelinegen.cli_options import pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
+from pipelinegen.render.escape import shell_quote
 from pipelinegen.run.bundle import write_run_bundle
 from pipelinegen.run.docker import docker_engine_problem, format_argv
 from pipelinegen.run.executor import (
@@ -103,6 +104,8 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
         env = cell_environment(cell, {}, options, 1)
         java = f" JAVA_HOME={env['JAVA_HOME']}" if "JAVA_HOME" in env else ""
         click.echo(f"# {cell.name} [{cell.id}]{after}{java}")
+        if cell.env:  # repeat cells differ from split 1 only by these: without them the line would mislead
+            click.echo("# env " + " ".join(f"{name}={shell_quote(value)}" for name, value in cell.env))
         argv = cell_argv(cell, Path("<workdir>"), env, options, 1)
         click.echo(cell.command if argv[:2] == ["bash", "-c"] else format_argv(argv))
 
