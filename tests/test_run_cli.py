@@ -163,3 +163,12 @@ def test_dry_run_shows_the_environment_that_makes_a_repeat_cell_differ_from_spli
     assert env_lines, done.stdout
     assert all("PIPELINEGEN_REPEAT_TESTS='Flaky Test'" in line for line in env_lines)
     assert all("PIPELINEGEN_REPEAT_COUNT=" in line for line in env_lines)
+
+
+def test_the_bundle_of_a_local_run_records_the_checked_out_branch(tmp_path):
+    project = tiny_project(tmp_path)
+    subprocess.run(["git", "branch", "-m", "feature-x"], cwd=project, check=True, capture_output=True)
+    out = tmp_path / "out"
+    done = pipelinegen("-C", str(project), "run", "--profile", "quick", "--out", str(out), cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert read_bundle(out / "bundle.tar.zst").manifest["subject"]["branch"] == "feature-x"

@@ -36,6 +36,9 @@ def uncommitted_changes(project: Path) -> list[str]:
 def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: str = "",
                      overlays: tuple[Path, ...] = ()) -> BundleOutcome:
     commit, tree, origin = git_subject_details("HEAD", project)
+    if not branch:  # history filters by branch (`flaky --branch`, `splits --branch`): record the checkout's
+        branch = subprocess.run(["git", "symbolic-ref", "--quiet", "--short", "HEAD"], cwd=project,
+                                capture_output=True, text=True, check=False).stdout.strip()
     if not commit:
         return BundleOutcome(None, "no bundle: not a git checkout (a bundle certifies a commit)")
     changed = uncommitted_changes(project)
