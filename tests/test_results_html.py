@@ -81,3 +81,23 @@ def test_html_summary_in_headless_chromium(tmp_path):
     assert first_log and (page.parent / unquote(first_log[0])).read_text() == f"console of {CELLS[0].name}\n"
     cell_rows = dom.xpath("//table[@id='cells']//tr[@class='cell']")
     assert [r.xpath("td")[1].text_content() for r in cell_rows] == ["failed", "failed", "passed", "not-run"]
+
+
+def test_only_non_zero_problem_totals_are_highlighted(tmp_path):
+    # A red bold "0 errors" reads as an alarm: colour is kept for counts that need a look.
+    out = tmp_path / "b.tar.zst"
+    with BundleWriter(out, subject=Subject("https://github.com/apache/cassandra", "cd" * 20, "trunk"),
+                      parameters=Parameters(profile="pre-commit"), producer=Producer("local", host="laptop"),
+                      cells=CELLS[:1]) as writer:
+        writer.add_cell(CELLS[0], status="failed", duration_s=5, node="n",
+                        junit=[_junit(tmp_path / "TEST.xml", 0, 1, 2)])
+    bundle = read_bundle(out)
+    page = tmp_path / "summary.html"
+    write_html(summarise(bundle), bundle, page)
+    dom = html.fromstring(page.read_text())
+
+    def classes(key: str) -> set[str]:
+        return set(dom.get_element_by_id(f"total-{key}").get("class").split())
+
+    assert "failed" in classes("failed") and "failed" in classes("cells-failed")
+    assert classes("errors") == {"num"} and classes("skipped") == {"num"} and classes("cells-not-run") == {"num"}
