@@ -356,3 +356,15 @@ def test_a_run_directory_is_not_a_bundle_and_the_error_says_how_to_make_one(tmp_
     )
     assert result.exit_code == 2
     assert "--compare" in result.output and "pipelinegen results collect" in result.output
+
+
+def test_arch_is_spelled_as_in_plan_and_run(tmp_path, monkeypatch):
+    # `plan`, `run`, `explain` and `test-on-clone` take --arch (alias --architecture); estimate must too.
+    monkeypatch.chdir(SAMPLE)
+    common = ("--profile", "smoke", "--agents", "small=2,medium=2", "--json", "--no-sensitivity",
+              "--step-minutes", "jar=1,unit=3", "--splits-dir", tmp_path / "none")
+    short = _run(*common, "--arch", "amd64")
+    assert short.exit_code == 0, short.output
+    long = _run(*common, "--architecture", "amd64")
+    assert json.loads(short.stdout)["makespan_minutes"] == json.loads(long.stdout)["makespan_minutes"]
+    assert _run(*common, "--arch", "sparc").exit_code == 2

@@ -337,7 +337,7 @@ def load_plan(
     "--plan-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A saved plan."
 )
 @click.option("--profile", default="", help="Profile to estimate (default: the pipeline's first).")
-@click.option("--architecture", default="", help="amd64, arm64, all ('' = the axis default).")
+@click.option("--arch", "--architecture", "architecture", default="", help="amd64, arm64, all ('' = the axis default).")
 @click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
 @click.option("--repository", default="", help="Repository URL; the canonical one makes the run post-commit (adds the publish cells).")
