@@ -124,14 +124,26 @@ void runCell(Map cell, Set failedBuilds) {
     }
 }
 
-/** The cell's label, excluding nodes it already failed on (node names are labels of their own). */
+/** The cell's label, excluding nodes it already failed on (node names are labels of their own).
+ *  The label is parenthesised: in `a || b && !"n"` the && binds first and n would stay eligible for a. */
 @NonCPS
 static String labelExcluding(String label, List excludedNodes) {
-    String expression = label
+    if (excludedNodes.isEmpty()) {
+        return label
+    }
+    String expression = (label ?: '').trim() == '' ? '' : '(' + label + ')'
     for (String name : excludedNodes) {
-        expression += ' && !"' + name.replace('\\', '\\\\').replace('"', '\\"') + '"'
+        String excluded = '!"' + name.replace('\\', '\\\\').replace('"', '\\"') + '"'
+        expression = expression == '' ? excluded : expression + ' && ' + excluded
     }
     return expression
+}
+
+/** Whether a FlowInterruptedException from the cell's timeout block came from the cell's own limit
+ *  (a timeout fires at the limit, never before; a user abort or the build's timeout can come any time). */
+@NonCPS
+static boolean timedOut(long began, long now, int timeoutMinutes) {
+    return now - began >= timeoutMinutes * 60000L
 }
 
 void runOnNode(Map cell, int attempt, long started) {
@@ -151,11 +163,21 @@ void runOnNode(Map cell, int attempt, long started) {
         writeFile(file: '.pipelinegen/run-cell.sh', text: libraryResource('pipelinegen/run-cell.sh'))
         writeFile(file: '.pipelinegen/collect-results.sh', text: libraryResource('pipelinegen/collect-results.sh'))
         withEnv(cell.env + ['PIPELINEGEN_ATTEMPT=' + attempt, 'PIPELINEGEN_COLLECT=' + cell.collect_patterns.join('\n')]) {
+            long began = System.currentTimeMillis()
             try {
                 timeout(time: cell.timeout_minutes as int, unit: 'MINUTES') {
                     sh(label: cell.name, script: 'bash .pipelinegen/run-cell.sh')
                 }
                 status = 'passed'
+            } catch (FlowInterruptedException interruption) {
+                // The timeout step ends its body with a FlowInterruptedException too (workflow-basic-steps
+                // TimeoutStepExecution), which runCell would take for a user abort: never retried, the whole
+                // build aborted. Past the cell's own limit it is a cell failure (retried on another node).
+                // Elapsed time decides: FlowInterruptedException.getCauses() is not sandbox-whitelisted.
+                if (timedOut(began, System.currentTimeMillis(), cell.timeout_minutes as int)) {
+                    error("pipelinegen: ${cell.name} timed out after ${cell.timeout_minutes} minutes")
+                }
+                throw interruption
             } finally {
                 sh(label: 'collect results', script: 'bash .pipelinegen/collect-results.sh')
                 if (!cell.junit_patterns.isEmpty()) {

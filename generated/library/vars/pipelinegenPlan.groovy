@@ -205,7 +205,9 @@ static List repeatCells(Map data, Map step, Map cell, Map spec) {
     for (int index = 1; index <= machines; index++) {
         int share = count.intdiv(machines) + (index - 1 < count % machines ? 1 : 0)
         String name = "${stem} repeat ${label} ${index}/${machines}".toString()
-        Map repeat = new LinkedHashMap(cell)
+        // a map literal + putAll: `new LinkedHashMap(Map)` is not on script-security's generic-whitelist
+        Map repeat = [:]
+        repeat.putAll(cell)
         repeat.name = name
         repeat.id = name.replace('/', 'of').replace(' ', '_').replaceAll('[^A-Za-z0-9._-]', '-')
         repeat.split = index
