@@ -180,6 +180,7 @@ def splits_command(
     fits the target.
     """
     _bundle_observations.cache_clear()  # the cache lives for one command, not the process
+    _check_step_name(pipeline, step)
     known = step_durations(step, granularity, history, branch, junit, bundle)
     tests = None
     if test_list is not None:
@@ -271,6 +272,21 @@ def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
 
 
 # ---------------------------------------------------------------- the plan
+
+
+def _check_step_name(pipeline: Path, step: str) -> None:
+    """A mistyped --step otherwise finds no timings and fails with "no tests", or writes files no cell reads."""
+    if not Path(pipeline).is_file():
+        return
+    import difflib
+
+    from pipelinegen.load import load_pipeline
+
+    names = [candidate.name for candidate in load_pipeline(pipeline).steps]
+    if step not in names:
+        close = difflib.get_close_matches(step, names, n=3)
+        hint = f"did you mean {', '.join(repr(n) for n in close)}?" if close else f"steps: {', '.join(names)}"
+        raise click.BadParameter(f"{step!r} is not a step of {pipeline}; {hint}", param_hint="--step")
 
 
 def configured_splits(pipeline: Path, step: str) -> int | None:
