@@ -12,9 +12,37 @@ List call(Map jobParams) {
     return selection.cells
 }
 
-/** The plan data shipped with this library. */
+/** The plan data shipped with this library. Parsed with groovy.json, not readJSON: readJSON goes through
+ *  json-lib, which re-parses every string value that looks like JSON (`[..]`, `{..}`, `null`), so a command
+ *  such as `[[ -d build ]]` or a glob `{step}` would arrive as a list, a map or null (docs/jenkins-compatibility.md). */
 Map data() {
-    return readJSON(text: libraryResource('pipelinegen/plan.json'), returnPojo: true)
+    return parsePlan(libraryResource('pipelinegen/plan.json'))
+}
+
+/** JsonSlurper's lazy maps are not Serializable: they never leave this @NonCPS method (CPS keeps plain copies). */
+@NonCPS
+static Map parsePlan(String text) {
+    return plainJson(new groovy.json.JsonSlurper().parseText(text)) as Map
+}
+
+/** A deep copy of parsed JSON into LinkedHashMap / ArrayList / String / Number / Boolean / null. */
+@NonCPS
+static Object plainJson(Object value) {
+    if (value instanceof Map) {
+        Map out = [:]
+        for (Map.Entry entry : ((Map) value).entrySet()) {
+            out[entry.key as String] = plainJson(entry.value)
+        }
+        return out
+    }
+    if (value instanceof List) {
+        List out = []
+        for (Object item : (List) value) {
+            out.add(plainJson(item))
+        }
+        return out
+    }
+    return value
 }
 
 @NonCPS
