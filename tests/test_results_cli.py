@@ -214,3 +214,19 @@ def test_verify_against_a_plan_json_from_pipelinegen_plan(tmp_path, smoke_plan):
     run("collect", results, "--commit", COMMIT, "--profile", "smoke", "-o", loose)
     text = run("verify", loose, "--plan", plan_json, code=1)
     assert f"FAIL: cells: '{tests[1].name}' ({tests[1].id}) is required by the plan but missing from the bundle" in text
+
+
+def test_certified_names_the_jdk_a_narrowed_run_was_limited_to(tmp_path):
+    from pipelinegen.results.bundle import BundleWriter
+    from pipelinegen.results.manifest import CellRef, Producer, Subject
+
+    plan = build_plan(load_pipeline(SAMPLE), Parameters(profile="smoke", jdk="17"))
+    results = _cell_dirs(tmp_path / "out", plan.cells)
+    bundle = tmp_path / "r.tar.zst"
+    with BundleWriter(bundle, subject=Subject("", COMMIT, ""), parameters=plan.parameters,
+                      producer=Producer("local", host="h"), cells=[CellRef.from_cell(c) for c in plan.cells]) as writer:
+        for cell in plan.cells:
+            writer.add_cell(CellRef.from_cell(cell), status="passed", duration_s=1, node="n",
+                            junit=sorted((results / cell.id).glob("*.xml")))
+    text = run("verify", bundle, "--commit", COMMIT)
+    assert text.strip().endswith(f"CERTIFIED: {COMMIT} (smoke, jdk=17)")

@@ -194,7 +194,10 @@ def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: 
     for problem in report.problems:
         click.echo(f"FAIL: {problem}")
     if report.certified:
-        click.echo(f"CERTIFIED: {manifest['subject']['commit']} ({manifest['profile']})")
+        # A run of one jdk or arch certifies only those cells: say so, or "(smoke)" reads as the whole profile.
+        params = manifest.get("parameters") or {}
+        scope = "".join(f", {key}={params[key]}" for key in ("jdk", "architecture", "custom_regexp") if params.get(key))
+        click.echo(f"CERTIFIED: {manifest['subject']['commit']} ({manifest['profile']}{scope})")
         sys.exit(EXIT_OK)
     click.echo(f"NOT CERTIFIED: {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}")
     sys.exit(EXIT_CHECK_FAILED)
