@@ -1,0 +1,144 @@
+"""Jenkins-realism checks of the shared library that the stub-DSL harness cannot make
+(docs/jenkins-compatibility.md): sandbox-whitelisted constructors, the retry label expression,
+the cell-timeout test, and plan.json strings that json-lib would have re-parsed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VARS = ROOT / "library" / "vars"
+
+# Constructors the library may call: (class, argument count) of entries in script-security's
+# src/main/resources/org/jenkinsci/plugins/scriptsecurity/sandbox/whitelists/generic-whitelist.
+# `new java.util.LinkedHashMap java.util.Map` is NOT there: a sandboxed library gets RejectedAccessException.
+WHITELISTED_CONSTRUCTORS = {
+    ("HashSet", 0), ("HashSet", 1),  # new java.util.HashSet / ... java.util.Collection
+    ("ArrayList", 1),  # new java.util.ArrayList java.util.Collection
+    ("StringBuilder", 0),  # new java.lang.StringBuilder
+    ("Exception", 1),  # new java.lang.Exception java.lang.String
+    ("JsonSlurper", 0),  # new groovy.json.JsonSlurper
+}
+
+
+def _constructor_calls(text: str) -> list[tuple[str, int, int]]:
+    """(simple class name, argument count, line) of every `new X(...)` outside comments."""
+    calls = []
+    for number, line in enumerate(text.splitlines(), 1):
+        code = line.split("//", 1)[0]
+        if code.lstrip().startswith(("*", "/*")):
+            continue
+        for match in re.finditer(r"\bnew\s+([\w.]+)\s*\(", code):
+            depth, args, i, has_arg = 1, 0, match.end(), False
+            while i < len(code) and depth:
+                ch = code[i]
+                depth += ch in "(["
+                depth -= ch in ")]"
+                if depth == 1 and ch == ",":
+                    args += 1
+                if depth and not ch.isspace():
+                    has_arg = True
+                i += 1
+            calls.append((match.group(1).rsplit(".", 1)[-1], args + 1 if has_arg else 0, number))
+    return calls
+
+
+def test_library_constructs_only_sandbox_whitelisted_classes() -> None:
+    found = []
+    for script in sorted(VARS.glob("*.groovy")):
+        for name, count, line in _constructor_calls(script.read_text(encoding="utf-8")):
+            found.append((name, count))
+            assert (name, count) in WHITELISTED_CONSTRUCTORS, (
+                f"{script.relative_to(ROOT)}:{line}: new {name}(...) with {count} argument(s) is not on "
+                "script-security's generic-whitelist; rewrite it (e.g. [:] + putAll) or add its signature to "
+                "SCRIPT_APPROVALS in pipelinegen/deploy/clone.py"
+            )
+    assert ("HashSet", 1) in found  # the scan sees the library's real constructor calls
+
+
+def test_scan_rejects_a_linked_hash_map_copy() -> None:
+    assert _constructor_calls("Map m = new LinkedHashMap(cell)  // copy") == [("LinkedHashMap", 1, 1)]
+    assert _constructor_calls("Set s = new HashSet()") == [("HashSet", 0, 1)]
+
+
+GROOVY_DRIVER = r"""
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+import groovy.json.JsonOutput
+
+CompilerConfiguration compiler = new CompilerConfiguration()
+ImportCustomizer imports = new ImportCustomizer()
+imports.addImports('com.cloudbees.groovy.cps.NonCPS')
+compiler.addCompilationCustomizers(imports)
+GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader, compiler)
+loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
+                  '@Retention(RetentionPolicy.RUNTIME) @interface NonCPS {}')
+loader.parseClass('package org.jenkinsci.plugins.workflow.steps\n' +
+                  'class FlowInterruptedException extends InterruptedException {}')
+Class cells = loader.parseClass(new File(args[0], 'pipelinegenCells.groovy'))
+Class plan = loader.parseClass(new File(args[0], 'pipelinegenPlan.groovy'))
+Map out = [
+    or_label: cells.labelExcluding('amd64 || arm64', ['node-1', 'we"ird']),
+    plain_label: cells.labelExcluding('cassandra-amd64-large', ['node-1']),
+    no_exclusion: cells.labelExcluding('a || b', []),
+    empty_label: cells.labelExcluding('', ['node-1']),
+    before_limit: cells.timedOut(0L, 59L * 60000L + 59999L, 60),
+    at_limit: cells.timedOut(0L, 60L * 60000L, 60),
+    parsed: plan.parsePlan(new File(args[1]).getText('UTF-8')),
+]
+out.parsed_type = out.parsed.getClass().name
+out.nested_type = out.parsed.cells[0].getClass().name
+println(JsonOutput.toJson(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def groovy_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    if shutil.which("groovy") is None or shutil.which("java") is None:
+        pytest.skip("groovy/java not installed")
+    tmp = tmp_path_factory.mktemp("jenkins_compat")
+    driver = tmp / "driver.groovy"
+    driver.write_text(GROOVY_DRIVER, encoding="utf-8")
+    plan = {
+        "project": "p",
+        "cells": [{"id": "a", "command": "[[ -d build ]]", "glob": "{step}", "word": "null", "n": 3,
+                   "list": ["[1,2]", "{\"k\": 1}"]}],
+    }
+    plan_file = tmp / "plan.json"
+    plan_file.write_text(json.dumps(plan), encoding="utf-8")
+    env = dict(os.environ)
+    java = Path(shutil.which("java")).resolve()
+    env.setdefault("JAVA_HOME", str(java.parent.parent))
+    done = subprocess.run(["groovy", str(driver), str(VARS), str(plan_file)], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_retry_exclusion_keeps_or_labels_intact(groovy_results: dict) -> None:
+    # without the parentheses `amd64 || arm64 && !"node-1"` would still allow node-1 through `amd64`
+    assert groovy_results["or_label"] == '(amd64 || arm64) && !"node-1" && !"we\\"ird"'
+    assert groovy_results["plain_label"] == '(cassandra-amd64-large) && !"node-1"'
+    assert groovy_results["no_exclusion"] == "a || b"
+    assert groovy_results["empty_label"] == '!"node-1"'
+
+
+def test_cell_timeout_is_recognised_only_at_its_limit(groovy_results: dict) -> None:
+    assert groovy_results["before_limit"] is False  # an abort before the limit stays an abort
+    assert groovy_results["at_limit"] is True  # the cell's own timeout: a retried failure
+
+
+def test_plan_strings_that_look_like_json_stay_strings(groovy_results: dict) -> None:
+    cell = groovy_results["parsed"]["cells"][0]
+    assert cell == {"id": "a", "command": "[[ -d build ]]", "glob": "{step}", "word": "null", "n": 3,
+                    "list": ["[1,2]", "{\"k\": 1}"]}
+    # plain, Serializable collections (CPS keeps them across steps), not JsonSlurper's LazyMap
+    assert groovy_results["parsed_type"] == "java.util.LinkedHashMap"
+    assert groovy_results["nested_type"] == "java.util.LinkedHashMap"
