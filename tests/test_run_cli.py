@@ -172,3 +172,11 @@ def test_the_bundle_of_a_local_run_records_the_checked_out_branch(tmp_path):
     done = pipelinegen("-C", str(project), "run", "--profile", "quick", "--out", str(out), cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
     assert read_bundle(out / "bundle.tar.zst").manifest["subject"]["branch"] == "feature-x"
+
+
+def test_an_invalid_repeat_regex_is_a_usage_error_before_anything_runs():
+    done = pipelinegen("-C", str(SAMPLE), "run", "--cells", "unit", "--jdk", "17", "--dry-run",
+                       "--repeat", "(Flaky", cwd=REPO)
+    assert done.returncode == 2
+    assert "'(Flaky' is not a valid regular expression" in done.stderr
+    assert "run-tests.sh" not in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -58,6 +59,10 @@ def _repeat_parameters(pipeline, repeat: str | None, times: int | None, stop_on_
         if times is not None:
             raise click.UsageError("--times goes with --repeat REGEX")
         return ()
+    try:  # an invalid pattern makes the test script's grep fail per cell: one cell "passes", another dies
+        re.compile(repeat)
+    except re.error as err:
+        raise click.BadParameter(f"{repeat!r} is not a valid regular expression: {err}", param_hint="--repeat") from None
     settings = pipeline.repeat
     pairs = {settings.test_regex_parameter: repeat, settings.stop_on_failure_parameter: str(stop_on_failure).lower()}
     if times is not None:
