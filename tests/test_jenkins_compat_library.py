@@ -1,6 +1,6 @@
 """Jenkins-realism checks of the shared library that the stub-DSL harness cannot make
 (docs/jenkins-compatibility.md): sandbox-whitelisted constructors, the retry label expression,
-the cell-timeout test, and plan.json strings that json-lib would have re-parsed."""
+how a cell's retries treat interruptions, and plan.json strings that json-lib would have re-parsed."""
 
 from __future__ import annotations
 
@@ -73,7 +73,68 @@ import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
 import groovy.json.JsonOutput
 
+/** Interruptions as workflow-step-api's FlowInterruptedException: `actual` = isActualInterruption(). */
+class Interruption extends InterruptedException {
+    boolean actual
+    Interruption(boolean actual) { super(actual ? 'aborted by a user' : 'timeout or lost agent'); this.actual = actual }
+}
+
+/** Just enough DSL to run runCell; retry and catchError follow workflow-basic-steps RetryStepExecution
+ *  (no conditions: retry anything but an actual interruption) and CatchErrorStep (catchInterruptions). */
+abstract class StubDsl extends Script {
+    List events = []
+    Map env = [:]
+    Map params = [branch: '']
+    Object scm = 'scm'
+    List<String> commandOutcomes = []  // per run-cell.sh: pass, fail, timeout (or lost agent), abort (by a user)
+    int nodes = 0
+    def methodMissing(String name, args) {
+        Object[] a = args as Object[]
+        return a.length > 0 && a[-1] instanceof Closure ? ((Closure) a[-1]).call() : null
+    }
+    def node(String label, Closure body) {
+        nodes++
+        events << 'node ' + label
+        env.NODE_NAME = 'n' + nodes
+        try { body.call() } finally { env.NODE_NAME = null }
+    }
+    def sh(Map a) {
+        if ((a.script as String).contains('run-cell')) {
+            String outcome = commandOutcomes.remove(0)
+            if (outcome == 'fail') { throw new Exception('script returned exit code 1') }
+            if (outcome != 'pass') { throw new Interruption(outcome == 'abort') }
+        }
+    }
+    def retry(Map a, Closure body) {
+        int left = a.count as int
+        while (true) {
+            try { return body.call() } catch (Throwable t) {
+                left--
+                if (left <= 0 || (t instanceof Interruption && t.actual)) { throw t }
+                events << 'retrying'
+            }
+        }
+    }
+    def catchError(Map a, Closure body) {
+        try { body.call() } catch (Throwable t) {
+            if (a.catchInterruptions == false && t instanceof Interruption && t.actual) { throw t }
+            events << 'recorded ' + a.buildResult
+        }
+    }
+}
+
+Map runCell(Class cls, List<String> outcomes) {
+    StubDsl script = (StubDsl) cls.newInstance()
+    script.setCommandOutcomes(new ArrayList(outcomes))  // Script.setProperty would write the binding
+    Map cell = [id: 'c', name: 'cell', label: 'amd64 || arm64', attempts: 3, depends_on: [], checkouts: [], env: [],
+                collect_patterns: [], junit_patterns: [], timeout_minutes: 60, build_once: false, results_dir: 'r']
+    String escaped = null
+    try { script.runCell(cell, new HashSet()) } catch (Interruption i) { escaped = i.message }
+    return [events: script.events, escaped: escaped]
+}
+
 CompilerConfiguration compiler = new CompilerConfiguration()
+compiler.scriptBaseClass = StubDsl.name
 ImportCustomizer imports = new ImportCustomizer()
 imports.addImports('com.cloudbees.groovy.cps.NonCPS')
 compiler.addCompilationCustomizers(imports)
@@ -89,10 +150,11 @@ Map out = [
     plain_label: cells.labelExcluding('cassandra-amd64-large', ['node-1']),
     no_exclusion: cells.labelExcluding('a || b', []),
     empty_label: cells.labelExcluding('', ['node-1']),
-    before_limit: cells.timedOut(0L, 59L * 60000L + 59999L, 60),
-    at_limit: cells.timedOut(0L, 60L * 60000L, 60),
     parsed: plan.parsePlan(new File(args[1]).getText('UTF-8')),
 ]
+out.timeout_fail_pass = runCell(cells, ['timeout', 'fail', 'pass'])
+out.always_timeout = runCell(cells, ['timeout', 'timeout', 'timeout'])
+out.user_abort = runCell(cells, ['abort', 'pass', 'pass'])
 out.parsed_type = out.parsed.getClass().name
 out.nested_type = out.parsed.cells[0].getClass().name
 println(JsonOutput.toJson(out))
@@ -130,9 +192,26 @@ def test_retry_exclusion_keeps_or_labels_intact(groovy_results: dict) -> None:
     assert groovy_results["empty_label"] == '!"node-1"'
 
 
-def test_cell_timeout_is_recognised_only_at_its_limit(groovy_results: dict) -> None:
-    assert groovy_results["before_limit"] is False  # an abort before the limit stays an abort
-    assert groovy_results["at_limit"] is True  # the cell's own timeout: a retried failure
+def test_lost_agent_or_cell_timeout_is_retried_elsewhere_then_recorded_as_failure(groovy_results: dict) -> None:
+    # the timeout step and a removed agent end the body with a FlowInterruptedException that is not an
+    # "actual interruption": retried on another node, and after the last attempt the cell is a FAILURE
+    run = groovy_results["always_timeout"]
+    assert run["escaped"] is None
+    assert run["events"] == ["node amd64 || arm64", "retrying", 'node (amd64 || arm64) && !"n1"', "retrying",
+                             'node (amd64 || arm64) && !"n1" && !"n2"', "recorded FAILURE"]
+
+
+def test_a_timeout_then_a_failure_then_a_pass_is_a_passed_cell(groovy_results: dict) -> None:
+    run = groovy_results["timeout_fail_pass"]
+    assert run["escaped"] is None
+    assert "recorded FAILURE" not in run["events"]
+    assert run["events"].count("retrying") == 2
+
+
+def test_a_user_abort_is_neither_retried_nor_recorded_as_a_cell_failure(groovy_results: dict) -> None:
+    run = groovy_results["user_abort"]
+    assert run["escaped"] == "aborted by a user"
+    assert run["events"] == ["node amd64 || arm64"]
 
 
 def test_plan_strings_that_look_like_json_stay_strings(groovy_results: dict) -> None:

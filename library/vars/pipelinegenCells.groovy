@@ -2,9 +2,8 @@
 // waves), 'tests' every other build and test cell, 'publish' the post-commit-only cells.
 // Each cell: a node of its label, a fresh checkout, the build-once stashes it depends on, its
 // second checkouts, a timeout, its command through run-cell.sh, results published per cell, and a
-// retry on another node (the failed node is excluded). A user abort or fail-fast is never retried.
-
-import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
+// retry on another node (the failed node is excluded). A user abort, the build's timeout or fail-fast is
+// never retried; the cell's own timeout and a lost agent are.
 
 void call(String stageName) {
     List selected = pipelinegenPlan(params)
@@ -95,29 +94,31 @@ void runCell(Map cell, Set failedBuilds) {
     }
     List excludedNodes = []
     int attempts = cell.attempts as int
-    for (int attempt = 1; attempt <= attempts; attempt++) {
-        String nodeName = ''
-        long started = System.currentTimeMillis()
-        try {
-            node(labelExcluding(cell.label as String, excludedNodes)) {
-                nodeName = env.NODE_NAME ?: ''
-                runOnNode(cell, attempt, started)
-            }
-            return
-        } catch (FlowInterruptedException interruption) {
-            throw interruption  // aborted by a user, a timeout of the whole build, or fail-fast
-        } catch (Exception failure) {
-            echo("pipelinegen: ${cell.name} attempt ${attempt}/${attempts} failed on ${nodeName ?: 'no node'}: ${failure.message}")
-            if (nodeName) {
-                excludedNodes.add(nodeName)
-            }
-            if (attempt == attempts) {
-                if (cell.build_once) {
+    int attempt = 0
+    // The retry and catchError steps tell a real abort from a retryable interruption
+    // (FlowInterruptedException.isActualInterruption(), which sandboxed code may not call): a user abort,
+    // the build's timeout or fail-fast propagate; a failed command, the cell's own timeout and a lost agent
+    // (workflow-durable-task-step RemovedNodeCause) are retried on another node, then recorded as FAILURE.
+    catchError(buildResult: 'FAILURE', stageResult: 'FAILURE', catchInterruptions: false,
+               message: "pipelinegen: ${cell.name} failed after ${attempts} attempt(s)".toString()) {
+        retry(count: attempts) {
+            attempt++
+            String nodeName = ''
+            long started = System.currentTimeMillis()
+            try {
+                node(labelExcluding(cell.label as String, excludedNodes)) {
+                    nodeName = env.NODE_NAME ?: ''
+                    runOnNode(cell, attempt, started)
+                }
+            } catch (Exception failure) {
+                echo("pipelinegen: ${cell.name} attempt ${attempt}/${attempts} failed on ${nodeName ?: 'no node'}: ${failure.message}")
+                if (nodeName) {
+                    excludedNodes.add(nodeName)
+                }
+                if (attempt >= attempts && cell.build_once) {
                     failedBuilds.add(cell.id)
                 }
-                catchError(buildResult: 'FAILURE', stageResult: 'FAILURE') {
-                    error("pipelinegen: ${cell.name} failed after ${attempts} attempt(s)")
-                }
+                throw failure
             }
         }
     }
@@ -138,13 +139,6 @@ static String labelExcluding(String label, List excludedNodes) {
     return expression
 }
 
-/** Whether a FlowInterruptedException from the cell's timeout block came from the cell's own limit
- *  (a timeout fires at the limit, never before; a user abort or the build's timeout can come any time). */
-@NonCPS
-static boolean timedOut(long began, long now, int timeoutMinutes) {
-    return now - began >= timeoutMinutes * 60000L
-}
-
 void runOnNode(Map cell, int attempt, long started) {
     String status = 'failed'
     try {
@@ -162,21 +156,11 @@ void runOnNode(Map cell, int attempt, long started) {
         writeFile(file: '.pipelinegen/run-cell.sh', text: libraryResource('pipelinegen/run-cell.sh'))
         writeFile(file: '.pipelinegen/collect-results.sh', text: libraryResource('pipelinegen/collect-results.sh'))
         withEnv(cell.env + ['PIPELINEGEN_ATTEMPT=' + attempt, 'PIPELINEGEN_COLLECT=' + cell.collect_patterns.join('\n')]) {
-            long began = System.currentTimeMillis()
             try {
                 timeout(time: cell.timeout_minutes as int, unit: 'MINUTES') {
                     sh(label: cell.name, script: 'bash .pipelinegen/run-cell.sh')
                 }
                 status = 'passed'
-            } catch (FlowInterruptedException interruption) {
-                // The timeout step ends its body with a FlowInterruptedException too (workflow-basic-steps
-                // TimeoutStepExecution), which runCell would take for a user abort: never retried, the whole
-                // build aborted. Past the cell's own limit it is a cell failure (retried on another node).
-                // Elapsed time decides: FlowInterruptedException.getCauses() is not sandbox-whitelisted.
-                if (timedOut(began, System.currentTimeMillis(), cell.timeout_minutes as int)) {
-                    error("pipelinegen: ${cell.name} timed out after ${cell.timeout_minutes} minutes")
-                }
-                throw interruption
             } finally {
                 sh(label: 'collect results', script: 'bash .pipelinegen/collect-results.sh')
                 if (!cell.junit_patterns.isEmpty()) {
