@@ -113,3 +113,11 @@ def test_a_custom_regexp_is_run_in_java_and_compared_with_python(tmp_path: Path,
     assert runs["custom regexp '^te'"]["differences"] == 0
     assert runs["custom regexp '[[:est:]]'"]["differences"] > 0
     assert runs["custom regexp '\\\\0'"]["differences"] > 0
+
+
+def test_validate_of_a_missing_file_is_bad_input_exit_2_like_every_other_command(tmp_path: Path):
+    for args in (["--pipeline", str(tmp_path / "nope.yaml")],
+                 ["--pipeline", str(CORPUS / "valid.yaml"), "--overlay", str(tmp_path / "fork.yaml")]):
+        result = CliRunner().invoke(main, ["validate", "--no-harness", *args])
+        assert result.exit_code == 2, result.output
+        assert "error: file not found" in result.output and "nothing was written" in result.output

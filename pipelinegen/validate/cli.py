@@ -44,6 +44,9 @@ def validate_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, 
     profile and several parameter sets, and must run exactly the cells `pipelinegen plan` lists).
     Exit codes: 0 no errors (warnings allowed), 1 errors, 2 bad usage or no Java/Groovy.
     """
+    for path in (pipeline_path, *overlays):  # a missing input is bad usage (2), as in every other command
+        if not Path(path).is_file():
+            raise PipelineError.single(str(path), None, "file not found", hint="check the path, or run with -C DIR")
     report = validate(pipeline_path, overlays, custom_regexps=custom_regexps, harness=not no_harness)
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
