@@ -37,7 +37,7 @@ AGENT_LABEL = f"{LABEL_PREFIX}/agent"
 CONTROLLER_STORAGE_GB = 20  # JENKINS_HOME: build records, console logs, archived results
 # Signatures to pre-approve for the sandbox. generated/Jenkinsfile loads the library from its own commit
 # (`library(... legacySCM(scm))`), so the library runs sandboxed; today it calls only whitelisted
-# methods and steps (readJSON, HashSet, ...), so nothing needs approving. Add signatures here.
+# methods and steps (each checked in docs/jenkins-compatibility.md), so nothing needs approving. Add signatures here.
 SCRIPT_APPROVALS: tuple[str, ...] = ()
 
 
