@@ -187,3 +187,11 @@ def test_incomplete_bundle_is_refused_unless_allowed(tmp_path):
         assert store.stats()["runs"] == 0
     result = run("history", "ingest", str(out), "--db", str(db), "--allow-incomplete")
     assert result.exit_code == 0 and "1 added" in result.output
+
+
+def test_a_file_that_is_not_a_bundle_is_named_once_in_the_error(tmp_path):
+    junk = tmp_path / "console.log"
+    junk.write_text("not an archive\n")
+    result = run("history", "ingest", "--db", str(tmp_path / "h.sqlite"), str(junk))
+    assert result.exit_code == 2
+    assert result.output.count(str(junk)) == 1, result.output

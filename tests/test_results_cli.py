@@ -230,3 +230,10 @@ def test_certified_names_the_jdk_a_narrowed_run_was_limited_to(tmp_path):
                             junit=sorted((results / cell.id).glob("*.xml")))
     text = run("verify", bundle, "--commit", COMMIT)
     assert text.strip().endswith(f"CERTIFIED: {COMMIT} (smoke, jdk=17)")
+
+
+def test_a_file_that_is_not_a_bundle_is_named_once_in_the_error(tmp_path):
+    junk = tmp_path / "console.log"
+    junk.write_text("not an archive\n")
+    text = run("summary", junk, code=2)
+    assert text.count(str(junk)) == 1 and "is this a result bundle?" in text

@@ -78,7 +78,7 @@ def _bundle_call(function, bundle: Path, option: str = "--bundle"):
     try:
         return function(bundle)
     except (OSError, ValueError, KeyError, CorruptArchive) as err:
-        raise click.BadParameter(f"{bundle}: {err}", param_hint=option) from None
+        raise click.BadParameter(f"{bundle}: {str(err).removeprefix(f'{bundle}: ')}", param_hint=option) from None
 
 
 def step_durations(

@@ -635,7 +635,7 @@ def open_bundle(path: Path) -> tuple[RunInfo, object]:
         bundle = read_bundle(path)
         manifest_bytes = archive.read_member(path, MANIFEST) or b""
     except archive.CorruptArchive as err:
-        raise PipelineError.single(str(path), None, f"cannot read result bundle: {err}",
+        raise PipelineError.single(str(path), None, f"cannot read result bundle: {str(err).removeprefix(f'{path}: ')}",
                                    hint="check the file with `pipelinegen results verify`") from err
     manifest = bundle.manifest
     subject, producer = manifest.get("subject", {}), manifest.get("producer", {})

@@ -66,7 +66,8 @@ def _open(path: Path) -> Bundle:
     try:
         return read_bundle(path)
     except CorruptArchive as err:
-        raise PipelineError.single(str(path), None, str(err), hint="is this a result bundle?") from err
+        raise PipelineError.single(str(path), None, str(err).removeprefix(f"{path}: "),  # the finding names the file
+                                   hint="is this a result bundle?") from err
 
 
 @click.group("results")
