@@ -195,3 +195,33 @@ def test_a_file_that_is_not_a_bundle_is_named_once_in_the_error(tmp_path):
     result = run("history", "ingest", "--db", str(tmp_path / "h.sqlite"), str(junk))
     assert result.exit_code == 2
     assert result.output.count(str(junk)) == 1, result.output
+
+
+def test_an_altered_bundle_is_refused_so_flaky_never_rests_on_edited_results(tmp_path):
+    import io
+    import tarfile
+
+    import zstandard
+
+    original = bundle(tmp_path, 1, "a" * 40, flaky_fails=True)
+    # Erase the failure from the JUnit member, keep manifest and digests: what a hand "fix" of results looks like.
+    members = []
+    with zstandard.ZstdDecompressor().stream_reader(original.open("rb")) as raw, \
+            tarfile.open(fileobj=raw, mode="r|") as tar:
+        for member in tar:
+            data = tar.extractfile(member).read() if member.isfile() else b""
+            if member.name.endswith("junit.xml"):
+                data = data.replace(b"<failure", b"<!-- <failure").replace(b"</failure>", b"</failure> -->")
+                member.size = len(data)
+            members.append((member, data))
+    altered = tmp_path / "altered.tar.zst"
+    with altered.open("wb") as fh, zstandard.ZstdCompressor().stream_writer(fh) as raw, \
+            tarfile.open(fileobj=raw, mode="w|") as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data))
+    db = tmp_path / "h.sqlite"
+    result = run("history", "ingest", "--db", str(db), str(altered))
+    assert result.exit_code == 2
+    assert "bundle was altered" in result.output and "junit.xml does not match its sha256" in result.output
+    assert run("history", "ingest", "--db", str(db), str(original)).exit_code == 0
+    assert "runs: 1" in run("history", "info", "--db", str(db)).output

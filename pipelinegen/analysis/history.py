@@ -689,6 +689,19 @@ def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = Fa
     run, bundle = open_bundle(path)
     if store.has_run(run.run_id):
         return False  # before reading any log or JUnit member
+    from pipelinegen.results import archive as archive_errors
+    from pipelinegen.results.verify import integrity_problems
+
+    # Failing runs are welcome (that is what flaky needs), altered ones are not: flaky verdicts and split
+    # timings would rest on edited results. Costs one hashing pass over the archive.
+    try:
+        altered = integrity_problems(path)
+    except archive_errors.CorruptArchive as err:
+        raise PipelineError.single(str(path), None, f"cannot read result bundle: {str(err).removeprefix(f'{path}: ')}",
+                                   hint="check the file with `pipelinegen results verify`") from err
+    if altered:
+        raise PipelineError.single(str(path), None, f"bundle was altered: {altered[0]}",
+                                   hint="check it with `pipelinegen results verify`; ingest the original")
     manifest = bundle.manifest  # type: ignore[attr-defined]
     if manifest.get("incomplete") and not allow_incomplete:
         raise PipelineError.single(str(path), None, f"bundle is incomplete: {manifest.get('incomplete_reason', '')}",
