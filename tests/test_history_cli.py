@@ -225,3 +225,13 @@ def test_an_altered_bundle_is_refused_so_flaky_never_rests_on_edited_results(tmp
     assert "bundle was altered" in result.output and "junit.xml does not match its sha256" in result.output
     assert run("history", "ingest", "--db", str(db), str(original)).exit_code == 0
     assert "runs: 1" in run("history", "info", "--db", str(db)).output
+
+
+def test_an_error_after_some_bundles_says_which_were_kept(tmp_path, bundles):
+    junk = tmp_path / "console.log"
+    junk.write_text("not an archive\n")
+    db = tmp_path / "h.sqlite"
+    result = run("history", "ingest", "--db", str(db), str(bundles[0]), str(junk), str(bundles[1]))
+    assert result.exit_code == 2
+    assert "1 bundle added before this error" in result.output and "nothing was written" not in result.output
+    assert "runs: 1" in run("history", "info", "--db", str(db)).output

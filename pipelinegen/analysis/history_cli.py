@@ -61,7 +61,16 @@ def ingest(bundles: tuple[Path, ...], db: Path, allow_incomplete: bool) -> None:
     with HistoryStore(db) as store:
         for path in bundles:
             start = time.perf_counter()
-            if ingest_bundle(store, path, allow_incomplete):
+            try:
+                stored = ingest_bundle(store, path, allow_incomplete)
+            except PipelineError as err:
+                if not added:
+                    raise  # nothing stored yet: the usual "nothing was written" is true
+                click.echo(str(err), err=True)  # each run is its own transaction: the earlier ones stay
+                click.echo(f"{added} bundle{'s' * (added != 1)} added before this error (kept in {db});"
+                           " the bundles after it were not read", err=True)
+                sys.exit(EXIT_BAD_INPUT)
+            if stored:
                 added += 1
                 click.echo(f"ingested {path} ({time.perf_counter() - start:.1f} s)")
             else:
