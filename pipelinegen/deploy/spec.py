@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pipelinegen.load  # noqa: F401 — first: importing model.pipeline alone is circular (load <-> model)
 from pipelinegen.errors import PipelineError
+from pipelinegen.model.parameters import job_parameters
 from pipelinegen.model.pipeline import ARCH_AXIS, Controller, JobParameter, Pipeline
 
 PLUGINS_FILE = Path(__file__).with_name("plugins.txt")
@@ -89,41 +90,6 @@ def load_plugins(path: Path = PLUGINS_FILE) -> tuple[Plugin, ...]:
 def job_name(project: str, branch: str) -> str:
     """One Jenkins job per branch: 'cassandra-trunk', 'cassandra-cassandra-5.0' (slashes made safe)."""
     return f"{project}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', branch)}"
-
-
-def job_parameters(pipeline: Pipeline) -> tuple[JobParameter, ...]:
-    """Every parameter of the generated job, in the order Cassandra's job shows them."""
-    params = [
-        JobParameter("repository", "string", pipeline.canonical_repository,
-                     description="git repository to build (a fork for pre-commit)"),
-        JobParameter("branch", "string", "", description="branch or sha to build"),
-        JobParameter("profile", "choice", pipeline.profiles[0].name if pipeline.profiles else "",
-                     tuple(p.name for p in pipeline.profiles), "which set of steps runs"),
-        JobParameter("profile_custom_regexp", "string", "",
-                     description="with profile custom: the steps whose name matches run"),
-    ]
-    for axis in pipeline.axes:
-        if not axis.parameter:
-            continue
-        if axis.name == ARCH_AXIS:
-            first = axis.parameter_default or axis.default
-            choices = (first, *[v for v in axis.values if v != first], "all")
-            params.append(JobParameter(axis.parameter, "choice", first, choices, f"{axis.name}: one value or all"))
-        else:
-            params.append(JobParameter(axis.parameter, "string", axis.parameter_default,
-                                       description=f"{axis.name}: one of {', '.join(axis.values)}; empty = all"))
-    for repo in pipeline.repositories:
-        params.append(JobParameter(repo.repository_parameter, "string", repo.url,
-                                   description=f"{repo.name} repository"))
-        params.append(JobParameter(repo.branch_parameter, "string", repo.branch, description=f"{repo.name} branch"))
-    repeat = pipeline.repeat
-    params += [
-        JobParameter(repeat.test_regex_parameter, "string", "", description="tests to repeat (regex); empty = none"),
-        JobParameter(repeat.count_parameter, "string", str(repeat.default_count), description="repetitions"),
-        JobParameter(repeat.stop_on_failure_parameter, "boolean", False, description="stop repeating at a failure"),
-    ]
-    params.extend(pipeline.parameters)
-    return tuple(params)
 
 
 def agent_classes(pipeline: Pipeline) -> tuple[AgentClass, ...]:
