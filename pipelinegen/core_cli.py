@@ -46,6 +46,8 @@ def compile_command(
 ) -> None:
     """Compile pipeline.yaml (+ overlays) into generated/Jenkinsfile and the shared library."""
     repeats_path = pipeline_path.parent / REPEATS_FILE
+    if base and not repeat_changed or repeat_changed and no_repeats:  # one was silently ignored
+        raise click.UsageError("--base goes with --repeat-changed; --no-repeats goes alone")
     if repeat_changed or no_repeats:
         if check:
             raise click.UsageError("--check writes nothing: run --repeat-changed/--no-repeats without it")

@@ -71,3 +71,11 @@ def test_compile_repeat_changed_writes_repeats_for_changed_tests(project, runner
     assert runner.invoke(main, ["-C", str(project), "compile", "--check"]).exit_code == 0
     assert runner.invoke(main, ["-C", str(project), "compile", "--no-repeats"]).exit_code == 0
     assert not (project / "repeats.yaml").exists()
+
+
+@pytest.mark.parametrize("args", [["--base", "main"], ["--repeat-changed", "--base", "main", "--no-repeats"]])
+def test_compile_refuses_repeat_options_it_would_ignore(project, runner, args):
+    result = runner.invoke(main, ["-C", str(project), "compile", *args])
+    assert result.exit_code == 2
+    assert "--base goes with --repeat-changed" in result.output
+    assert not (project / "generated").exists()
