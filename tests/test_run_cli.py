@@ -171,7 +171,9 @@ def test_the_bundle_of_a_local_run_records_the_checked_out_branch(tmp_path):
     out = tmp_path / "out"
     done = pipelinegen("-C", str(project), "run", "--profile", "quick", "--out", str(out), cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert read_bundle(out / "bundle.tar.zst").manifest["subject"]["branch"] == "feature-x"
+    subject = read_bundle(out / "bundle.tar.zst").manifest["subject"]
+    assert subject["branch"] == "feature-x"
+    assert subject["repository"] == project.resolve().as_uri()  # no origin remote: the checkout itself
 
 
 def test_an_invalid_repeat_regex_is_a_usage_error_before_anything_runs():

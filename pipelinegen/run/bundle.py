@@ -51,6 +51,8 @@ def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: 
     from pipelinegen.results.cli import parameters_from_dict
 
     output = out_dir / BUNDLE_NAME
+    # No `origin` remote: the run's repository parameter (file://this checkout) beats an empty Repository row.
+    origin = origin or str(run_dir.parameters.get("repository") or "")
     write_bundle(output, subject=Subject(repository=origin, commit=commit, branch=branch, tree=tree),
                  parameters=parameters_from_dict(run_dir.parameters), producer=run_dir.producer,
                  results=run_dir.cells, cells=run_dir.planned,
