@@ -5,6 +5,8 @@
 // retry on another node (the failed node is excluded). A user abort, the build's timeout or fail-fast is
 // never retried; the cell's own timeout and a lost agent are.
 
+import groovy.json.JsonOutput
+
 void call(String stageName) {
     List selected = pipelinegenPlan(params)
     List cells = []
@@ -199,10 +201,10 @@ void recordStatus(Map cell, String status, int attempt, String nodeName, long st
                   node: nodeName, started_ms: started, ended_ms: ended, build_url: env.BUILD_URL ?: '']
     if (status == 'not-run') {
         node(cell.label as String) {
-            writeJSON(file: "${cell.results_dir}/status-${attempt}.json", json: record)
+            writeFile(file: "${cell.results_dir}/status-${attempt}.json", text: JsonOutput.toJson(record))
             archiveArtifacts(artifacts: "${cell.results_dir}/status-*.json")
         }
     } else {
-        writeJSON(file: "${cell.results_dir}/status-${attempt}.json", json: record)
+        writeFile(file: "${cell.results_dir}/status-${attempt}.json", text: JsonOutput.toJson(record))
     }
 }

@@ -107,7 +107,7 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bo
         click.echo(f"job parameters: {shown}")
         # the summary stage records whether the library judged the run post-commit
         recorded = [e["json"].get("post_commit") for e in result.events
-                    if e["type"] == "writeJSON" and isinstance(e.get("json"), dict) and "post_commit" in e["json"]]
+                    if e["type"] in ("writeJSON", "writeFile") and isinstance(e.get("json"), dict) and "post_commit" in e["json"]]
         if recorded:
             click.echo("post-commit run (canonical repository): publish cells run" if recorded[0] else
                        "pre-commit run (not the canonical repository): publish cells are skipped")

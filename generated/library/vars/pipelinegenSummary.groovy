@@ -4,6 +4,8 @@
 // plan next to them, so `pipelinegen results collect` can certify the run, and runs the post-commit
 // publish cells (notifications, uploads), which are skipped quietly on any other repository.
 
+import groovy.json.JsonOutput
+
 void call() {
     Map data = pipelinegenPlan.data()
     Map selection = pipelinegenPlan.selectCells(data, params)
@@ -17,9 +19,10 @@ void call() {
     }
     node(summaryLabel(selection.cells)) {
         deleteDir()
-        writeJSON(file: "${data.results_root}/plan.json",
-                  json: [project: data.project, generator: data.generator, post_commit: selection.postCommit,
-                         parameters: parameters, cells: ids, build_url: env.BUILD_URL ?: ''])
+        // writeFile + JsonOutput, not writeJSON: json-lib would turn a JSON-looking parameter value into a list or null
+        writeFile(file: "${data.results_root}/plan.json",
+                  text: JsonOutput.toJson([project: data.project, generator: data.generator, post_commit: selection.postCommit,
+                                           parameters: parameters, cells: ids, build_url: env.BUILD_URL ?: '']))
         archiveArtifacts(artifacts: "${data.results_root}/plan.json")
     }
     if (selection.postCommit) {

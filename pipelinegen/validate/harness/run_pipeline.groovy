@@ -953,7 +953,11 @@ class Harness {
             throw new HarnessError('writeFile: file and text are required')
         }
         files[a.file as String] = a.text as String
-        record([type: 'writeFile', file: a.file as String, bytes: (a.text as String).length()])
+        Map event = [type: 'writeFile', file: a.file as String, bytes: (a.text as String).length()]
+        if ((a.file as String).endsWith('.json')) {
+            event.json = new JsonSlurperClassic().parseText(a.text as String)  // a .json file must be JSON
+        }
+        record(event)
         return null
     }
 
