@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -117,3 +118,25 @@ def test_bad_rules_file_names_line_and_fix(tmp_path):
     with pytest.raises(PipelineError) as err:
         parse_rules("rules:\n  - name: x\n    files: []\n    steps: y\n    naming: go\n", "r.yaml")
     assert "r.yaml:2" in str(err.value)
+
+
+def test_repeats_preview_takes_the_forks_overlay_like_compile(tmp_path):
+    from click.testing import CliRunner
+
+    from pipelinegen.cli import main
+
+    shutil.copy(ROOT / "examples/sample-project/pipeline.yaml", tmp_path / "pipeline.yaml")
+    (tmp_path / "fork.yaml").write_text("steps:\n  - {name: unit, repeat_count: 7}\n")
+    git(tmp_path, "init", "-q", "-b", "trunk")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    git(tmp_path, "checkout", "-q", "-b", "feature")
+    (tmp_path / "test/unit/org/example").mkdir(parents=True)
+    (tmp_path / "test/unit/org/example/NewTest.java").write_text("class NewTest {}")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "new test")
+    args = ["flaky", "repeats", "--base", "trunk", "--pipeline", str(tmp_path / "pipeline.yaml")]
+    plain = CliRunner().invoke(main, args)  # not -C: it would move the whole test process
+    forked = CliRunner().invoke(main, [*args, "--overlay", str(tmp_path / "fork.yaml")])
+    assert plain.exit_code == 0 and forked.exit_code == 0, plain.output + forked.output
+    assert "500x" in plain.output and "7x" in forked.output

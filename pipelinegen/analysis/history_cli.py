@@ -224,14 +224,16 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
 @click.option("--head", default="HEAD", show_default=True)
 @click.option("--pipeline", "pipeline_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=Path("pipeline.yaml"), show_default=True)
+@click.option("--overlay", "overlays", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Overlay YAML merged onto pipeline.yaml, as `compile --overlay` (a fork's steps and counts).")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Repeat rules YAML (default: pipelinegen/analysis/repeat_rules.yaml).")
 @click.option("--count", "counts", multiple=True, metavar="STEP_OR_CLASS=N",
               help="Override a count, by step name or class (default, long, upgrade). Repeatable.")
 @click.option("--no-stop-on-failure", is_flag=True, help="Keep repeating after the first failure.")
 @click.option("--json", "as_json", is_flag=True)
-def repeats(base: str, head: str, pipeline_path: Path, rules: Path | None, counts: tuple[str, ...],
-            no_stop_on_failure: bool, as_json: bool) -> None:
+def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...], rules: Path | None,
+            counts: tuple[str, ...], no_stop_on_failure: bool, as_json: bool) -> None:
     """Which new/changed tests (git diff --diff-filter=AMR BASE...HEAD) to repeat, where and how often."""
     from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_cells
     from pipelinegen.load import load_pipeline
@@ -242,7 +244,7 @@ def repeats(base: str, head: str, pipeline_path: Path, rules: Path | None, count
         if not value.isdigit() or int(value) < 1:
             raise click.BadParameter(f"{item!r}: use STEP_OR_CLASS=N with N >= 1, e.g. test=100", param_hint="--count")
         overrides[name] = int(value)
-    pipeline = load_pipeline(pipeline_path)
+    pipeline = load_pipeline(pipeline_path, overlays)
     files = changed_files(base, head, pipeline_path.parent)
     requests = repeat_cells(files, pipeline, overrides, rules=load_rules(rules), stop_on_failure=not no_stop_on_failure)
     if as_json:
