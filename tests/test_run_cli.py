@@ -182,3 +182,14 @@ def test_an_invalid_repeat_regex_is_a_usage_error_before_anything_runs():
     assert done.returncode == 2
     assert "'(Flaky' is not a valid regular expression" in done.stderr
     assert "run-tests.sh" not in done.stdout
+
+
+def test_a_repeat_cell_that_ran_no_test_says_so(tmp_path):
+    project = tiny_project(tmp_path)
+    done = pipelinegen("-C", str(project), "run", "--profile", "quick", "--repeat", "NoSuchTest", "--times", "2",
+                       "--plain", "--no-bundle", "--out", str(tmp_path / "out"), cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cells = json.loads((tmp_path / "out" / "summary.json").read_text())["cells"]
+    repeat = [c for c in cells if "repeat" in c["name"]]
+    assert repeat and all("no test ran" in c["reason"] for c in repeat), cells
+    assert "no test ran" in done.stdout

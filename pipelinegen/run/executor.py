@@ -330,6 +330,9 @@ class Executor:
             result.status, result.reason = FAILED, f"{result.tests.failed} failing tests (exit code was 0)"
         elif result.status == FAILED and result.tests.failed:
             result.reason = f"{result.tests.failed} failing test{'s' if result.tests.failed != 1 else ''}"
+        elif result.status == PASSED and not result.tests.total and dict(cell.env).get("PIPELINEGEN_REPEAT_TESTS"):
+            # a mistyped --repeat regexp matches nothing and the script exits 0: green, but nothing was hunted
+            result.reason = "no test ran: does the repeat regexp match a test name?"
         result.ended = time.time()
         if not (cell.build_once and result.status == PASSED) and not self.options.keep_work:
             # here, not in the main loop: removing a big checkout must not delay starting the next cells
