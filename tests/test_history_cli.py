@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -235,3 +236,23 @@ def test_an_error_after_some_bundles_says_which_were_kept(tmp_path, bundles):
     assert result.exit_code == 2
     assert "1 bundle added before this error" in result.output and "nothing was written" not in result.output
     assert "runs: 1" in run("history", "info", "--db", str(db)).output
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium is not installed")
+def test_the_timeline_of_a_short_history_is_visible_in_a_browser(tmp_path, bundles):
+    # 1-pixel bars suit 200 runs; with 6 a person saw nothing. Measure the laid-out bars in headless Chromium.
+    db = tmp_path / "h.sqlite"
+    run("history", "ingest", *map(str, bundles), "--db", str(db))
+    assert run("flaky", "--db", str(db), "--html", str(tmp_path / "report.html")).exit_code == 0
+    (tmp_path / "wrap.html").write_text(
+        '<iframe id="f" src="report.html" width="1200" height="800"></iframe><pre id="out"></pre><script>'
+        "document.getElementById('f').onload = function () { document.getElementById('out').textContent ="
+        " Array.from(this.contentDocument.querySelectorAll('.strip span'))"
+        ".map(function (s) { return s.getBoundingClientRect().width; }).join(','); };</script>")
+    proc = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-dev-shm-usage", "--allow-file-access-from-files", f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "wrap.html").as_uri()],
+        capture_output=True, text=True, timeout=120)
+    widths = [float(w) for w in lxml_html.fromstring(proc.stdout).get_element_by_id("out").text_content().split(",")]
+    assert len(widths) >= 6 and min(widths) >= 4, widths
