@@ -187,3 +187,17 @@ def test_credentials_come_from_env_or_file_and_the_token_is_never_in_repr(tmp_pa
         (tmp_path / "empty").write_text("")
         load_credentials("u", tmp_path / "empty", env={})
     assert load_credentials(env={}).anonymous
+
+
+def test_retry_progress_counts_only_the_retries_that_happen():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    messages: list[str] = []
+    d = JenkinsDriver(f"http://127.0.0.1:{port}", Credentials("alice", TOKEN), timeout_s=1,
+                      retry=RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.01),
+                      sleep=lambda _s: None, progress=messages.append)
+    with pytest.raises(DeployError, match="no answer after 3 attempts"):
+        d.upsert_job("j", "<flow-definition/>")
+    retries = [m.split("; retry ")[1].split(" ")[0] for m in messages if "; retry " in m]
+    assert retries == ["1/2", "2/2"], messages

@@ -124,9 +124,9 @@ class JenkinsDriver:
                     self.server.crumb = None  # a restarted controller issues new crumbs; fetch one again
                 last = err
                 delay = self.retry.delay(attempt)
-                self.progress(f"{what}: {_first_line(err)}; retry {attempt + 1}/{self.retry.attempts - 1} "
-                              f"in {delay:.1f}s")
-                if attempt + 1 < self.retry.attempts:
+                if attempt + 1 < self.retry.attempts:  # after the last attempt there is no retry to announce
+                    self.progress(f"{what}: {_first_line(err)}; retry {attempt + 1}/{self.retry.attempts - 1} "
+                                  f"in {delay:.1f}s")
                     self.sleep(delay)
                     self.reconnect()
         raise DeployError(f"cannot {what} on {self.url}: no answer after {self.retry.attempts} attempts "
