@@ -230,6 +230,9 @@ def test_certified_names_the_jdk_a_narrowed_run_was_limited_to(tmp_path):
                             junit=sorted((results / cell.id).glob("*.xml")))
     text = run("verify", bundle, "--commit", COMMIT)
     assert text.strip().endswith(f"CERTIFIED: {COMMIT} (smoke, jdk=17)")
+    assert "profile  smoke, jdk=17   producer" in run("summary", bundle, "--html", tmp_path / "s.html")
+    page = etree.parse(str(tmp_path / "s.html"), etree.HTMLParser())
+    assert page.xpath("string(//td[@id='profile'])") == "smoke, jdk=17"
 
 
 def test_a_file_that_is_not_a_bundle_is_named_once_in_the_error(tmp_path):

@@ -25,7 +25,7 @@ from pipelinegen.results.collect import (
 from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import model_identity
 from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict
-from pipelinegen.results.summary import summarise, text_summary, write_html, write_merged_junit
+from pipelinegen.results.summary import profile_scope, summarise, text_summary, write_html, write_merged_junit
 from pipelinegen.results.verify import load_allow_known, verify_bundle
 
 SIGN_KEY_ENV = "PIPELINEGEN_SIGN_KEY"
@@ -196,9 +196,7 @@ def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: 
         click.echo(f"FAIL: {problem}")
     if report.certified:
         # A run of one jdk or arch certifies only those cells: say so, or "(smoke)" reads as the whole profile.
-        params = manifest.get("parameters") or {}
-        scope = "".join(f", {key}={params[key]}" for key in ("jdk", "architecture", "custom_regexp") if params.get(key))
-        click.echo(f"CERTIFIED: {manifest['subject']['commit']} ({manifest['profile']}{scope})")
+        click.echo(f"CERTIFIED: {manifest['subject']['commit']} ({profile_scope(manifest)})")
         sys.exit(EXIT_OK)
     click.echo(f"NOT CERTIFIED: {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}")
     sys.exit(EXIT_CHECK_FAILED)

@@ -73,13 +73,20 @@ def _fmt_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+def profile_scope(manifest: dict) -> str:
+    """'smoke' or 'smoke, jdk=17': a run of one jdk/arch/regexp covers only those cells of its profile."""
+    params = manifest.get("parameters") or {}
+    narrowed = [f"{key}={params[key]}" for key in ("jdk", "architecture", "custom_regexp") if params.get(key)]
+    return ", ".join([str(manifest.get("profile", "")), *narrowed])
+
+
 def text_summary(summary: Summary) -> str:
     m = summary.manifest
     t = m["totals"]["tests"]
     c = m["totals"]["cells"]
     lines = [
         f"commit   {m['subject']['commit']}  {m['subject']['repository']} {m['subject']['branch']}".rstrip(),
-        f"profile  {m['profile']}   producer {m['producer']['kind']} {m['producer']['url'] or m['producer']['host']}",
+        f"profile  {profile_scope(m)}   producer {m['producer']['kind']} {m['producer']['url'] or m['producer']['host']}",
     ]
     if m["incomplete"]:
         lines.append(f"INCOMPLETE: {m['incomplete_reason']}")
@@ -152,7 +159,7 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
     for failure in failures:
         failure["suite_output"] = suite_links.get((failure["case"].cell_id, failure["case"].suite), "")
     html = _environment().get_template("summary.html.j2").render(
-        m=summary.manifest, steps=summary.steps, failures=failures, flaky=summary.flaky,
+        m=summary.manifest, scope=profile_scope(summary.manifest), steps=summary.steps, failures=failures, flaky=summary.flaky,
         logs=logs_by_cell, cell_names={c["id"]: c["name"] for c in bundle.cells},
     )
     atomic_write_bytes(out, html.encode("utf-8"))
