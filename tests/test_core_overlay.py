@@ -97,3 +97,11 @@ def test_downstream_example_does_what_its_comments_say():
     assert {c.step for c in plan.cells} >= {"fork-integration-test", "test", "jar"}
     assert "redhat" not in pipeline.profile("pre-commit").steps
     assert "fork-integration-test" in pipeline.profile("pre-commit").steps
+
+
+def test_a_mistyped_list_marker_is_named_with_a_suggestion(project):
+    overlay = _overlay(project, "axes:\n  - name: jdk\n    values: {$apend: ['21']}\n")
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(project / "pipeline.yaml", [overlay])
+    text = str(caught.value)
+    assert "overlay.yaml:3:" in text and "unknown list marker '$apend'" in text and "did you mean '$append'" in text

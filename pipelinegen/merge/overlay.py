@@ -76,6 +76,11 @@ class _Merger:
             return self.merge_maps(base, over, key_path)
         if _is_named_list(base) and isinstance(over, list) and all(isinstance(i, dict) and "name" in i for i in over):
             return self.merge_named(base, over, key_path)
+        typos = sorted(k for k in over if str(k).startswith("$") and k not in MARKERS) if isinstance(over, dict) else []
+        if typos and isinstance(base, list):  # e.g. {$apend: [...]}: name the typo, not the shape conflict it causes
+            self.error(where, key_path, f"unknown list marker {typos[0]!r}",
+                       suggest(typos[0], sorted(MARKERS)) or "use $append or $remove")
+            return base
         if isinstance(base, dict) != isinstance(over, dict) and base is not None:
             self.error(
                 where,
