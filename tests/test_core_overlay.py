@@ -105,3 +105,12 @@ def test_a_mistyped_list_marker_is_named_with_a_suggestion(project):
         load_pipeline(project / "pipeline.yaml", [overlay])
     text = str(caught.value)
     assert "overlay.yaml:3:" in text and "unknown list marker '$apend'" in text and "did you mean '$append'" in text
+
+
+@pytest.mark.parametrize("text", ["steps:\n  - name: jar\n    $remove: yes\n",
+                                  "steps:\n  - name: unit\n    $replace: 'true'\n    splits: 3\n"])
+def test_a_marker_that_is_not_boolean_true_is_an_error_not_ignored(project, text):
+    overlay = _overlay(project, text)
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(project / "pipeline.yaml", [overlay])
+    assert "overlay.yaml:2:" in str(caught.value) and "expected true, found" in str(caught.value)

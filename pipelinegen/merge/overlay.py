@@ -72,6 +72,9 @@ class _Merger:
             return self.edit_list(base, over, where, key_path)
         if isinstance(over, dict) and over.get(REPLACE) is True:
             return _strip_markers(over)
+        if isinstance(over, dict) and REPLACE in over and "name" not in over:
+            self.error(where, key_path, f"$replace: expected true, found {over[REPLACE]!r}", "write `$replace: true`")
+            return base
         if isinstance(base, dict) and isinstance(over, dict):
             return self.merge_maps(base, over, key_path)
         if _is_named_list(base) and isinstance(over, list) and all(isinstance(i, dict) and "name" in i for i in over):
@@ -150,6 +153,11 @@ class _Merger:
             where = over.location_of(index) if isinstance(over, LocatedList) else Location("<overlay>", 0)
             name = item["name"]
             item_path = f"{key_path}[{name}]"
+            not_true = [m for m in (REMOVE, REPLACE) if m in item and item[m] is not True]
+            if not_true:  # `$remove: yes` (a string here) was silently ignored: the step stayed
+                marker = not_true[0]
+                self.error(where, item_path, f"{marker}: expected true, found {item[marker]!r}", f"write `{marker}: true`")
+                continue
             if item.get(REMOVE) is True:
                 if name not in names:
                     self.error(where, item_path, f"$remove: there is no item named '{name}'", suggest(str(name), names))
