@@ -15,6 +15,7 @@ from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
 from pipelinegen.load.schema import pipeline_schema
 from pipelinegen.plan.expand import build_plan
 from pipelinegen.render import generate
+from pipelinegen.render.escape import shell_quote
 
 
 @click.command("compile")
@@ -68,7 +69,11 @@ def compile_command(
             for label, names in (("changed", staleness.changed), ("missing", staleness.missing), ("no longer generated", staleness.extra)):
                 for name in names:
                     click.echo(f"{output_dir}/{name}: {label}", err=True)
-            click.echo("generated/ is stale: run `pipelinegen compile` and commit the result.", err=True)
+            # the same inputs as this check, or a fork following the advice would compile without its overlay
+            again = "".join(f" --overlay {shell_quote(str(o))}" for o in overlays)
+            if Path(output_dir) != Path(generate.GENERATED_DIR):
+                again += f" --output {shell_quote(str(output_dir))}"
+            click.echo(f"{output_dir}/ is stale: run `pipelinegen compile{again}` and commit the result.", err=True)
             sys.exit(EXIT_CHECK_FAILED)
         click.echo(f"{output_dir}/ is up to date ({len(files)} files)")
         return

@@ -85,3 +85,11 @@ def test_groovy_syntax_gate_catches_a_broken_library_file(tmp_path):
     broken.write_text("def call() {\n    echo('unclosed'\n}\n")
     findings = groovy_syntax_check([broken])
     assert findings and findings[0].line is not None and findings[0].rule == "groovy-syntax"
+
+
+def test_check_advice_repeats_the_overlay_and_output_it_checked(project, runner):
+    (project / "fork.yaml").write_text("steps:\n  - {name: unit, splits: 3}\n")
+    assert _compile(runner, project, "--output", "out").exit_code == 0  # compiled without the overlay
+    result = _compile(runner, project, "--check", "--overlay", "fork.yaml", "--output", "out")
+    assert result.exit_code == 1
+    assert "out/ is stale: run `pipelinegen compile --overlay fork.yaml --output out`" in result.output
