@@ -193,3 +193,14 @@ def test_a_repeat_cell_that_ran_no_test_says_so(tmp_path):
     repeat = [c for c in cells if "repeat" in c["name"]]
     assert repeat and all("no test ran" in c["reason"] for c in repeat), cells
     assert "no test ran" in done.stdout
+
+
+def test_a_second_run_into_the_same_out_directory_is_refused(tmp_path):
+    project = tiny_project(tmp_path)
+    out = tmp_path / "out"
+    args = ("-C", str(project), "run", "--profile", "quick", "--out", str(out))
+    assert pipelinegen(*args, cwd=REPO).returncode == 0
+    first = (out / "bundle.tar.zst").read_bytes()
+    again = pipelinegen(*args, cwd=REPO)
+    assert again.returncode == 2 and "holds a previous run" in again.stderr
+    assert (out / "bundle.tar.zst").read_bytes() == first

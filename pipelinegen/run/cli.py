@@ -198,6 +198,10 @@ def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, .
         if problem:
             click.echo(f"pipelinegen run: {problem}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+    if out_dir is not None and (out_dir / "summary.json").exists():
+        # a second run would overwrite the first one's bundle and leave its cell directories mixed with its own
+        raise PipelineError.single(str(out_dir), None, "holds a previous run (summary.json)",
+                                   hint="choose another --out, or delete that directory first")
     out = (out_dir or Path("results") / f"run-{run_id}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"pipelinegen-run-{run_id}-"))
