@@ -154,11 +154,11 @@ def test_missing_kubectl_or_context_is_a_clear_error(project, tmp_path, monkeypa
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     result = CliRunner().invoke(main, ["test-on-clone"])
-    assert result.exit_code == 1 and "kubectl was not found on PATH" in result.output
+    assert result.exit_code == 2 and "kubectl was not found on PATH" in result.output
     monkeypatch.setenv("PATH", f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '')}:/usr/bin:/bin")
     monkeypatch.setenv("FAKE_KUBE_CONTEXT", "")
     result = CliRunner().invoke(main, ["test-on-clone"])
-    assert result.exit_code == 1 and "kubectl config use-context" in result.output
+    assert result.exit_code == 2 and "kubectl config use-context" in result.output
     assert "kubectl create namespace" not in commands(kube_log(tmp_path))
 
 

@@ -20,7 +20,7 @@ from pipelinegen.deploy.cluster import node_pool_problems, nodes_from_json, requ
 from pipelinegen.deploy.crd import load_crd, parse_crd
 from pipelinegen.deploy.credentials import TOKEN_ENV, load_credentials
 from pipelinegen.deploy.driver import JenkinsDriver
-from pipelinegen.deploy.errors import DeployError
+from pipelinegen.deploy.errors import DeployError, MissingTool
 from pipelinegen.deploy.jobs import render_jobs
 from pipelinegen.deploy.k8s import PROVIDERS, Clone, Kube, new_clone_name
 from pipelinegen.deploy.spec import job_name, spec_from_pipeline
@@ -43,12 +43,16 @@ def _err(message: str) -> None:
 
 
 def deploy_errors(func: Callable) -> Callable:
-    """DeployError -> its message and exit 1 (the environment failed the check), never a traceback."""
+    """DeployError -> its message and exit 1 (the server or cluster failed), MissingTool -> exit 2 (a binary
+    or kube context to install or choose, as for every command), never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except MissingTool as err:
+            _err(f"error: {err}")
+            sys.exit(EXIT_BAD_INPUT)
         except DeployError as err:
             _err(f"error: {err}")
             sys.exit(EXIT_CHECK_FAILED)

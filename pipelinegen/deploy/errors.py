@@ -9,3 +9,7 @@ class DeployError(Exception):
 
 class AuthError(DeployError):
     """Jenkins refused the credentials (401) or the user lacks a permission (403)."""
+
+
+class MissingTool(DeployError):
+    """A binary or a kube context the command needs is missing: bad usage (exit 2), like lint without Java."""

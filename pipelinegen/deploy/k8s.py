@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipelinegen.deploy.clone import LABEL_PREFIX
 from pipelinegen.deploy.credentials import Credentials
-from pipelinegen.deploy.errors import DeployError
+from pipelinegen.deploy.errors import DeployError, MissingTool
 
 CLONE_LABEL = f"{LABEL_PREFIX}/clone"
 PROJECT_LABEL = f"{LABEL_PREFIX}/project"
@@ -82,7 +82,7 @@ class Kube:
         for tool in ("kubectl", "helm") if need_helm else ("kubectl",):
             path = shutil.which(tool)
             if path is None:
-                raise DeployError(f"{tool} was not found on PATH: install it ({INSTALL_DOCS[tool]}) "
+                raise MissingTool(f"{tool} was not found on PATH: install it ({INSTALL_DOCS[tool]}) "
                                   "or pass --jenkins-url to use an existing Jenkins")
             found[tool] = path
         return cls(kubectl=found["kubectl"], helm=found.get("helm", "helm"), echo=echo)
@@ -91,7 +91,7 @@ class Kube:
         """For clones installed with helm, found after start-up (e.g. by --teardown-only NAME)."""
         path = shutil.which(self.helm)
         if path is None:
-            raise DeployError(f"helm was not found on PATH: install it ({INSTALL_DOCS['helm']})")
+            raise MissingTool(f"helm was not found on PATH: install it ({INSTALL_DOCS['helm']})")
         self.helm = path
 
     def run(self, argv: Sequence[str], *, check: bool = True, capture: bool = True,
@@ -115,7 +115,7 @@ class Kube:
         result = self.kc("config", "current-context", check=False)
         context = result.stdout.strip()
         if result.returncode != 0 or not context:
-            raise DeployError("kubectl has no current context: choose a cluster with "
+            raise MissingTool("kubectl has no current context: choose a cluster with "
                               "`kubectl config use-context NAME`, or pass --jenkins-url to use an existing Jenkins")
         return context
 
