@@ -18,6 +18,14 @@ from pipelinegen.render import generate
 from pipelinegen.render.escape import shell_quote
 
 
+def compile_advice(overlays: tuple[Path, ...] = (), output_dir: Path | str = generate.GENERATED_DIR) -> str:
+    """The compile command line with the same inputs: a fork following the advice keeps its overlays."""
+    again = "".join(f" --overlay {shell_quote(str(o))}" for o in overlays)
+    if Path(output_dir) != Path(generate.GENERATED_DIR):
+        again += f" --output {shell_quote(str(output_dir))}"
+    return f"pipelinegen compile{again}"
+
+
 @click.command("compile")
 @pipeline_options
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when generated/ is stale.")
@@ -69,11 +77,7 @@ def compile_command(
             for label, names in (("changed", staleness.changed), ("missing", staleness.missing), ("no longer generated", staleness.extra)):
                 for name in names:
                     click.echo(f"{output_dir}/{name}: {label}", err=True)
-            # the same inputs as this check, or a fork following the advice would compile without its overlay
-            again = "".join(f" --overlay {shell_quote(str(o))}" for o in overlays)
-            if Path(output_dir) != Path(generate.GENERATED_DIR):
-                again += f" --output {shell_quote(str(output_dir))}"
-            click.echo(f"{output_dir}/ is stale: run `pipelinegen compile{again}` and commit the result.", err=True)
+            click.echo(f"{output_dir}/ is stale: run `{compile_advice(overlays, output_dir)}` and commit the result.", err=True)
             sys.exit(EXIT_CHECK_FAILED)
         click.echo(f"{output_dir}/ is up to date ({len(files)} files)")
         return

@@ -30,3 +30,13 @@ def test_dash_c_works_on_another_checkout_and_comes_back(project, runner, tmp_pa
     assert result.exit_code == 0, result.output
     assert "unit jdk11 1/2" in result.output and "6 cells" in result.output
     assert os.getcwd() == before
+
+
+def test_stale_advice_repeats_the_overlays_in_compile_and_validate(project, runner):
+    overlay = project / "fork.yaml"
+    overlay.write_text("steps:\n  - {name: unit, splits: 3}\n")
+    assert runner.invoke(main, ["-C", str(project), "compile"]).exit_code == 0
+    checked = runner.invoke(main, ["-C", str(project), "compile", "--check", "--overlay", "fork.yaml"])
+    assert checked.exit_code == 1 and "run `pipelinegen compile --overlay fork.yaml`" in checked.output
+    validated = runner.invoke(main, ["-C", str(project), "validate", "--no-harness", "--overlay", "fork.yaml"])
+    assert validated.exit_code == 1 and "run `pipelinegen compile --overlay fork.yaml` and commit" in validated.output

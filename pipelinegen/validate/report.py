@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelinegen.core_cli import compile_advice
 from pipelinegen.errors import Finding
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.render import generate
@@ -58,14 +59,15 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
         return report
     jenkinsfile = generated_dir / "Jenkinsfile"
     if not jenkinsfile.is_file():
-        report.findings.append(Finding(str(jenkinsfile), None, "missing", hint="run `pipelinegen compile`", rule="stale"))
+        hint = f"run `{compile_advice(tuple(overlays), generated_dir)}`"
+        report.findings.append(Finding(str(jenkinsfile), None, "missing", hint=hint, rule="stale"))
         report.skipped.append("Groovy and harness: no generated Jenkinsfile")
         return report
     staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
     for label, names in (("differs from what pipelinegen compile writes now", staleness.changed),
                          ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
-        report.findings += [Finding(str(generated_dir / name), None, label, hint="run `pipelinegen compile` and commit",
-                                    rule="stale") for name in names]
+        hint = f"run `{compile_advice(tuple(overlays), generated_dir)}` and commit"
+        report.findings += [Finding(str(generated_dir / name), None, label, hint=hint, rule="stale") for name in names]
     library = generated_dir / "library"
     groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
     lint_findings = lint_paths([jenkinsfile], groovy_files)
