@@ -256,3 +256,12 @@ def test_the_timeline_of_a_short_history_is_visible_in_a_browser(tmp_path, bundl
         capture_output=True, text=True, timeout=120)
     widths = [float(w) for w in lxml_html.fromstring(proc.stdout).get_element_by_id("out").text_content().split(",")]
     assert len(widths) >= 6 and min(widths) >= 4, widths
+
+
+def test_counts_of_one_read_in_the_singular(tmp_path, bundles):
+    db = tmp_path / "one.sqlite"
+    assert run("history", "ingest", "--db", str(db), str(bundles[1])).exit_code == 0
+    report = run("flaky", "--db", str(db))
+    assert report.output.startswith("1 run ")
+    explain = run("flaky", "--db", str(db), "explain", "org.Flaky.sometimes")
+    assert "(1 of 1 execution, 1 run, 1 commit)" in explain.output

@@ -139,13 +139,18 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
         click.echo(f"HTML report: {html}")
 
 
+def _count(n: int, word: str) -> str:
+    """'1 run', '2 runs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _rate(r: flaky_mod.Rate) -> str:
     return f"{r.rate:6.1%}  [{r.low:5.1%} – {r.high:5.1%}]"
 
 
 def _print_report(report: flaky_mod.FlakyReport, kind: str) -> None:
     counts = {k: sum(1 for t in report.tests if t.kind == k) for k in ("test", "code", "infra")}
-    click.echo(f"{report.runs} runs{' on ' + report.branch if report.branch else ''} from {_day(report.first_run)} "
+    click.echo(f"{_count(report.runs, 'run')}{' on ' + report.branch if report.branch else ''} from {_day(report.first_run)} "
                f"to {_day(report.last_run)}: {counts['test']} flaky, {counts['code']} failing (code), "
                f"{counts['infra']} failed only for infra reasons")
     shown = [t for t in report.tests if kind in ("all", t.kind)]
@@ -163,7 +168,7 @@ def _print_report(report: flaky_mod.FlakyReport, kind: str) -> None:
         if t.evidence:
             click.echo(f"{'':16} {t.evidence[0]}")
     if hidden:
-        click.echo(f"... and {hidden} tests that failed only for infra reasons (list them with --kind infra)")
+        click.echo(f"... and {_count(hidden, 'test')} that failed only for infra reasons (list them with --kind infra)")
     if shown:
         click.echo("NEEDED: runs on one commit that show a failure with 95 % probability at the observed rate "
                    "(also: passes in a row needed to trust a fix).")
@@ -197,8 +202,8 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
     for t in report.tests:
         click.echo(f"{t.test}")
         click.echo(f"  verdict: {t.kind}" + (" (flaky, confirmed)" if t.confirmed else " (flaky, suspected)" if t.flaky else ""))
-        click.echo(f"  failure rate: {_rate(t.rate)}  ({t.rate.failures} of {t.rate.executions} executions, "
-                   f"{t.runs} runs, {t.commits} commits)")
+        click.echo(f"  failure rate: {_rate(t.rate)}  ({t.rate.failures} of {_count(t.rate.executions, 'execution')}, "
+                   f"{_count(t.runs, 'run')}, {_count(t.commits, 'commit')})")
         if t.runs_needed:
             what = "passes in a row to trust a fix" if t.confirmed else "runs on one commit to confirm it at 95 %"
             click.echo(f"  {what}: {t.runs_needed}")
