@@ -304,3 +304,19 @@ def test_ingress_instead_of_port_forward(project, tmp_path):
     assert not any(e[1] == "port-forward" for e in kube_log(tmp_path))
     bad = CliRunner().invoke(main, ["test-on-clone", "--ingress-host", "ci.example.org", "--provider", "operator"])
     assert bad.exit_code == 2 and "helm provider" in bad.output
+
+
+def test_an_existing_jenkins_that_does_not_answer_is_named_with_the_right_hint(project, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("JENKINS_USER", "bob")
+    monkeypatch.setenv("JENKINS_TOKEN", "tok")
+    result = CliRunner().invoke(main, ["test-on-clone", "--jenkins-url", f"http://127.0.0.1:{port}/",
+                                       "--ready-timeout", "1"])
+    assert result.exit_code == 1
+    assert "did not become ready within 1s" in result.output
+    assert "check the URL and that Jenkins is running there" in result.output
+    assert "port-forward" not in result.output

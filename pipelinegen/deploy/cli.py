@@ -147,7 +147,8 @@ def jobs_command(pipeline_path: Path, overlays: tuple[Path, ...], output: Path |
 @click.option("--ingress-host", metavar="HOST[:PORT]", default="",
               help="Reach the controller through an Ingress on HOST (helm provider) instead of kubectl port-forward.")
 @click.option("--skip-node-check", is_flag=True, help="Deploy even if no node fits a pod template.")
-@click.option("--ready-timeout", default=900, show_default=True, help="Seconds to wait for the controller.")
+@click.option("--ready-timeout", type=int, default=None,
+              help="Seconds to wait for the controller (default: 900 for a new clone, 60 for a running one).")
 @click.option("--poll", "poll_s", default=5.0, show_default=True, help="Seconds between polls of the build.")
 @deploy_errors
 def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | None, architecture: str,
@@ -201,7 +202,12 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
                 creds = (load_credentials(user, token_file) if (token_file or user) else kube.credentials(clone))
             driver = JenkinsDriver(url, creds, progress=_err,
                                    reconnect=kube.revive_port_forward if kube is not None else None)
-            _err(f"Jenkins {driver.wait_ready(ready_timeout)} answers at {driver.url}")
+            existing = kube is None or bool(reuse)  # an existing Jenkins or clone answers at once or not at all
+            if ready_timeout is None:
+                ready_timeout = 60 if existing else 900
+            hint = ("check the URL and that Jenkins is running there" if kube is None
+                    else "check the pod and the port-forward")
+            _err(f"Jenkins {driver.wait_ready(ready_timeout, hint=hint)} answers at {driver.url}")
             if setup_only:
                 click.echo(f"clone {clone.name if clone else url} is ready at {driver.url} (kept). Run on it with "
                            f"`pipelinegen test-on-clone --reuse {clone.name if clone else 'NAME'}`; delete it with "

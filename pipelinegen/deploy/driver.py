@@ -137,7 +137,8 @@ class JenkinsDriver:
 
     # ---- operations ----------------------------------------------------------------------------
     def wait_ready(self, timeout_s: float = 600.0, poll_s: float = 1.0,
-                   clock: Callable[[], float] = time.monotonic) -> str:
+                   clock: Callable[[], float] = time.monotonic,
+                   hint: str = "check the pod and the port-forward") -> str:
         """Poll until the controller answers an authenticated request; returns its version."""
         start = clock()
         while True:
@@ -153,7 +154,7 @@ class JenkinsDriver:
                 waited = clock() - start
                 if waited >= timeout_s:
                     raise DeployError(f"Jenkins at {self.url} did not become ready within {timeout_s:.0f}s "
-                                      f"(last: {_first_line(err)}); check the pod and the port-forward") from None
+                                      f"(last: {_first_line(err)}); {hint}") from None
                 self.progress(f"waiting for Jenkins at {self.url} ({waited:.0f}s/{timeout_s:.0f}s): "
                               f"{_first_line(err)}")
                 self.sleep(poll_s)
