@@ -21,6 +21,7 @@ import jsonschema
 import yaml
 
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.plan.repeat import spread
 
 DEFAULT_RULES = "repeat_rules.yaml"
 DEFAULT_COUNTS: dict[str, int] = {"default": 500, "long": 100, "upgrade": 25}
@@ -190,12 +191,6 @@ def step_class(step: str) -> str:
     if any(word in step for word in ("long", "large", "burn")):
         return "long"
     return "default"
-
-
-def spread(count: int, machines: int) -> tuple[int, ...]:
-    """*count* repetitions over at most *machines* machines, as even as possible."""
-    machines = max(1, min(machines, count))
-    return tuple(count // machines + (1 if i < count % machines else 0) for i in range(machines))
 
 
 def repeat_cells(
