@@ -3,7 +3,6 @@ shell or XML goes through exactly one of these; nothing is quoted by string conc
 
 from __future__ import annotations
 
-import json
 import shlex
 
 from lxml import etree
@@ -51,8 +50,3 @@ def xml_text(value: str) -> str:
     element.text = value  # raises ValueError for NUL and other characters XML cannot carry
     serialized = etree.tostring(element, encoding="unicode")
     return serialized[len("<x>") : -len("</x>")] if serialized != "<x/>" else ""
-
-
-def json_for_groovy(data: object) -> str:
-    """Deterministic, ASCII-only JSON (the plan data the library reads at run time)."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
