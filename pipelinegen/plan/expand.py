@@ -7,6 +7,7 @@ the cells the parameters ask for, then adds the build-once cells they depend on.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -59,6 +60,7 @@ def _cell_name(pipeline: Pipeline, step: Step, values: dict[str, str], split: in
     return " ".join(parts)
 
 
+@functools.lru_cache(maxsize=8)  # every plan of a pipeline filters the same universe (validate, estimate, run)
 def cell_universe(pipeline: Pipeline) -> tuple[Cell, ...]:
     """Every cell any parameters could select: all steps × all axis values × all splits."""
     cells: list[Cell] = []
