@@ -30,6 +30,9 @@ class Finding:
     column: int | None = None
     rule: str = ""
     severity: str = "error"
+    # Further (line, column) places of the same problem in the same file, e.g. the precise element when the
+    # finding itself stands where Jenkins reports it (on the enclosing block).
+    related: tuple[tuple[int, int | None], ...] = ()
 
     def where(self) -> str:
         """FILE[:LINE[:COLUMN]], as compilers print it."""
@@ -61,6 +64,7 @@ class Finding:
             "key_path": self.key_path,
             "message": self.message,
             "hint": self.hint,
+            "related": [{"line": line, "column": column} for line, column in self.related],
         }
 
 

@@ -60,7 +60,7 @@ def test_text_format_is_compiler_style_and_exit_1_on_errors(files, monkeypatch):
         return real_run(*args, **kwargs)
 
     monkeypatch.setattr(groovy.subprocess, "run", counting_run)
-    result = run(["lint", str(files["good"]), str(files["bad"])])
+    result = run(["lint", "--no-cache", str(files["good"]), str(files["bad"])])
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if ": error: " in line]
     assert any(line.startswith("    hint: ") for line in result.output.splitlines()), "hints go on their own line"
@@ -153,7 +153,7 @@ def test_exit_code_counts_errors_not_warnings(files, monkeypatch, severities, ex
     from pipelinegen.lint import cli as lint_cli
 
     fake = [Finding(file=str(files["good"]), line=1, column=1, message="m", rule="r", severity=s) for s in severities]
-    monkeypatch.setattr(lint_cli, "lint_paths", lambda declarative, syntax_only: fake)
+    monkeypatch.setattr(lint_cli, "lint_paths", lambda declarative, syntax_only, **options: fake)
     result = run(["lint", str(files["good"])])
     assert result.exit_code == exit_code
     assert f"{severities.count('error')} error" in result.output

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import json
+import re
 import sys
 from pathlib import Path
 
 import click
 
-from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, Finding
+from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from pipelinegen.lint.engine import lint_paths
+from pipelinegen.lint.formats import FORMATS
 
 DEFAULT_JENKINSFILE = Path("generated/Jenkinsfile")
+_PIPELINE_BLOCK = re.compile(rb"(?<![\w.$])pipeline\s*\{")
 DEFAULT_LIBRARY = Path("generated/library")
 
 
-def format_text(finding: Finding) -> str:
-    """`FILE:LINE:COL: error: MESSAGE [rule]`, like a compiler; the hint goes on its own line."""
-    text = f"{finding.where()}: {finding.severity}: {finding.message} [{finding.rule}]"
-    if finding.hint:
-        text += f"\n    hint: {finding.hint}"
-    return text
+def mentions_pipeline(path: Path) -> bool:
+    """Does the file have a `pipeline {` at all? (Cheap pre-filter; the linter itself decides the rest.)"""
+    try:
+        return bool(_PIPELINE_BLOCK.search(path.read_bytes()))
+    except OSError:
+        return True  # let the linter report the unreadable file
 
 
 def default_targets(root: Path = Path(".")) -> tuple[list[Path], list[Path]]:
@@ -32,9 +34,13 @@ def default_targets(root: Path = Path(".")) -> tuple[list[Path], list[Path]]:
 
 @click.command("lint")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text: FILE:LINE:COL: error: MESSAGE [rule]; json: one array of findings.")
-def lint_command(files: tuple[Path, ...], fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
+              help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()) + ".")
+@click.option("--no-cache", is_flag=True,
+              help="Parse every file again (by default a file whose exact bytes were parsed before starts no JVM).")
+@click.option("--only-pipelines", is_flag=True,
+              help="Skip the named files that contain no `pipeline {` block (for hooks that pass every *.groovy).")
+def lint_command(files: tuple[Path, ...], fmt: str, no_cache: bool, only_pipelines: bool) -> None:
     """Check declarative Jenkinsfiles offline, as Jenkins's own validator would.
 
     With no FILE: generated/Jenkinsfile and the Groovy files of generated/library (syntax only).
@@ -42,6 +48,10 @@ def lint_command(files: tuple[Path, ...], fmt: str) -> None:
     """
     if files:
         declarative, syntax_only = list(files), []
+        if only_pipelines:
+            declarative = [p for p in declarative if not p.is_file() or mentions_pipeline(p)]
+            if not declarative:
+                sys.exit(EXIT_OK)
     else:
         declarative, syntax_only = default_targets()
         if not declarative and not syntax_only:
@@ -49,12 +59,10 @@ def lint_command(files: tuple[Path, ...], fmt: str) -> None:
                        "`pipelinegen compile` first or name the files to lint", err=True)
             sys.exit(EXIT_BAD_INPUT)
     # PipelineError (missing file, missing Java/Groovy) propagates to the group: message + exit 2.
-    findings = lint_paths(declarative, syntax_only)
-    if fmt == "json":
-        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
-    else:
-        for finding in findings:
-            click.echo(format_text(finding))
+    findings = lint_paths(declarative, syntax_only, use_cache=not no_cache)
+    rendered = FORMATS[fmt].render(findings, [str(p) for p in declarative + syntax_only])
+    if rendered:
+        click.echo(rendered)
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     checked = len(declarative) + len(syntax_only)

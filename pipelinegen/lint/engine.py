@@ -10,9 +10,10 @@ import re
 from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.lint.ast_cache import AstCache, cache_key
 from pipelinegen.lint.catalogue import DEFAULT_CATALOGUE, Catalogue
 from pipelinegen.lint.context import LintContext
-from pipelinegen.lint.groovy import dump_asts
+from pipelinegen.lint.groovy import cache_dir, dump_asts, dumper_identity
 from pipelinegen.lint.pipeline import lint_module
 
 # Groovy repeats the position inside its messages; we report it in the Finding's own fields instead.
@@ -59,17 +60,55 @@ def lint_text(file: str, text: str, doc: dict, catalogue: Catalogue = DEFAULT_CA
     return ctx.findings
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise PipelineError([Finding(file=str(path), line=None, message=f"cannot read: {err.strerror}",
+                                     hint="check the path and its permissions")]) from err
+
+
+def _dumps(paths: list[Path], contents: list[bytes], use_cache: bool) -> list[dict]:
+    """One AST dump per path: from the content cache where the same bytes were parsed before, the rest from
+    ONE JVM (none at all when every file is cached)."""
+    if not use_cache:
+        return dump_asts(paths)
+    cache = AstCache(cache_dir() / "lint-ast")
+    identity = dumper_identity()
+    keys = [cache_key(content, identity) for content in contents]
+    docs: list[dict | None] = [cache.get(key) for key in keys]
+    misses = [i for i, doc in enumerate(docs) if doc is None]
+    fresh = dump_asts([paths[i] for i in misses])
+    store = {}
+    for i, doc in zip(misses, fresh, strict=True):
+        docs[i] = doc
+        # Only a dump of the bytes we hashed is stored: the file may have changed while the JVM ran.
+        if not doc.get("missing") and _read_quietly(paths[i]) == contents[i]:
+            store[keys[i]] = doc
+    cache.put(store)
+    return docs  # type: ignore[return-value]
+
+
+def _read_quietly(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def lint_paths(declarative: list[Path], syntax_only: list[Path] = (),
-               catalogue: Catalogue = DEFAULT_CATALOGUE) -> list[Finding]:
-    """Declarative rules for *declarative*, the Groovy syntax gate for *syntax_only*; ONE JVM for all of them."""
+               catalogue: Catalogue = DEFAULT_CATALOGUE, use_cache: bool = False) -> list[Finding]:
+    """Declarative rules for *declarative*, the Groovy syntax gate for *syntax_only*; ONE JVM for all of them
+    (with *use_cache*, none for files whose exact bytes were parsed before)."""
     declarative = [Path(p) for p in declarative]
     syntax_only = [Path(p) for p in syntax_only]
     every = declarative + syntax_only
     _check_exist(every)
+    contents = [_read(p) for p in every]
     findings: list[Finding] = []
-    for i, (path, doc) in enumerate(zip(every, dump_asts(every), strict=True)):
+    for i, (path, doc) in enumerate(zip(every, _dumps(every, contents, use_cache), strict=True)):
         if i < len(declarative):
-            text = path.read_text(encoding="utf-8-sig", errors="replace")
+            text = contents[i].decode("utf-8-sig", errors="replace")
             findings.extend(lint_text(str(path), text, doc, catalogue))
         else:
             findings.extend(_syntax_findings(str(path), doc))

@@ -43,7 +43,7 @@ def groovy_environment() -> tuple[str, dict[str, str]]:
     return groovy, env
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     override = os.environ.get("PIPELINEGEN_CACHE")
     if override:
         return Path(override)
@@ -56,7 +56,7 @@ def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
     On a cache miss the groovy run itself leaves the compiled copy behind (same JVM, see ast_dump.groovy),
     so every invocation starts exactly one JVM. The cache key is the dumper's content hash.
     """
-    classes = _cache_dir() / f"lint-dumper-{sha256_file(DUMPER)[:16]}"
+    classes = cache_dir() / f"lint-dumper-{sha256_file(DUMPER)[:16]}"
     lib = Path(groovy).resolve().parent.parent / "lib"
     jars = sorted(lib.glob("groovy-[0-9]*.jar"))[-1:] + sorted(lib.glob("groovy-json*.jar"))[-1:]
     java = Path(env["JAVA_HOME"]) / "bin" / "java"
@@ -70,6 +70,13 @@ def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
     except OSError:
         pass  # no writable cache: run the script every time
     return [groovy, str(DUMPER)]
+
+
+def dumper_identity() -> str:
+    """What shapes an AST dump besides the file: the dumper script and the Groovy jar it runs on."""
+    groovy = shutil.which("groovy") or ""
+    jars = sorted((Path(groovy).resolve().parent.parent / "lib").glob("groovy-[0-9]*.jar")) if groovy else []
+    return f"{sha256_file(DUMPER)}:{jars[-1].name if jars else 'no-groovy'}"
 
 
 def dump_asts(paths: list[Path]) -> list[dict]:
