@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from pipelinegen import __version__
-from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
+from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError, flood_summary, shown_findings
 
 # command name -> "module:attribute" of its click command (adding a capability is one line here)
 COMMANDS: dict[str, str] = {
@@ -63,9 +63,12 @@ class PipelinegenGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PipelineError as err:
-            click.echo(str(err), err=True)
+            for finding in shown_findings(err.findings):
+                click.echo(finding.format(), err=True)
+            for line in flood_summary(err.findings, see_all=""):
+                click.echo(line, err=True)
             n = len(err.findings)
-            click.echo(f"{n} error{'s' if n != 1 else ''}; nothing was written.", err=True)
+            click.echo(f"{n:,} error{'s' if n != 1 else ''}; nothing was written.", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
 

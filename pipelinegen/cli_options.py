@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from pipelinegen.load import DEFAULT_PIPELINE, load_pipeline
+from pipelinegen.load.discovery import GENERATED_DIR, overlay_mismatch
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Parameters
 
@@ -23,7 +24,8 @@ def pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "overlays",
         multiple=True,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Overlay YAML merged onto pipeline.yaml, in order (after the overlays it lists itself).",
+        help="Overlay YAML merged onto pipeline.yaml, in order, after the ones the checkout's "
+        "pipelinegen.overlays.yaml declares (a file already declared is not applied twice).",
     )(func)
     func = click.option(
         "--pipeline",
@@ -36,8 +38,17 @@ def pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def load_selected(pipeline_path: Path, overlays: tuple[Path, ...]) -> Pipeline:
-    return load_pipeline(pipeline_path, overlays)
+def load_selected(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir: Path | None = None) -> Pipeline:
+    """The pipeline every command works on: pipeline.yaml + the checkout's declared overlays + --overlay.
+
+    Says so in one line (stderr) when *generated_dir* (default: generated/ beside pipeline.yaml) was
+    compiled with another overlay set.
+    """
+    pipeline = load_pipeline(pipeline_path, overlays)
+    mismatch = overlay_mismatch(pipeline.overlays, generated_dir or Path(pipeline_path).parent / GENERATED_DIR)
+    if mismatch:
+        click.echo(f"note: {mismatch}", err=True)
+    return pipeline
 
 
 def parameter_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -66,7 +66,7 @@ def compile_command(
             if not base:
                 raise click.UsageError("--repeat-changed needs --base REV (e.g. origin/trunk)")
             _write_repeats(pipeline_path, overlays, repeats_path, base)
-    pipeline = load_selected(pipeline_path, overlays)
+    pipeline = load_selected(pipeline_path, overlays, output_dir)
     files = generate.render_all(pipeline, pipeline_path.parent)
     for note in pipeline.notes:
         click.echo(f"note: {note}", err=True)

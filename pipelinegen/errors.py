@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 # Exit codes shared by every command (documented in README and docs/cli.md).
@@ -80,3 +81,36 @@ class PipelineError(Exception):
     @classmethod
     def single(cls, file: str, line: int | None, message: str, key_path: str = "", hint: str = "") -> PipelineError:
         return cls([Finding(file=file, line=line, message=message, key_path=key_path, hint=hint)])
+
+
+# At most this many findings are printed as text: past it a reader scrolls past the cause to reach the count.
+MAX_SHOWN = 20
+
+
+def shown_findings(findings: list[Finding], limit: int = MAX_SHOWN) -> list[Finding]:
+    """The findings a text report prints: errors first (in their order), then warnings, at most *limit*."""
+    ordered = [f for f in findings if f.severity == "error"] + [f for f in findings if f.severity != "error"]
+    return ordered[:limit]
+
+
+def flood_summary(findings: list[Finding], limit: int = MAX_SHOWN, cause: str = "",
+                  see_all: str = "--format json lists every one") -> list[str]:
+    """Lines closing a report cut at *limit*: how many were not shown, where most of them are, the likely cause.
+
+    Empty when everything was shown. *cause* is what the caller knows (e.g. generated/ compiled with another
+    overlay set); otherwise the file and rule most findings share stand in for it.
+    """
+    hidden = len(findings) - limit
+    if hidden <= 0:
+        return []
+    total = len(findings)
+    lines = [f"... {hidden:,} more not shown ({total:,} findings" + (f"; {see_all})" if see_all else ")")]
+    if cause:
+        lines.append(f"likely cause of {total:,} findings: {cause}")
+        return lines
+    by_file = Counter(f.file for f in findings).most_common(1)[0]
+    by_rule = Counter(f.rule or f.message.split(":")[0] for f in findings).most_common(1)[0]
+    if by_file[1] * 2 > total or by_rule[1] * 2 > total:
+        lines.append(f"most are alike: {by_file[1]:,} in {by_file[0]}, {by_rule[1]:,} of kind '{by_rule[0]}'"
+                     " — fix the first ones shown and run again")
+    return lines

@@ -118,6 +118,13 @@ def step_durations(
     show_default=True,
     help="Where the step's configured split count is read (skipped when the file does not exist).",
 )
+@click.option(
+    "--overlay",
+    "overlays",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Overlay YAML merged onto pipeline.yaml after the checkout's pipelinegen.overlays.yaml (a fork's split counts).",
+)
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
 @click.option("--branch", default="", help="Branch whose history is used ('' = every branch).")
 @click.option(
@@ -161,6 +168,7 @@ def splits_command(
     step,
     count,
     pipeline,
+    overlays,
     history,
     branch,
     junit,
@@ -180,7 +188,8 @@ def splits_command(
     fits the target.
     """
     _bundle_observations.cache_clear()  # the cache lives for one command, not the process
-    _check_step_name(pipeline, step)
+    steps = _configured_steps(pipeline, overlays)
+    _check_step_name(pipeline, step, steps)
     known = step_durations(step, granularity, history, branch, junit, bundle)
     tests = None
     if test_list is not None:
@@ -211,7 +220,7 @@ def splits_command(
             suggestion = sp.suggest_split_count(step, durations, target_minutes * 60, setup_minutes * 60)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--target-minutes") from None
-    configured = configured_splits(pipeline, step)
+    configured = steps.get(step) if steps is not None else None
     if count is None:
         count = suggestion.splits if suggestion else configured
     if count is None:
@@ -274,33 +283,28 @@ def _splits_text(summary: dict, assignment: sp.Assignment) -> str:
 # ---------------------------------------------------------------- the plan
 
 
-def _check_step_name(pipeline: Path, step: str) -> None:
+def _configured_steps(pipeline: Path, overlays: tuple[Path, ...] = ()) -> dict[str, int] | None:
+    """Step name -> configured `splits` (pipeline.yaml + the checkout's overlays + --overlay), loaded once;
+    None when there is no pipeline.yaml here."""
+    if not Path(pipeline).is_file():
+        return None
+    from pipelinegen.cli_options import load_selected
+
+    return {candidate.name: candidate.splits for candidate in load_selected(pipeline, overlays).steps}
+
+
+def _check_step_name(pipeline: Path, step: str, steps: dict[str, int] | None) -> None:
     """Warn about a --step that pipeline.yaml lacks: a typo otherwise finds no timings and fails with "no tests",
     or writes files no cell reads. A warning, not an error: the pipeline.yaml here may not be the project's."""
-    if not Path(pipeline).is_file():
+    if steps is None or step in steps:
         return
     import difflib
 
-    from pipelinegen.load import load_pipeline
-
-    names = [candidate.name for candidate in load_pipeline(pipeline).steps]
-    if step not in names:
-        close = difflib.get_close_matches(step, names, n=3)
-        hint = f"did you mean {', '.join(repr(n) for n in close)}?" if close else f"steps: {', '.join(names)}"
-        click.echo(f"warning: --step {step!r} is not a step of {pipeline} ({hint}); no cell of it reads"
-                   " these split files (give --pipeline for another project's)", err=True)
-
-
-def configured_splits(pipeline: Path, step: str) -> int | None:
-    """The step's `splits` in pipeline.yaml, or None when there is no pipeline.yaml or no such step."""
-    if not Path(pipeline).is_file():
-        return None
-    from pipelinegen.load import load_pipeline
-
-    for candidate in load_pipeline(pipeline).steps:
-        if candidate.name == step:
-            return candidate.splits
-    return None
+    names = list(steps)
+    close = difflib.get_close_matches(step, names, n=3)
+    hint = f"did you mean {', '.join(repr(n) for n in close)}?" if close else f"steps: {', '.join(names)}"
+    click.echo(f"warning: --step {step!r} is not a step of {pipeline} ({hint}); no cell of it reads"
+               " these split files (give --pipeline for another project's)", err=True)
 
 
 def plan_from_dict(data: dict) -> Plan:
@@ -331,10 +335,10 @@ def load_plan(
             ) from None
     from dataclasses import replace
 
-    from pipelinegen.load import load_pipeline
+    from pipelinegen.cli_options import load_selected
     from pipelinegen.plan import build_plan
 
-    model = load_pipeline(pipeline, overlays)
+    model = load_selected(pipeline, overlays)
     if not parameters.profile and model.profiles:  # the job's default: the first profile listed
         parameters = replace(parameters, profile=model.profiles[0].name)
     return build_plan(model, parameters)

@@ -241,7 +241,7 @@ def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...
             counts: tuple[str, ...], no_stop_on_failure: bool, as_json: bool) -> None:
     """Which new/changed tests (git diff --diff-filter=AMR BASE...HEAD) to repeat, where and how often."""
     from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_cells
-    from pipelinegen.load import load_pipeline
+    from pipelinegen.cli_options import load_selected
 
     overrides = {}
     for item in counts:
@@ -249,7 +249,7 @@ def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...
         if not value.isdigit() or int(value) < 1:
             raise click.BadParameter(f"{item!r}: use STEP_OR_CLASS=N with N >= 1, e.g. test=100", param_hint="--count")
         overrides[name] = int(value)
-    pipeline = load_pipeline(pipeline_path, overlays)
+    pipeline = load_selected(pipeline_path, overlays)
     files = changed_files(base, head, pipeline_path.parent)
     requests = repeat_cells(files, pipeline, overrides, rules=load_rules(rules), stop_on_failure=not no_stop_on_failure)
     if as_json:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import display_path, sha256_file
+from pipelinegen.load.discovery import checkout_name, overlay_set
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
 from pipelinegen.load.yamlsource import load_located
@@ -17,7 +18,12 @@ DEFAULT_PIPELINE = Path("pipeline.yaml")
 
 
 def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) -> Pipeline:
-    """Read, merge, validate and model pipeline.yaml plus overlays (its own `overlays:` first, then *overlays*)."""
+    """Read, merge, validate and model pipeline.yaml plus overlays.
+
+    Overlays apply in this order: pipeline.yaml's own `overlays:`, the checkout's pipelinegen.overlays.yaml
+    (a fork's declared list, see load/discovery.py), then *overlays* (--overlay); a file already applied
+    is not applied again.
+    """
     # Imported here: merge and model import load.* helpers, so load's package init must not import them first.
     from pipelinegen.merge.overlay import merge_overlays
     from pipelinegen.model.build import build_pipeline
@@ -28,10 +34,13 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     if not isinstance(base, dict):
         raise PipelineError.single(display, 1, "pipeline.yaml must be a mapping at top level")
     sources = [SourceFile(path=display, sha256=sha256_file(path), role="pipeline")]
-    overlay_paths = [path.parent / p for p in (base.get("overlays") or []) if isinstance(p, str)]
-    overlay_paths += [Path(p) for p in overlays]
+    listed = [path.parent / p for p in (base.get("overlays") or []) if isinstance(p, str)]
+    chosen = overlay_set(path, listed, overlays)
+    if chosen.declared_file is not None:
+        sources.append(SourceFile(path=display_path(chosen.declared_file), sha256=sha256_file(chosen.declared_file),
+                                  role="overlay-list"))
     overlay_docs = []
-    for overlay_path in overlay_paths:
+    for overlay_path in chosen.paths:
         overlay_display = display_path(overlay_path)
         overlay_docs.append(load_located(overlay_path, overlay_display))
         sources.append(SourceFile(path=overlay_display, sha256=sha256_file(overlay_path), role="overlay"))
@@ -42,6 +51,7 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     if findings:
         raise PipelineError(findings)
     pipeline = build_pipeline(data, display, path.parent, sources, merged.notes)
+    pipeline = replace(pipeline, overlays=tuple(checkout_name(path.parent, p) for p in chosen.paths))
     repeats_path = path.parent / REPEATS_FILE
     if repeats_path.is_file():
         repeats_display = display_path(repeats_path)

@@ -150,6 +150,7 @@ class Pipeline:
     sources: tuple[SourceFile, ...] = ()
     repeats: tuple[RepeatSpec, ...] = ()  # from repeats.yaml: tests a branch adds or changes
     notes: tuple[str, ...] = ()  # what overlay merging did implicitly
+    overlays: tuple[str, ...] = ()  # the overlays merged, in order, as paths relative to the checkout
 
     def axis(self, name: str) -> Axis:
         for axis in self.axes:

@@ -45,9 +45,9 @@ def _parse_params(profile: str, pairs: tuple[str, ...]) -> Parameters:
 
 
 def _load(pipeline: Path, overlays: tuple[Path, ...]):
-    from pipelinegen.load import load_pipeline
+    from pipelinegen.cli_options import load_selected
 
-    model = load_pipeline(pipeline, overlays)
+    model = load_selected(pipeline, overlays)
     return model, model_identity(model, pipeline)
 
 

@@ -75,10 +75,10 @@ def _load_plan(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | N
                stop_on_failure: bool = True):
     """The plan to run. Without --profile: the first profile, or, with --cells, the first profile that has
     every selected cell (so `--cells 'test 3/20'` reproduces a CI cell whatever profile it came from)."""
-    from pipelinegen.load import load_pipeline
+    from pipelinegen.cli_options import load_selected
     from pipelinegen.plan import Parameters, build_plan
 
-    pipeline = load_pipeline(pipeline_path, overlays)
+    pipeline = load_selected(pipeline_path, overlays)
     extra = _repeat_parameters(pipeline, repeat, times, stop_on_failure)
 
     def plan_for(name: str):

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
-from pipelinegen.errors import EXIT_CHECK_FAILED, EXIT_OK, Finding, PipelineError
+from pipelinegen.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    Finding,
+    PipelineError,
+    flood_summary,
+    shown_findings,
+)
 from pipelinegen.render import generate
 from pipelinegen.validate.differential import job_params
 from pipelinegen.validate.execution import HarnessRun, RecordedCell, run_harness
@@ -51,8 +58,10 @@ def validate_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, 
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        for finding in report.findings:
+        for finding in shown_findings(report.findings):
             click.echo(format_finding(finding))
+        for line in flood_summary(report.findings, cause=report.likely_cause):
+            click.echo(line)
         for size in report.sizes:
             if size.largest_block:
                 bytecode = (f", largest method {size.largest_method} {size.largest_method_bytecode} bytes of bytecode"

@@ -14,6 +14,7 @@ from pathlib import Path
 from pipelinegen.core_cli import compile_advice
 from pipelinegen.errors import Finding
 from pipelinegen.lint.engine import lint_paths
+from pipelinegen.load.discovery import RECORDED_OVERLAYS_FILE, overlay_mismatch
 from pipelinegen.render import generate
 from pipelinegen.validate import differential, origin, semantics, sizes
 from pipelinegen.validate.execution import run_harness_and_measure
@@ -33,6 +34,7 @@ class ValidateReport:
     sizes: list[sizes.FileSize] = field(default_factory=list)
     runs: list[RunSummary] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    likely_cause: str = ""  # when one known cause explains most findings (e.g. another overlay set)
 
     @property
     def errors(self) -> int:
@@ -68,6 +70,12 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
                          ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
         hint = f"run `{compile_advice(tuple(overlays), generated_dir)}` and commit"
         report.findings += [Finding(str(generated_dir / name), None, label, hint=hint, rule="stale") for name in names]
+    mismatch = overlay_mismatch(pipeline.overlays, generated_dir)
+    if mismatch:  # every harness case would disagree on the fork's cells: say the cause once instead
+        report.likely_cause = f"{mismatch}; run `{compile_advice(tuple(overlays), generated_dir)}` or fix the overlay set"
+        report.findings.insert(0, Finding(str(generated_dir / RECORDED_OVERLAYS_FILE), None, mismatch, rule="overlays",
+                                          hint=f"run `{compile_advice(tuple(overlays), generated_dir)}` and commit, "
+                                               f"or validate with the overlays generated/ was compiled with"))
     library = generated_dir / "library"
     groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
     lint_findings = lint_paths([jenkinsfile], groovy_files)
@@ -76,6 +84,10 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
     if any(f.rule == "groovy-syntax" for f in lint_findings):
         report.findings += sizes.size_findings(report.sizes)
         report.skipped.append("harness and bytecode sizes: the generated Groovy does not compile")
+        return report
+    if mismatch:
+        report.findings += sizes.size_findings(report.sizes)
+        report.skipped.append("harness: generated/ was compiled with another overlay set (see the first finding)")
         return report
     if not harness:
         report.findings += sizes.size_findings(report.sizes)
