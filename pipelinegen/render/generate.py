@@ -11,20 +11,28 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import atomic_write_bytes
 from pipelinegen.load.discovery import GENERATED_DIR, RECORDED_OVERLAYS_FILE
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.render.jenkinsfile import render_jenkinsfile
-from pipelinegen.render.library import render_library
+from pipelinegen.render.library import library_sources, missing_library_parts, render_library
 
 __all__ = ["GENERATED_DIR", "FILE_LIST", "render_all", "check", "write"]
 FILE_LIST = ".pipelinegen-files"
 
 
 def render_all(pipeline: Pipeline, project_dir: Path) -> dict[str, bytes]:
-    """Relative path under generated/ -> content, for every generated file."""
-    files = {"Jenkinsfile": render_jenkinsfile(pipeline).encode("ascii")}
-    for relative, content in render_library(pipeline, project_dir).items():
+    """Relative path under generated/ -> content, for every generated file.
+
+    PipelineError when the library lacks a step or resource that the Jenkinsfile or the library calls."""
+    jenkinsfile = render_jenkinsfile(pipeline)
+    files = {"Jenkinsfile": jenkinsfile.encode("ascii")}
+    library = render_library(pipeline, project_dir)
+    missing = missing_library_parts(jenkinsfile, library, source=str(library_sources(project_dir)))
+    if missing:
+        raise PipelineError(missing)
+    for relative, content in library.items():
         files[f"library/{relative}"] = content
     files.update(_clone_files(pipeline))
     files[RECORDED_OVERLAYS_FILE] = overlay_record(pipeline.overlays)
@@ -39,11 +47,16 @@ def overlay_record(overlays: tuple[str, ...]) -> bytes:
 
 
 def _clone_files(pipeline: Pipeline) -> dict[str, bytes]:
-    """generated/clone/: the Jenkins clone definition, when the deploy package provides it."""
+    """generated/clone/: the Jenkins clone definition.
+
+    A broken installation (a dependency missing) is a loud error, never a generated/ silently lacking clone/."""
     try:
-        from pipelinegen.deploy.clone import render_clone  # noqa: PLC0415 - optional until the deploy stage lands
-    except ImportError:
-        return {}
+        from pipelinegen.deploy.clone import render_clone  # noqa: PLC0415 - deploy loads jenkins-job-builder: only here
+    except ImportError as err:
+        raise PipelineError.single(
+            "generated/clone/", None, f"cannot render the Jenkins clone definition: {err}",
+            hint="this installation of pipelinegen lacks a dependency: reinstall it (pip install --force-reinstall pipelinegen)",
+        ) from err
     return {f"clone/{path}": text.encode("utf-8") for path, text in sorted(render_clone(pipeline).items())}
 
 
