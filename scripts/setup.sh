@@ -22,3 +22,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v -E "^WARNING: Location|Running pip as the 'root'" || true
 .venv/bin/pipelinegen --version
+
+# Docker: an engine (started when none answers; CI passes PIPELINEGEN_DOCKERD_STARTED to stop only one it
+# started), the base image and the sample's cell image, both built once and then reused (content keys).
+# Without an engine the docker tests skip, except under CI=true, where that is a failure.
+started_pidfile=()
+[ -z "${PIPELINEGEN_DOCKERD_STARTED:-}" ] || started_pidfile=(--started-pidfile "$PIPELINEGEN_DOCKERD_STARTED")
+if bash scripts/docker.sh engine "${started_pidfile[@]}"; then
+  SECONDS=0
+  base=$(bash scripts/docker.sh base-image)
+  BASE_IMAGE=$base examples/sample-project/.build/docker/build-image.sh sample-build:17
+  echo "setup: docker images ready in ${SECONDS} s (base $base, sample-build:17)"
+elif [ "${CI:-}" = true ]; then
+  echo "setup: error: no docker engine could be started, and CI=true needs one (the docker tests)" >&2
+  exit 1
+else
+  echo "setup: no docker engine could be started: the docker tests will be skipped" >&2
+fi
