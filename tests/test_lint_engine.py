@@ -71,8 +71,9 @@ def test_lint_never_acts_on_the_file(linted):
 
 def test_several_problems_in_one_file_are_all_reported_in_line_order(linted):
     found = [(line, rule) for line, _, rule, _ in linted[1]["several.Jenkinsfile"]]
-    assert found == [(2, "agent-param-missing"), (3, "env-identifier"), (5, "steps-empty"),
-                     (6, "stage-duplicate-name"), (8, "post-condition")]
+    # the duplicate stage (line 6) is reported on its `stages` (line 4), as Jenkins does
+    assert found == [(2, "agent-param-missing"), (3, "env-identifier"), (4, "stage-duplicate-name"),
+                     (5, "steps-empty"), (8, "post-condition")]
 
 
 def test_pipeline_in_a_shared_library_call_method_is_linted(linted):

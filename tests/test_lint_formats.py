@@ -55,6 +55,9 @@ def test_sarif_output_is_valid_sarif_2_1_0_with_relative_uris_and_rules(workdir)
     assert uris == {"ci/bad%2C%20odd%3Aname.Jenkinsfile", "scripted.groovy"}
     dup = next(r for r in results if r["ruleId"] == "stage-duplicate-name")
     assert dup["level"] == "error"
+    # Jenkins's line (the enclosing `stages`) first; the duplicate stage itself as a related location.
+    assert dup["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert [r["physicalLocation"]["region"]["startLine"] for r in dup["relatedLocations"]] == [7]
     assert run["tool"]["driver"]["rules"][dup["ruleIndex"]]["id"] == "stage-duplicate-name"
     warning = next(r for r in results if r["ruleId"] == "no-pipeline")
     assert warning["level"] == "warning"

@@ -18,17 +18,26 @@ class LintContext:
     def for_text(cls, file: str, text: str) -> LintContext:
         return cls(file=file, lines=text.splitlines())
 
-    def error(self, node: Node | None, rule: str, message: str, hint: str = "") -> None:
-        self._add(node, rule, message, hint, "error")
+    def error(self, node: Node | None, rule: str, message: str, hint: str = "",
+              jenkins_block: Node | None = None) -> None:
+        """An error at *node*; with *jenkins_block*, reported on that enclosing block as Jenkins does
+        (ModelValidatorImpl attaches some errors to the container), with *node* kept as a related place."""
+        self._add(node, rule, message, hint, "error", jenkins_block)
 
     def warning(self, node: Node | None, rule: str, message: str, hint: str = "") -> None:
         self._add(node, rule, message, hint, "warning")
 
-    def _add(self, node: Node | None, rule: str, message: str, hint: str, severity: str) -> None:
+    def _add(self, node: Node | None, rule: str, message: str, hint: str, severity: str,
+             jenkins_block: Node | None = None) -> None:
         line, col = line_col(node) if node else (None, None)
-        self.findings.append(
-            Finding(file=self.file, line=line, column=col, message=message, hint=hint, rule=rule, severity=severity)
-        )
+        related: tuple[tuple[int, int | None], ...] = ()
+        if jenkins_block is not None:
+            block_line, block_col = line_col(jenkins_block)
+            if block_line is not None and (block_line, block_col) != (line, col):
+                related = ((line, col),) if line is not None else ()
+                line, col = block_line, block_col
+        self.findings.append(Finding(file=self.file, line=line, column=col, message=message, hint=hint, rule=rule,
+                                     severity=severity, related=related))
 
     def source(self, node: Node) -> str:
         """The exact source text of *node* (Groovy's positions: 1-based, last column exclusive)."""

@@ -167,7 +167,8 @@ class DeclarativeLinter:
                 names[st.name] = 0  # report each duplicate name once, at its second occurrence
                 later = [o for o in stages if o.name == st.name][1:]
                 self.ctx.error(later[0].node if later else st.node, "stage-duplicate-name",
-                               f'duplicate stage name: "{st.name}"', "stage names must be unique in a pipeline")
+                               f'duplicate stage name: "{st.name}"', "stage names must be unique in a pipeline",
+                               jenkins_block=stmt)
         return stages
 
     def lint_stage(self, stmt: Node, within_parallel: bool) -> Stage | None:

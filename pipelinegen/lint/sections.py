@@ -303,7 +303,8 @@ def parse_directive_calls(ctx: LintContext, stmt: Node, section: str) -> list[Me
         for name, n in names.items():
             if n > 1:
                 dup = next(c for c in reversed(calls) if c.name == name)
-                ctx.error(dup.node, "directive-duplicate", f'duplicate {section[:-1]} "{name}"')
+                ctx.error(dup.node, "directive-duplicate", f'duplicate {section[:-1]} "{name}"',
+                          jenkins_block=match.call)
     return calls
 
 
@@ -340,7 +341,7 @@ def parse_post(ctx: LintContext, stmt: Node, parse_steps: Callable[[Node, list[N
             continue
         seen[cond.name] += 1
         if seen[cond.name] == 2:
-            ctx.error(cond.call, "post-duplicate", f'duplicate post condition "{cond.name}"')
+            ctx.error(cond.call, "post-duplicate", f'duplicate post condition "{cond.name}"', jenkins_block=stmt)
         if cond.name not in cat.POST_CONDITIONS:
             ctx.error(cond.call, "post-condition", f'unknown post condition "{cond.name}"',
                       f"valid conditions: {', '.join(cat.POST_CONDITIONS)}")

@@ -1,6 +1,6 @@
 pipeline {
     agent any
-    options {
+    options {  // <-- directive-duplicate (Jenkins's line)
         timestamps()
         timestamps()  // <-- directive-duplicate
     }

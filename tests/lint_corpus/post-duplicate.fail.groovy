@@ -1,6 +1,6 @@
 pipeline {
     agent any
-    post {
+    post {  // <-- post-duplicate (Jenkins's line)
         always { echo 'x' }
         always { echo 'y' }  // <-- post-duplicate
     }

@@ -1,6 +1,6 @@
 pipeline {
     agent any
-    stages {
+    stages {  // <-- stage-duplicate-name (Jenkins's line)
         stage('a') { steps { echo 'x' } }
         stage('a') { steps { echo 'y' } }  // <-- stage-duplicate-name
     }
