@@ -58,8 +58,8 @@ def parameter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--repository",
             default="",
-            help="Repository URL; the run is post-commit when it is the canonical repository. Empty = not "
-            "post-commit (a Jenkins job defaults to the canonical repository, so `explain` adds the publish cells).",
+            help="Repository URL; the run is post-commit when it is the canonical repository. Empty = the job's "
+            "own SCM, taken to be a fork's or a clone's (not post-commit), in plan, explain and test-on-clone alike.",
         ),
         click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches."),
         click.option("--jdk", default="", help="One jdk value; empty = every supported jdk."),

@@ -83,8 +83,7 @@ def test_jcasc_has_one_pipeline_job_per_branch_and_the_same_plugins_everywhere(f
 
 
 def test_job_dsl_strings_are_escaped(spec):
-    files = clone_mod.render_clone_spec(spec, repository="https://example.org/it's.git", branches=("o'brien",),
-                                        polling=False)
+    files = clone_mod.render_clone_spec(spec, repository="https://example.org/it's.git", branches=("o'brien",))
     script = yaml.safe_load(files["jcasc/jobs.yaml"])["jobs"][0]["script"]
     assert "url('https://example.org/it\\'s.git')" in script and "branch('o\\'brien')" in script
     assert "pollSCM" not in script  # a throwaway clone never polls
@@ -148,3 +147,16 @@ def test_requirements_list_every_pool_and_the_controller(spec):
 def test_docs_show_the_current_requirements(spec):
     doc = (ROOT / "docs" / "test-on-clone.md").read_text()
     assert requirements_text(spec).strip() in doc, "run `pipelinegen clone requirements` and paste it in the doc"
+
+
+def test_a_clone_starts_nothing_by_itself_and_never_publishes(files):
+    """Every rendered clone file (also generated/clone/ from `compile`): no SCM polling, no cron trigger, and
+    the controller-wide marker that keeps the library from running post-commit publish cells."""
+    for rel, text in files.items():
+        for word in ("pollSCM", "scmpoll_spec", "cron", "pipelineTriggers", "triggers {"):
+            assert word not in text, f"{rel} has {word!r}: a throwaway clone would start builds by itself"
+    jobs = yaml.safe_load(files["jcasc/jobs.yaml"])
+    env = jobs["jenkins"]["globalNodeProperties"][0]["envVars"]["env"]
+    assert {"key": clone_mod.THROWAWAY_CLONE_ENV, "value": "pipelinegen"} in env
+    for script in (j["script"] for j in jobs["jobs"]):
+        assert "stringParam('repository', ''," in script  # empty = the job's own SCM, as in the Jenkinsfile

@@ -136,8 +136,33 @@ def test_explain_prints_the_cells_from_the_harness(tmp_path: Path, monkeypatch):
     assert any(line.startswith("stage build: 1 cell") for line in lines)
     assert "$ .build/docker/check-code.sh 17  after jar_jdk17" in result.output
     assert "branch='feature/x'" in lines[0]
-    assert lines[1].startswith("post-commit run")  # no --repository: the Jenkinsfile default is the canonical one
-    assert lines[-1].startswith("7 cells")  # 4 packaging steps + jar + 2 post-commit publish cells (default repository)
+    # no --repository: the job's own SCM, a fork's, as `plan` takes it: pre-commit, no publish cells
+    assert lines[1].startswith("pre-commit run")
+    assert lines[-1].startswith("5 cells")  # 4 packaging steps + jar
+    plan = CliRunner().invoke(main, ["-C", str(tmp_path), "plan", "--profile", "packaging", "--jdk", "17"])
+    assert plan.output.splitlines()[-1].startswith("5 cells")  # plan and explain agree on a default build
+    canonical = ["--profile", "packaging", "--jdk", "17", "--repository", "https://github.com/apache/cassandra"]
+    post = CliRunner().invoke(main, ["-C", str(tmp_path), "explain", *canonical])
+    assert post.output.splitlines()[1].startswith("post-commit run")
+    assert post.output.splitlines()[-1].startswith("7 cells")  # + the 2 post-commit publish cells
+    plan = CliRunner().invoke(main, ["-C", str(tmp_path), "plan", *canonical])
+    assert plan.output.splitlines()[-1].startswith("7 cells")
+
+
+def test_an_empty_repository_is_the_jobs_own_scm(project, tmp_path: Path):
+    """params.repository ?: scm.userRemoteConfigs[0].url: a default build of a job whose SCM is the canonical
+    repository is post-commit; on a fork's job, or on a throwaway clone (its marker env), it is not."""
+    pipeline, _, _ = project
+    workspace = compile_into(REPO / "pipeline.yaml", tmp_path)[1].parent.parent
+    canonical = pipeline.canonical_repository
+    runs = [HarnessRun(name="canonical job", params={"profile": "packaging"}, scm_url=canonical),
+            HarnessRun(name="fork job", params={"profile": "packaging"}, scm_url=differential.NON_CANONICAL_REPOSITORY),
+            HarnessRun(name="clone", params={"profile": "packaging"}, scm_url=canonical,
+                       env={"PIPELINEGEN_THROWAWAY_CLONE": "pipelinegen-x"})]
+    results = {r.name: r for r in run_harness(runs, workspace / "generated" / "Jenkinsfile", workspace)}
+    assert all(r.ok for r in results.values()), [r.bugs for r in results.values()]
+    publish = {name: [c.id for c in r.cells() if c.stage == "summary"] for name, r in results.items()}
+    assert publish["canonical job"] and not publish["fork job"] and not publish["clone"]
 
 
 def test_an_unticked_stop_on_failure_box_reaches_the_repeat_cells(project):

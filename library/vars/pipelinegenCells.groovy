@@ -179,12 +179,14 @@ void runOnNode(Map cell, int attempt, long started) {
     }
 }
 
+/** The job's own SCM when neither repository nor branch is given (the exact job configuration); otherwise
+ *  the given one, an empty half defaulting to the job's SCM (a fork's branch with `repository` only). */
 void checkoutProject() {
-    String branch = (params.branch ?: '') as String
-    if (branch == '') {
+    if (!params.repository && !params.branch) {
         checkout(scm)
     } else {
-        checkoutRepository((params.repository ?: '') as String, branch)
+        Map resolved = pipelinegenPlan.resolvedParams(params)
+        checkoutRepository(resolved.repository as String, resolved.branch as String)
     }
 }
 

@@ -7,14 +7,17 @@ import groovy.json.JsonOutput
 
 void call() {
     Map data = pipelinegenPlan.data()
-    Map selection = pipelinegenPlan.selectCells(data, params)
+    Map jobParams = pipelinegenPlan.resolvedParams(params)
+    Map selection = pipelinegenPlan.selectCells(data, jobParams)
     List ids = []
     for (Map cell : selection.cells) {
         ids.add(cell.id)
     }
     Map parameters = [:]
-    for (Map.Entry entry : params.entrySet()) {
-        parameters[entry.key] = entry.value
+    for (Map.Entry entry : jobParams.entrySet()) {
+        if (entry.key != pipelinegenPlan.throwawayCloneKey()) {
+            parameters[entry.key] = entry.value
+        }
     }
     node(summaryLabel(selection.cells)) {
         deleteDir()

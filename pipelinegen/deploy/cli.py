@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
+from pipelinegen.plan.expand import is_post_commit
 from pipelinegen.results.identity import model_identity
 
 JENKINSFILE = Path("generated/Jenkinsfile")
@@ -170,9 +172,14 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
     pipeline = load_selected(pipeline_path, overlays)
     spec = spec_from_pipeline(pipeline)
     params = parameters_from(pipeline, profile, architecture, jdk, custom_regexp, repository, branch, extra)
-    repository = params.repository or spec.canonical_repository
+    repository = params.repository or spec.canonical_repository  # the job's SCM
     branch = params.branch or spec.branches[0]
-    plan = build_plan(pipeline, params)  # bad parameters fail here, before anything is spawned
+    # What the build will run, as the library decides it: an empty `repository` parameter is the job's SCM. A clone
+    # never runs post-commit publish cells (its JCasC marks it); an existing Jenkins does when the job's SCM is canonical.
+    plan = build_plan(pipeline, replace(params, repository="" if not jenkins_url else repository))
+    if jenkins_url and is_post_commit(pipeline, repository):
+        _err(f"warning: the job builds the canonical repository {repository}: this run is post-commit and runs "
+             "the publish cells; give --repository FORK for a pre-commit run")
     job = job_name(spec.project, branch)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kube: Kube | None = None
@@ -231,7 +238,7 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
 
 def _render_checked_clone(spec, clone: Clone, repository: str, branch: str, out: Path, crd: Path | None,
                           kube: Kube, ingress_host: str = "") -> Path:
-    files = render_clone_spec(spec, repository=repository, branches=(branch,), polling=False, name=clone.name,
+    files = render_clone_spec(spec, repository=repository, branches=(branch,), name=clone.name,
                               ingress_host=ingress_host)
     crd_data = load_crd(crd) if crd else None
     if crd_data is None and clone.provider == "operator":

@@ -122,9 +122,15 @@ def job_dsl(settings: JobSettings) -> str:
         f"      lightweight(true)\n    }}\n  }}\n}}\n")
 
 
-def jcasc_jobs(spec: DeploySpec, repository: str, branches: tuple[str, ...], polling: bool) -> dict:
-    settings = [job_settings(spec, b, repository=repository, polling=polling) for b in branches]
+# Set on every clone's controller: the library then never runs post-commit publish cells (notifications, uploads).
+THROWAWAY_CLONE_ENV = "PIPELINEGEN_THROWAWAY_CLONE"
+
+
+def jcasc_jobs(spec: DeploySpec, repository: str, branches: tuple[str, ...], name: str) -> dict:
+    """A clone starts nothing by itself: its jobs have no SCM polling nor cron trigger, and it never publishes."""
+    settings = [job_settings(spec, b, repository=repository, polling=False) for b in branches]
     return {
+        "jenkins": {"globalNodeProperties": [{"envVars": {"env": [{"key": THROWAWAY_CLONE_ENV, "value": name}]}}]},
         "jobs": [{"script": job_dsl(s)} for s in settings],
         "security": {"scriptApproval": {"approvedSignatures": list(SCRIPT_APPROVALS)}},
     }
@@ -220,16 +226,16 @@ def _dump(data) -> str:
 
 
 def render_clone_spec(spec: DeploySpec, *, repository: str = "", branches: tuple[str, ...] | None = None,
-                      polling: bool = True, name: str = "pipelinegen", ingress_host: str = "") -> dict[str, str]:
+                      name: str = "pipelinegen", ingress_host: str = "") -> dict[str, str]:
     """Every file of generated/clone/ (relative path -> text) for *spec*.
 
-    *repository*/*branches* override the canonical ones (a fork's clone); a throwaway clone
-    renders with polling=False so it never starts post-commit builds of its own. *ingress_host*
+    *repository*/*branches* override the canonical ones (a fork's clone); a clone's jobs never poll nor
+    publish (only `pipelinegen jobs` renders the canonical controller's polling jobs). *ingress_host*
     exposes the chart's controller through an Ingress instead of `kubectl port-forward`.
     """
     repository = repository or spec.canonical_repository
     branches = branches or spec.branches
-    jobs_yaml = _dump(jcasc_jobs(spec, repository, branches, polling))
+    jobs_yaml = _dump(jcasc_jobs(spec, repository, branches, name))
     agents_yaml = _dump(jcasc_agents(spec, name))
     cm_name = f"{name}-jcasc"
     return {

@@ -49,11 +49,8 @@ class JobSettings:
 def job_settings(spec: DeploySpec, branch: str, *, repository: str = "", polling: bool = True) -> JobSettings:
     """Settings for the job of *branch*; *repository* overrides the canonical one (a fork on a clone)."""
     repository = repository or spec.canonical_repository
-    # the branch is the job's SCM branch; its `branch` parameter stays empty (= the job's own), as in the Jenkinsfile
-    params = tuple(
-        JobParameter(p.name, p.type, repository, p.choices, p.description) if p.name == "repository" else p
-        for p in spec.parameters)
-    return JobSettings(job_name(spec.project, branch), repository, branch, spec.script_path, params, polling)
+    # repository and branch are the job's SCM; their parameters stay empty (= the job's own), as in the Jenkinsfile
+    return JobSettings(job_name(spec.project, branch), repository, branch, spec.script_path, spec.parameters, polling)
 
 
 def _jjb_parameter(param: JobParameter) -> dict:

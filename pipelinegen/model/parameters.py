@@ -10,11 +10,13 @@ from pipelinegen.model.pipeline import JobParameter, Pipeline
 def job_parameters(pipeline: Pipeline) -> tuple[JobParameter, ...]:
     """Every job parameter, in the order a person fills them in."""
     params = [
+        # Both default to the job's own SCM (the library reads `scm`), as Cassandra's Jenkinsfile does: a default
+        # build on a fork's Jenkins builds the fork, pre-commit; only a job of the canonical repository is post-commit.
         JobParameter(
             "repository",
             "string",
-            pipeline.canonical_repository,
-            description="git repository to build (a fork for pre-commit); post-commit when it is the canonical one",
+            "",
+            description="git repository to build; empty = the job's own; post-commit when it is the canonical one",
         ),
         JobParameter("branch", "string", "", description="branch or sha to build; empty = the job's own branch"),
         JobParameter(

@@ -18,7 +18,7 @@ from pipelinegen.errors import (
     shown_findings,
 )
 from pipelinegen.render import generate
-from pipelinegen.validate.differential import job_params
+from pipelinegen.validate.differential import NON_CANONICAL_REPOSITORY, job_params
 from pipelinegen.validate.execution import HarnessRun, RecordedCell, run_harness
 from pipelinegen.validate.report import validate
 
@@ -94,11 +94,12 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bo
 
     Read from running the Jenkinsfile and its library under Groovy 2.4 (the harness), not from the Python
     plan. Parameters you do not give take the Jenkinsfile's defaults, as in Jenkins: with no --repository
-    that is the canonical repository, so a run is post-commit.
+    that is the job's own SCM, here a fork's (pre-commit, as `plan` counts it); give the canonical
+    repository to see a post-commit run.
     """
     pipeline = load_selected(pipeline_path, overlays)
     parameters = parameters_from(pipeline, **parameter_values)  # type: ignore[arg-type]
-    params = job_params(pipeline, parameters, explicit_repository=False)
+    params = job_params(pipeline, parameters)
     jenkinsfile = Path(generate.GENERATED_DIR) / "Jenkinsfile"
     if not jenkinsfile.is_file():
         raise PipelineError.single(str(jenkinsfile), None, "not found", hint="run `pipelinegen compile` first")
@@ -106,7 +107,9 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bo
     if stale.stale:
         click.echo("warning: generated/ is stale; this explains the generated files, not pipeline.yaml "
                    "(run `pipelinegen compile`)", err=True)
-    [result] = run_harness([HarnessRun(name="explain", params=params)], jenkinsfile, pipeline_path.parent)
+    # no --repository: the job's own SCM, taken to be a fork's, as `plan` does (pre-commit)
+    run = HarnessRun(name="explain", params=params, scm_url=NON_CANONICAL_REPOSITORY)
+    [result] = run_harness([run], jenkinsfile, pipeline_path.parent)
     cells = result.cells()
     if as_json:
         click.echo(json.dumps({"job_params": result.job_params, "result": result.result, "error": result.error,

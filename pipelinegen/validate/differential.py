@@ -19,14 +19,14 @@ JENKINSFILE = "generated/Jenkinsfile"
 NON_CANONICAL_REPOSITORY = "https://github.com/example-fork/cassandra.git"
 
 
-def job_params(pipeline: Pipeline, parameters: Parameters, explicit_repository: bool = True) -> dict[str, object]:
+def job_params(pipeline: Pipeline, parameters: Parameters) -> dict[str, object]:
     """The job parameters a build with *parameters* receives. Empty axis parameters are left out (Jenkins then
-    uses the Jenkinsfile default, which is the axis's parameter default, as in Python). The repository is
-    always given when *explicit_repository*: Python's "" means "not the canonical one", Jenkins's default is."""
+    uses the Jenkinsfile default, which is the axis's parameter default, as in Python). An empty repository is
+    left out too: Jenkins then builds the job's own SCM (the harness run's scm_url), as Python's "" does."""
     out: dict[str, object] = {"profile": parameters.profile}
     if parameters.custom_regexp:
         out["profile_custom_regexp"] = parameters.custom_regexp
-    if explicit_repository or parameters.repository:
+    if parameters.repository:
         out["repository"] = parameters.repository
     if parameters.branch:
         out["branch"] = parameters.branch

@@ -32,6 +32,7 @@ class HarnessRun:
     workspace: Path | None = None
     step_budget: int = 1_000_000  # steps one build may take before the harness calls it an endless loop
     node_name: str = ""  # agent names, "{n}" numbered (default agent-{n}); Jenkins allows '"' in them
+    scm_url: str = ""  # the job's own SCM repository (what an empty `repository` parameter means)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace
                 "env": run.env,
                 "step_budget": run.step_budget,
                 **({"node_name": run.node_name} if run.node_name else {}),
+                **({"scm_url": run.scm_url} if run.scm_url else {}),
                 **({"jenkinsfile": str(Path(run.jenkinsfile).resolve())} if run.jenkinsfile else {}),
                 **({"workspace": str(Path(run.workspace).resolve())} if run.workspace else {}),
             }

@@ -6,11 +6,34 @@
 /** The selected cells, in plan order, each a Map with its step's settings merged in. */
 List call(Map jobParams) {
     Map data = data()
-    Map selection = selectCells(data, jobParams)
+    Map selection = selectCells(data, resolvedParams(jobParams))
     if (selection.error) {
         error("pipelinegen: ${selection.error}")
     }
     return selection.cells
+}
+
+/** The job parameters as this build uses them: an empty `repository` / `branch` is the job's own SCM
+ *  (`params.repository ?: scm.userRemoteConfigs[0].url`, as Cassandra's Jenkinsfile does), so a default
+ *  build on a fork's Jenkins builds the fork, pre-commit. A throwaway clone (its JCasC sets
+ *  PIPELINEGEN_THROWAWAY_CLONE) never runs the post-commit publish cells. */
+Map resolvedParams(Map jobParams) {
+    Map out = [:]
+    out.putAll(jobParams)
+    if (!out.repository) {
+        out.repository = (scm.userRemoteConfigs ? scm.userRemoteConfigs[0].url : '') ?: ''
+    }
+    if (!out.branch) {
+        out.branch = (scm.branches ? scm.branches[0].name : '') ?: ''
+    }
+    out[throwawayCloneKey()] = (env.PIPELINEGEN_THROWAWAY_CLONE ?: '') as String
+    return out
+}
+
+/** Not a job parameter: where resolvedParams records that the controller is a throwaway clone. */
+@NonCPS
+static String throwawayCloneKey() {
+    return 'pipelinegen_throwaway_clone'
 }
 
 /** The plan data shipped with this library. Parsed with groovy.json, not readJSON: readJSON goes through
@@ -61,6 +84,9 @@ static String normaliseRepository(String url) {
 @NonCPS
 static boolean isPostCommit(Map data, Map jobParams) {
     String canonical = data.canonical_repository ?: ''
+    if (jobParams[throwawayCloneKey()]) {
+        return false
+    }
     String repository = (jobParams.repository ?: '') as String
     if (canonical == '' || repository == '') {
         return false

@@ -545,7 +545,7 @@ class Harness {
     Harness(Map config, Map run, GroovyClassLoader loader, Map classCache, Class abortClass, Class interruptClass) {
         this.config = new LinkedHashMap(config)
         this.config.remove('runs')
-        for (String key : ['jenkinsfile', 'workspace', 'scm_url', 'node_name']) {
+        for (String key : ['jenkinsfile', 'workspace', 'scm_url', 'scm_branch', 'node_name']) {
             if (run.containsKey(key)) {
                 this.config[key] = run[key]
             }
@@ -578,7 +578,9 @@ class Harness {
             case 'env': return envProxy
             case 'params': return Collections.unmodifiableMap(params)
             case 'currentBuild': return currentBuild
-            case 'scm': return [$class: 'GitSCM', userRemoteConfigs: [[url: config.scm_url ?: '']], harness: 'scm']
+            // the job's SCM, as GitSCM exposes it (getUserRemoteConfigs, getBranches)
+            case 'scm': return [$class: 'GitSCM', userRemoteConfigs: [[url: config.scm_url ?: '']],
+                                branches: [[name: config.scm_branch ?: '*/trunk']], harness: 'scm']
         }
         if (vars.containsKey(name)) {
             return vars[name]
