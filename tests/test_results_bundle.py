@@ -98,7 +98,7 @@ def test_round_trip_keeps_every_test_case_and_the_plan(tmp_path, suffix):
 
 
 def test_green_bundle_is_certified_with_the_plan(tmp_path):
-    report = verify_bundle(_green_bundle(tmp_path), commit=COMMIT[:10], required_cells=PLAN)
+    report = verify_bundle(_green_bundle(tmp_path), commit=COMMIT, required_cells=PLAN)
     assert report.problems == []
     assert any("unsigned" in n for n in report.notes)
 

@@ -82,8 +82,9 @@ def test_verify_names_the_missing_split_and_the_failing_test(tmp_path, smoke_pla
     assert f"FAIL: cells: '{missing.name}' ({missing.id}) is not-run" in text
     assert f"FAIL: test failed: org.{failing.step}.Suite.t_{failing.split} in '{failing.name}' — boom" in text
     assert "NOT CERTIFIED: 2 problems" in text
-    wrong = run("verify", bundle, "--commit", "1234567", "--profile", "full", code=1)
-    assert f"FAIL: commit: the bundle certifies {COMMIT}, not 1234567" in wrong
+    other = "1234567" + "0" * 33
+    wrong = run("verify", bundle, "--commit", other, "--profile", "full", code=1)
+    assert f"FAIL: commit: the bundle certifies {COMMIT}, not {other}" in wrong
     assert "FAIL: profile: the bundle is for profile 'smoke', not 'full'" in wrong
 
 
@@ -178,7 +179,7 @@ def test_bad_inputs_exit_2_with_a_hint(tmp_path):
 def test_collect_refuses_a_commit_that_is_not_a_sha(tmp_path):
     result = CliRunner().invoke(main, ["results", "collect", str(FIXTURES), "--commit", "not-a-sha",
                                        "--profile", "p", "-o", str(tmp_path / "x.tar.zst")])
-    assert result.exit_code == 2 and "'not-a-sha' is not a commit sha" in result.output
+    assert result.exit_code == 2 and "'not-a-sha' is not a full 40/64-hex commit" in result.output
     assert not (tmp_path / "x.tar.zst").exists()
 
 

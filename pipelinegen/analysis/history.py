@@ -18,6 +18,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,8 @@ DEFAULT_DB = Path(".pipelinegen/history.sqlite")
 DETAILS_LIMIT = 8000  # failure text kept per execution; the bundle keeps the full text
 LOG_TAIL_LIMIT = 8000
 NOT_PASSED = ("failed", "error", "skipped")
+BUSY_TIMEOUT_S = 60  # how long a writer waits for another (parallel ingests take turns)
+LOG_TAIL_MAX_INPUT = 256 << 20  # uncompressed log bytes read to find a tail; a bomb beyond is not read
 FAILED = ("failed", "error")
 
 
@@ -225,6 +228,111 @@ class HistoryBackend(Protocol):
     def close(self) -> None: ...
 
 
+# ---------------------------------------------------------------- telling the real cause of a failure
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _file_kind(path: Path) -> str:
+    """'missing', 'empty', 'sqlite' or 'other', from the file's first 16 bytes (no SQLite involved)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except FileNotFoundError:
+        return "missing"
+    except IsADirectoryError:
+        return "other"
+    except OSError:
+        return "sqlite"  # unreadable: let SQLite report the permission problem
+    if not head:
+        return "empty"
+    return "sqlite" if head == _SQLITE_HEADER else "other"
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Read without writing anything: mode=ro; a WAL DB on a read-only file system (its -shm cannot be
+    made) is read as immutable."""
+    uri = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        if not _read_only_fs(path):
+            raise
+    conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    conn.execute("PRAGMA user_version").fetchone()
+    return conn
+
+
+def _read_only_fs(path: Path) -> bool:
+    import os
+
+    try:
+        return bool(os.statvfs(path.parent if not path.exists() else path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _fs_full(path: Path) -> bool:
+    import os
+
+    try:
+        stat = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < (256 << 10)
+
+
+def describe(err: BaseException) -> str:
+    name = getattr(err, "sqlite_errorname", "")
+    return f"{err} ({name})" if name else str(err)
+
+
+def store_error(path: Path, err: BaseException) -> PipelineError:
+    """The history DB failed: say why in words a user can act on, and never advise moving a valid DB away."""
+    import errno
+    import os
+
+    name = getattr(err, "sqlite_errorname", "") or ""
+    text = str(err)
+    where = str(path)
+    if (name.startswith("SQLITE_FULL") or "disk is full" in text or getattr(err, "errno", None) == errno.ENOSPC
+            or (name.startswith("SQLITE_IOERR") and _fs_full(path))):
+        return PipelineError.single(where, None, f"the file system holding the history DB is full ({text}); "
+                                    "nothing of this command was stored",
+                                    hint="free some space and run it again; the DB itself is fine")
+    if (name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text
+            or getattr(err, "errno", None) in (errno.EROFS, errno.EACCES) or _read_only_fs(path)
+            or (path.exists() and not os.access(path, os.W_OK))):
+        return PipelineError.single(where, None, f"the history DB cannot be written: it or its directory is "
+                                    f"read-only ({text})",
+                                    hint="ingest needs write access to the DB file and its directory (SQLite "
+                                         "writes -wal/-shm files next to it); reading commands work as they are")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
+        return PipelineError.single(where, None, f"the history DB is corrupt ({text})",
+                                    hint="restore a backup or salvage it with `sqlite3 DB .recover` (`pipelinegen "
+                                         "history info` runs PRAGMA quick_check); pipelinegen did not change it")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return PipelineError.single(where, None, f"the history DB stayed locked by another process for "
+                                    f"{BUSY_TIMEOUT_S} s ({text})", hint="try again when the other ingest is done")
+    if name.startswith("SQLITE_CANTOPEN") or isinstance(err, OSError):
+        return PipelineError.single(where, None, f"cannot open the history DB ({text})",
+                                    hint="check that the directory exists and is writable, or pass another --db")
+    return PipelineError.single(where, None, f"history DB error: {describe(err)}")
+
+
+@contextmanager
+def store_errors(path: Path) -> Iterator[None]:
+    """Turn any SQLite failure inside the block into store_error()."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as err:
+        if isinstance(err, FileNotFoundError) and getattr(err, "filename", None) not in (None, str(path)):
+            raise
+        raise store_error(Path(path), err) from err
+
+
 # ---------------------------------------------------------------- schema and migrations
 
 
@@ -239,27 +347,36 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    """Bring the schema up to date. The version is read inside the write transaction: ten processes
+    creating one new DB at once take turns, and each later one finds the schema already there."""
     known = migrations()
     latest = known[-1][0] if known else 0
-    if current > latest:
-        raise PipelineError.single(
-            str(path), None, f"history DB schema version {current} is newer than this pipelinegen knows ({latest})",
-            hint="upgrade pipelinegen, or use another --db file",
-        )
-    for version, name, sql in known:
-        if version <= current:
-            continue
-        # One transaction per migration: a failed migration leaves the DB at the previous version.
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _statements(sql):
-                conn.execute(statement)
+    if conn.execute("PRAGMA user_version").fetchone()[0] == latest:
+        return  # the usual case: no write lock taken
+    conn.execute("BEGIN IMMEDIATE")  # waits (busy timeout) for a concurrent creator to finish
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > latest:
+            raise PipelineError.single(
+                str(path), None,
+                f"history DB schema version {current} is newer than this pipelinegen knows ({latest})",
+                hint="upgrade pipelinegen, or use another --db file",
+            )
+        # All pending migrations in this one transaction: a failure leaves the DB at the version it had.
+        for version, name, sql in known:
+            if version <= current:
+                continue
+            try:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+            except sqlite3.Error as err:
+                raise PipelineError.single(str(path), None, f"migration {name} failed: {describe(err)}") from err
             conn.execute(f"PRAGMA user_version = {version}")
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
             conn.execute("ROLLBACK")
-            raise PipelineError.single(str(path), None, f"migration {name} failed: {err}") from err
+        raise
 
 
 def _statements(sql: str) -> Iterator[str]:
@@ -307,31 +424,64 @@ def decode_testset(blob: bytes) -> dict[int, dict[int, int]]:
 class HistoryStore:
     """SQLite history DB (WAL, versioned schema). Safe to open from several processes."""
 
-    def __init__(self, path: Path | str = DEFAULT_DB) -> None:
+    def __init__(self, path: Path | str = DEFAULT_DB, readonly: bool = False) -> None:
+        """Open (creating and migrating unless *readonly*) the DB at *path*. Every failure is a
+        PipelineError telling the real cause: not a SQLite file, corrupt, read-only, full, locked."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        kind = _file_kind(self.path)
+        if kind == "other":
+            raise PipelineError.single(str(self.path), None, "is not a SQLite database, so not a history DB",
+                                       hint="pass --db with a history DB (or a new file name to start one); "
+                                            "pipelinegen does not touch this file")
+        self.conn = None
         try:
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
+            if readonly:
+                if kind == "missing":
+                    raise PipelineError.single(str(self.path), None, "no history DB here",
+                                               hint="ingest result bundles first: `pipelinegen history ingest BUNDLE`")
+                self.conn = _connect_readonly(self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA cache_size=-65536")
-        except sqlite3.DatabaseError as err:
-            raise PipelineError.single(str(self.path), None, f"not a history DB: {err}",
-                                       hint="pass another --db path, or move this file away") from err
-        try:
-            _migrate(self.conn, self.path)
-        except sqlite3.DatabaseError as err:
-            self.conn.close()
-            raise PipelineError.single(str(self.path), None, f"not a history DB: {err}",
-                                       hint="pass another --db path, or move this file away") from err
-        except PipelineError:
-            self.conn.close()
+            if readonly:
+                current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                known = migrations()
+                if known and current != known[-1][0]:
+                    raise PipelineError.single(str(self.path), None,
+                                               f"history DB schema version {current}, this pipelinegen reads "
+                                               f"{known[-1][0]}",
+                                               hint="run `pipelinegen history ingest` once with write access to "
+                                                    "upgrade it" if current < known[-1][0] else "upgrade pipelinegen")
+            else:
+                _migrate(self.conn, self.path)
+        except (sqlite3.Error, OSError) as err:
+            self._close_quietly()
+            raise store_error(self.path, err) from err
+        except BaseException:
+            self._close_quietly()
             raise
         self._tests: dict[tuple[str, str], tuple[int, int]] | None = None
         self._classes: dict[str, int] | None = None
         self._variants: dict[tuple[str, str], int] | None = None
         self._testsets: dict[int, dict[int, dict[int, int]]] = {}
+
+    def _close_quietly(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except sqlite3.Error:
+                pass
+
+    def integrity_problems(self, full: bool = False) -> list[str]:
+        """PRAGMA quick_check (or integrity_check): [] when the DB file is sound."""
+        rows = self.conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
 
     def close(self) -> None:
         self.conn.close()
@@ -354,6 +504,8 @@ class HistoryStore:
     def ingest_run(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun] = ()) -> bool:
         """Store one run in one transaction. Returns False (and changes nothing) when it is already stored."""
         conn = self.conn
+        if self.readonly:
+            raise PipelineError.single(str(self.path), None, "opened read-only: cannot ingest")
         conn.execute("BEGIN IMMEDIATE")
         try:
             if conn.execute("SELECT 1 FROM runs WHERE run_key = ?", (run.run_id,)).fetchone():
@@ -363,7 +515,11 @@ class HistoryStore:
             self._ingest(run, testcases, cells)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full, corruption)
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             # Interned ids may refer to rolled-back rows: reload them next time.
             self._tests = self._classes = self._variants = None
             raise
@@ -604,36 +760,71 @@ class HistoryStore:
 
 
 def _log_tail(name: str, handle) -> str:
-    """Last LOG_TAIL_LIMIT characters of a (possibly xz/zstd/gzip-compressed) console log."""
-    import gzip
-    import lzma
+    """Last LOG_TAIL_LIMIT characters of a (possibly xz/zstd/gzip-compressed) console log.
 
-    data = handle.read()
+    Streamed with a bounded window: a small log member that decompresses to gigabytes (a bomb) costs at
+    most LOG_TAIL_MAX_INPUT bytes of reading and a few KB of memory, never the whole log at once."""
+    import lzma
+    import zlib
+
+    keep = 4 * LOG_TAIL_LIMIT
+    tail = b""
+    produced = 0
+
+    def chunks() -> Iterator[bytes]:
+        if name.endswith(".zst"):
+            reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True, closefd=False)
+            while block := reader.read(1 << 16):
+                yield block
+            return
+        obj = (lzma.LZMADecompressor() if name.endswith(".xz") else
+               zlib.decompressobj(wbits=47) if name.endswith(".gz") else None)
+        while True:
+            raw = handle.read(1 << 16)
+            if obj is None:
+                if not raw:
+                    return
+                yield raw
+                continue
+            data = raw
+            while True:  # each call returns at most 64 KiB: a bomb is read piece by piece, never at once
+                if isinstance(obj, lzma.LZMADecompressor):
+                    out, data = obj.decompress(data, max_length=1 << 16), b""
+                    more = not obj.needs_input
+                else:
+                    out = obj.decompress(data, 1 << 16)
+                    data = obj.unconsumed_tail
+                    more = bool(data)
+                if out:
+                    yield out
+                if obj.eof:
+                    return
+                if not more:
+                    break
+            if not raw:
+                return
+
     try:
-        if name.endswith(".xz"):
-            data = lzma.decompress(data)
-        elif name.endswith(".zst"):
-            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-        elif name.endswith(".gz"):
-            data = gzip.decompress(data)
-    except (lzma.LZMAError, zstandard.ZstdError, OSError, EOFError):
+        for block in chunks():
+            produced += len(block)
+            if produced > LOG_TAIL_MAX_INPUT:
+                return ""  # not a log anyone reads to the end: skip the signature match for it
+            tail = (tail + block)[-keep:]
+    except (lzma.LZMAError, zstandard.ZstdError, zlib.error, OSError, EOFError):
         return ""  # an unreadable log only costs us the signature match, not the ingest
-    return data[-4 * LOG_TAIL_LIMIT:].decode("utf-8", errors="replace")[-LOG_TAIL_LIMIT:]
+    return tail.decode("utf-8", errors="replace")[-LOG_TAIL_LIMIT:]
 
 
 def open_bundle(path: Path) -> tuple[RunInfo, object]:
     """The run's identity and metadata (reads only the manifest) and the open Bundle."""
     from datetime import datetime
 
-    from pipelinegen.fsutil import sha256_bytes
     from pipelinegen.results import archive
     from pipelinegen.results.bundle import read_bundle
-    from pipelinegen.results.manifest import MANIFEST
 
     path = Path(path)
     try:
-        bundle = read_bundle(path)
-        manifest_bytes = archive.read_member(path, MANIFEST) or b""
+        bundle = read_bundle(path)  # one strict reader: links, appended frames, bombs, bad manifests refused
     except archive.CorruptArchive as err:
         raise PipelineError.single(str(path), None, f"cannot read result bundle: {str(err).removeprefix(f'{path}: ')}",
                                    hint="check the file with `pipelinegen results verify`") from err
@@ -644,7 +835,7 @@ def open_bundle(path: Path) -> tuple[RunInfo, object]:
     except ValueError:
         started = path.stat().st_mtime  # a bundle without a start time: order it by when it was written
     run = RunInfo(
-        run_id=sha256_bytes(manifest_bytes),
+        run_id=bundle.manifest_sha256,
         commit=subject.get("commit", ""),
         branch=subject.get("branch", ""),
         started_at=started,

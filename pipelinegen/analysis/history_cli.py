@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from pipelinegen.analysis import flaky as flaky_mod
-from pipelinegen.analysis.history import DEFAULT_DB, HistoryStore, ingest_bundle
+from pipelinegen.analysis.history import DEFAULT_DB, HistoryStore, ingest_bundle, store_errors
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.fsutil import atomic_write_text
 
@@ -62,7 +62,8 @@ def ingest(bundles: tuple[Path, ...], db: Path, allow_incomplete: bool) -> None:
         for path in bundles:
             start = time.perf_counter()
             try:
-                stored = ingest_bundle(store, path, allow_incomplete)
+                with store_errors(db):
+                    stored = ingest_bundle(store, path, allow_incomplete)
             except PipelineError as err:
                 if not added:
                     raise  # nothing stored yet: the usual "nothing was written" is true
@@ -85,19 +86,29 @@ def info(db: Path) -> None:
     """Counts and the schema version of the history DB."""
     if not db.exists():
         raise PipelineError.single(str(db), None, "no history DB here", hint="run `pipelinegen history ingest BUNDLE` first")
-    with HistoryStore(db) as store:
+    with HistoryStore(db, readonly=True) as store, store_errors(db):
+        # quick_check reads every page once (seconds for a GB): info is where a user asks "is my DB fine?"
+        damaged = store.integrity_problems()
+        if damaged:
+            for line in damaged[:20]:
+                click.echo(f"damaged: {line}", err=True)
+            raise PipelineError.single(str(db), None, f"the history DB is corrupt ({len(damaged)} problem"
+                                       f"{'s' * (len(damaged) != 1)} found by PRAGMA quick_check)",
+                                       hint="restore a backup, or salvage it with `sqlite3 DB .recover`; "
+                                            "pipelinegen did not change it")
         for key, value in store.stats().items():
             click.echo(f"{key}: {value}")
         runs = store.runs()
         if runs:
             click.echo(f"first run: {_day(runs[0].started_at)}  last run: {_day(runs[-1].started_at)}")
+        click.echo("integrity: ok (PRAGMA quick_check)")
 
 
 def _open_existing(db: Path) -> HistoryStore:
     if not db.exists():
         raise PipelineError.single(str(db), None, "no history DB here",
                                    hint="ingest result bundles first: `pipelinegen history ingest BUNDLE...`, or pass --db")
-    return HistoryStore(db)
+    return HistoryStore(db, readonly=True)
 
 
 def _window_options(f):
@@ -122,7 +133,7 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
     if ctx.invoked_subcommand is not None:
         return
     since_ts = parse_since(since)  # bad input is reported before anything is opened
-    with _open_existing(db) as store:
+    with _open_existing(db) as store, store_errors(db):
         report = flaky_mod.analyse(store, branch, since_ts, signatures=signatures,
                                    timelines="flagged" if (html or as_json or json_file) else "none")
     if html:
@@ -194,7 +205,7 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
     """Everything about one test (classname.name, or a * pattern): its runs, evidence and verdict."""
     db, branch, since, signatures = _inherit(ctx, db=db, branch=branch, since=since, signatures=signatures)
     since_ts = parse_since(since)
-    with _open_existing(db) as store:
+    with _open_existing(db) as store, store_errors(db):
         report = flaky_mod.analyse(store, branch, since_ts, tests=[test], signatures=signatures)
     if not report.tests:
         click.echo(f"no test matching {test!r} in the history window", err=True)

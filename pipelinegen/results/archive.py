@@ -7,7 +7,6 @@ import lzma
 import tarfile
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,6 +14,7 @@ import zstandard
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import atomic_writer
+from pipelinegen.results.manifest import ATTESTATION, DIGESTS, MANIFEST, SIGNATURE
 
 SUFFIXES = (".tar.xz", ".tar.zst", ".tar.gz", ".tar")
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -68,38 +68,185 @@ def _write_members(tar: tarfile.TarFile, root: Path, names: Sequence[str]) -> No
                 tar.addfile(_tarinfo(name, path.stat().st_size), handle)
 
 
-@contextmanager
-def _decompressed(path: Path):
-    with open(path, "rb") as raw:
+# Bounds of the reader: a 100 KB bundle can claim a 3 GiB member (zeros compress ~30000:1), so nothing
+# is read before its declared size passes these, and nothing is ever read whole unless it is small.
+MAX_MEMBER_BYTES = 1 << 30  # one file: a cell's junit.xml or a log
+MAX_TOTAL_BYTES = 16 << 30  # every member together, uncompressed
+MAX_MEMBERS = 200_000
+MAX_HEADER_BYTES = 1 << 20  # a pax/GNU long-name header: tarfile reads these into memory
+MAX_END_PADDING = 1 << 20  # zero blocks after the end-of-archive marker (tar pads to 10 KiB records)
+# The members every reader loads into memory: much smaller bounds.
+SMALL_MEMBER_LIMITS = {MANIFEST: 64 << 20, DIGESTS: 64 << 20, ATTESTATION: 4 << 20, SIGNATURE: 64 << 10}
+_CHUNK = 1 << 16
+
+
+def member_limit(name: str) -> int:
+    """The largest size a member called *name* may declare."""
+    return SMALL_MEMBER_LIMITS.get(name, MAX_MEMBER_BYTES)
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.4g} {unit}"
+    return f"{n} byte{'s' * (n != 1)}"
+
+
+def _name_problem(name: str) -> str | None:
+    """Why *name* cannot be a member of a bundle: it must be a plain relative path (it becomes a file name
+    under `results summary --html` output), without '.', '..', empty parts, backslashes or control characters."""
+    if not name or len(name) > 1024:
+        return "an empty or over-long name"
+    if name.startswith("/") or any(part in ("", ".", "..") for part in name.split("/")):
+        return "an absolute path or a '.'/'..' component"
+    if any(ord(ch) < 32 or ch in "\\\x7f" for ch in name):
+        return "a backslash or a control character"
+    return None
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Refuses pax and GNU long-name headers larger than MAX_HEADER_BYTES before tarfile reads them whole."""
+
+    def _proc_member(self, tar):  # noqa: ANN001 - tarfile's own (private, stable since 3.x) hook
+        if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+                         tarfile.GNUTYPE_LONGLINK) and self.size > MAX_HEADER_BYTES:
+            raise tarfile.HeaderError(f"an extended header of {_size(self.size)} (limit {_size(MAX_HEADER_BYTES)})")
+        return super()._proc_member(tar)
+
+
+def _zstd_frame_end(raw: BinaryIO) -> int:
+    """Offset just past the first zstd frame, found by walking its block headers (no decompression)."""
+    head = raw.read(18)
+    try:
+        header = zstandard.frame_header_size(head)
+        checksum = zstandard.get_frame_parameters(head).has_checksum
+    except zstandard.ZstdError as err:
+        raise CorruptArchive(f"not a zstd frame: {err}") from err
+    offset = header
+    while True:
+        raw.seek(offset)
+        block = raw.read(3)
+        if len(block) < 3:
+            raise CorruptArchive("truncated zstd frame")
+        value = int.from_bytes(block, "little")
+        last, kind, size = value & 1, (value >> 1) & 3, value >> 3
+        if kind == 3:
+            raise CorruptArchive("corrupt zstd frame (reserved block type)")
+        offset += 3 + (1 if kind == 1 else size)
+        if last:
+            return offset + (4 if checksum else 0)
+
+
+class _Decompressor:
+    """A read()-able decompressed view of *raw* that holds the archive to one stream and bounded size.
+
+    Exactly one zstd frame / xz stream / gzip member, then the end of the file: an appended frame or
+    trailing bytes are refused, since digests cover only what the first frame holds. Every read returns
+    at most what was asked (a decompression bomb never materialises), and the total is capped."""
+
+    def __init__(self, raw: BinaryIO, total_limit: int) -> None:
+        self._raw = raw
+        self._limit = total_limit
+        self.produced = 0
         magic = raw.read(6)
+        raw.seek(0, 2)
+        file_size = raw.tell()
         raw.seek(0)
+        self._zstd = None
+        self._obj = None
         if magic.startswith(_ZSTD_MAGIC):
-            with zstandard.ZstdDecompressor().stream_reader(raw, closefd=False) as stream:
-                yield stream, "r|"
+            end = _zstd_frame_end(raw)
+            if end != file_size:
+                raise CorruptArchive(f"{_size(file_size - end)} after the end of the zstd frame (an appended frame "
+                                     f"or trailing data: a bundle is exactly one frame)" if end < file_size
+                                     else "truncated zstd frame")
+            raw.seek(0)
+            self._zstd = zstandard.ZstdDecompressor().stream_reader(raw, closefd=False, read_across_frames=False)
         elif magic.startswith(_XZ_MAGIC):
-            yield raw, "r|xz"
+            self._obj = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
         elif magic.startswith(_GZ_MAGIC):
-            yield raw, "r|gz"
-        else:
-            yield raw, "r|"
+            self._obj = zlib.decompressobj(wbits=31)
+        self._pending = b""  # gzip's unconsumed input
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = _CHUNK
+        data = self._read(size)
+        self.produced += len(data)
+        if self.produced > self._limit:
+            raise CorruptArchive(f"more than {_size(self._limit)} uncompressed (limit)")
+        return data
+
+    def _read(self, size: int) -> bytes:
+        if self._zstd is not None:
+            return self._zstd.read(size)
+        if self._obj is None:
+            return self._raw.read(size)
+        obj = self._obj
+        while True:
+            if obj.eof:
+                if obj.unused_data or self._pending or self._raw.read(1):
+                    raise CorruptArchive("data after the end of the compressed stream (an appended stream or "
+                                         "trailing data: a bundle is exactly one stream)")
+                return b""
+            if isinstance(obj, lzma.LZMADecompressor):
+                chunk = b"" if not obj.needs_input else self._raw.read(_CHUNK)
+                if obj.needs_input and not chunk:
+                    raise CorruptArchive("truncated xz stream")
+                out = obj.decompress(chunk, max_length=size)
+            else:
+                chunk = self._pending or self._raw.read(_CHUNK)
+                if not chunk:
+                    raise CorruptArchive("truncated gzip stream")
+                out = obj.decompress(chunk, size)
+                self._pending = obj.unconsumed_tail
+            if out:
+                return out
 
 
 def iter_members(path: Path) -> Iterator[tuple[str, BinaryIO]]:
-    """Yield (name, readable stream) for each regular file in archive order, in one pass.
+    """Yield (name, readable stream) for each member in archive order, in one pass.
 
-    Each stream is valid only until the next item is requested. Any decompression or tar error
-    becomes CorruptArchive, so a flipped byte is reported rather than crashing.
+    A bundle is exactly its regular files: a symlink, hard link, device or directory member, a name seen
+    twice, an unsafe name, a member larger than its limit, an appended frame or trailing data all raise
+    CorruptArchive, as does any decompression or tar error (a flipped byte is reported, never a crash).
+    Each stream is valid only until the next item is requested and never yields more than the size its
+    header declared (checked against member_limit() before a byte of it is read).
     """
+    path = Path(path)
     try:
-        with _decompressed(Path(path)) as (stream, mode):
-            with tarfile.open(fileobj=stream, mode=mode) as tar:
+        with open(path, "rb") as raw:
+            stream = _Decompressor(raw, MAX_TOTAL_BYTES)
+            with tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo) as tar:
+                seen: set[str] = set()
                 for info in tar:
-                    if not info.isfile():
-                        continue
+                    if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                        kind = ("a symlink" if info.issym() else "a hard link" if info.islnk() else
+                                "a directory" if info.isdir() else "a device or special file")
+                        raise CorruptArchive(f"{path}: member {info.name!r} is {kind}; a bundle holds regular "
+                                             f"files only")
+                    problem = _name_problem(info.name)
+                    if problem:
+                        raise CorruptArchive(f"{path}: member {info.name!r} has {problem}")
+                    if info.name in seen:
+                        raise CorruptArchive(f"{path}: member {info.name} appears twice; a bundle holds each "
+                                             f"file once")
+                    seen.add(info.name)
+                    if len(seen) > MAX_MEMBERS:
+                        raise CorruptArchive(f"{path}: more than {MAX_MEMBERS} members (limit)")
+                    limit = member_limit(info.name)
+                    if info.size > limit:
+                        raise CorruptArchive(f"{path}: member {info.name} is {_size(info.size)}, over the "
+                                             f"{_size(limit)} limit for it")
                     handle = tar.extractfile(info)
                     if handle is None:
                         continue
                     yield info.name, handle
+                _check_end(tar)
+    except CorruptArchive as err:
+        if str(err).startswith(f"{path}: "):
+            raise
+        raise CorruptArchive(f"{path}: {err}") from err
     except (tarfile.TarError, zstandard.ZstdError, lzma.LZMAError, zlib.error, EOFError, OSError,
             ValueError) as err:
         if isinstance(err, FileNotFoundError):
@@ -107,7 +254,20 @@ def iter_members(path: Path) -> Iterator[tuple[str, BinaryIO]]:
         raise CorruptArchive(f"{path}: cannot read the archive: {err}") from err
 
 
+def _check_end(tar: tarfile.TarFile) -> None:
+    """After the end-of-archive marker only zero padding may follow (another archive or garbage hidden
+    there would be outside every digest); reading to the end also runs the frame/stream end checks."""
+    padding = 0
+    while block := tar.fileobj.read(_CHUNK):
+        if block.count(0) != len(block):
+            raise CorruptArchive("data after the end-of-archive marker (a second archive or garbage)")
+        padding += len(block)
+        if padding > MAX_END_PADDING:
+            raise CorruptArchive(f"more than {_size(MAX_END_PADDING)} of padding after the end of the archive")
+
+
 def read_member(path: Path, wanted: str) -> bytes | None:
+    """The content of one small member (its size is bounded by member_limit), or None."""
     for name, handle in iter_members(path):
         if name == wanted:
             return handle.read()

@@ -8,6 +8,7 @@ allowed-signers file (the format git uses for SSH-signed commits).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -112,3 +113,19 @@ def verify_signature(data: bytes, signature: bytes, allowed_signers: Path) -> tu
             if proc.returncode == 0:
                 return True, principal
         return False, "signature does not match the attestation (bundle modified after signing)"
+
+
+def check_signature(data: bytes, signature: bytes) -> tuple[bool, str]:
+    """(ok, key-or-why): does *signature* sign *data* with the public key it carries? No trust decision
+    (that needs an allowed-signers file): only catches a stale, foreign or garbage signature."""
+    exe = _ssh_keygen()
+    with tempfile.TemporaryDirectory() as tmp:
+        sig = Path(tmp) / "statement.sig"
+        sig.write_bytes(signature)
+        proc = subprocess.run([exe, "-Y", "check-novalidate", "-n", SIGNATURE_NAMESPACE, "-s", str(sig)],
+                              input=data, capture_output=True, timeout=60)
+    if proc.returncode == 0:
+        key = re.search(rb"key (SHA256:\S+)", proc.stdout + proc.stderr)
+        return True, key.group(1).decode() if key else "key fingerprint unknown"
+    return False, ("present but does not verify against the attestation (a stale signature from before an "
+                   "edit, another file's signature, or not a signature at all)")

@@ -14,7 +14,6 @@ Cells of the plan that were never added are recorded as "not-run", so a missing 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,10 +33,12 @@ from pipelinegen.results.manifest import (
     SIGNATURE,
     CellRef,
     CellResult,
+    ManifestError,
     Producer,
     Subject,
     build_manifest,
     dumps,
+    load_manifest,
     schema_problems,
 )
 from pipelinegen.results.normalise import junit_writer
@@ -243,7 +244,8 @@ class Bundle:
     """A bundle on disk; everything is streamed from the archive on demand."""
 
     path: Path
-    manifest: dict
+    manifest: dict  # valid against manifest.schema.json
+    manifest_sha256: str = ""  # of the manifest.json bytes: the bundle's identity in the history
 
     def cell_for_junit(self) -> dict[str, str]:
         return {c["junit"]: c["id"] for c in self.manifest.get("cells", []) if c.get("junit")}
@@ -280,7 +282,7 @@ def read_bundle(path: Path) -> Bundle:
     if data is None:
         raise archive.CorruptArchive(f"{path}: no {MANIFEST}: not a pipelinegen result bundle")
     try:
-        manifest = json.loads(data)
-    except json.JSONDecodeError as err:
-        raise archive.CorruptArchive(f"{path}: {MANIFEST} is not valid JSON: {err}") from err
-    return Bundle(path=path, manifest=manifest)
+        manifest = load_manifest(data)
+    except ManifestError as err:
+        raise archive.CorruptArchive(f"{path}: {err}") from err
+    return Bundle(path=path, manifest=manifest, manifest_sha256=sha256_bytes(data))

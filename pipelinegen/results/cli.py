@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import model_identity
 from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict
 from pipelinegen.results.summary import profile_scope, summarise, text_summary, write_html, write_merged_junit
-from pipelinegen.results.verify import load_allow_known, verify_bundle
+from pipelinegen.results.verify import is_full_commit, load_allow_known, verify_bundle
 
 SIGN_KEY_ENV = "PIPELINEGEN_SIGN_KEY"
 
@@ -97,10 +96,13 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     """Bundle a `pipelinegen run` result directory, or any directory of JUnit XML files (then each
     directory holding *.xml is one cell; name it after the plan cell id to match the plan)."""
     full, tree, origin = git_subject_details(commit, Path.cwd())
-    if not full and not re.fullmatch(r"[0-9a-fA-F]{7,64}", commit):
-        raise PipelineError.single("--commit", None, f"'{commit}' is not a commit sha and not a git revision here",
-                                   hint="pass the full sha, or run collect inside the checkout")
-    subject = Subject(repository=repository or origin, commit=(full or commit).lower(), branch=branch, tree=tree)
+    full = full or (commit if is_full_commit(commit) else "")
+    if not full:
+        # An abbreviation names whichever commit happens to share it: the bundle would certify all of them.
+        raise PipelineError.single("--commit", None, f"'{commit}' is not a full 40/64-hex commit, and no git "
+                                   f"checkout here resolves it to one",
+                                   hint="pass the full sha (git rev-parse HEAD), or run collect inside the checkout")
+    subject = Subject(repository=repository or origin, commit=full.lower(), branch=branch, tree=tree)
     key = sign_key or (Path(os.environ[SIGN_KEY_ENV]) if os.environ.get(SIGN_KEY_ENV) else None)
     identity = None
     model = None
@@ -172,6 +174,13 @@ def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: 
                allow_known: Path | None) -> None:
     """Exit 0 only if BUNDLE certifies the commit: intact, complete, every planned cell ran, no unknown failure."""
     allowed = load_allow_known(allow_known) if allow_known else {}
+    if commit is not None and not is_full_commit(commit):
+        resolved = git_subject_details(commit, Path.cwd())[0]
+        if not resolved:
+            raise PipelineError.single("--commit", None, f"'{commit}' is not a full 40/64-hex commit, and no git "
+                                       f"checkout here resolves it to one",
+                                       hint="pass the full sha: an abbreviation may name another commit")
+        commit = resolved
     try:
         manifest = read_bundle(bundle).manifest
     except CorruptArchive:

@@ -185,14 +185,56 @@ def manifest_schema() -> dict:
     return json.loads(text)
 
 
-def schema_problems(manifest: dict) -> list[str]:
-    """Every JSON Schema violation, as 'manifest.json: <json path>: <message>' lines."""
+def schema_problems(manifest: object, limit: int = 20) -> list[str]:
+    """JSON Schema violations (the first *limit*), as 'manifest.json: <json path>: <message>' lines.
+
+    Messages quote the offending value: each is cut short, or a hostile manifest would print megabytes."""
     validator = jsonschema.Draft202012Validator(manifest_schema())
     problems = []
-    for err in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
-        where = "/".join(map(str, err.absolute_path)) or "(top level)"
-        problems.append(f"{MANIFEST}: {where}: {err.message}")
+    errors = sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+    for err in errors[:limit]:
+        where = "/".join(map(str, err.absolute_path))[:200] or "(top level)"
+        message = err.message if len(err.message) <= 300 else err.message[:300] + "…"
+        problems.append(f"{MANIFEST}: {where}: {message}")
+    if len(errors) > limit:
+        problems.append(f"{MANIFEST}: … and {len(errors) - limit} more schema violations")
     return problems
+
+
+class ManifestError(ValueError):
+    """manifest.json (or another JSON member of a bundle) cannot be trusted as a bundle's manifest."""
+
+
+MAX_JSON_DEPTH = 32  # a manifest nests 5 levels deep; deeper is an attack on the parser, not data
+
+
+def parse_json(data: bytes, what: str = MANIFEST) -> object:
+    """json.loads, but a nesting deeper than MAX_JSON_DEPTH is a ManifestError (not a RecursionError
+    traceback, nor a validator descending a million levels), as is invalid JSON or UTF-8."""
+    try:
+        value = json.loads(data)
+    except RecursionError as err:
+        raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels") from err
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+        raise ManifestError(f"{what} is not valid JSON: {str(err)[:200]}") from err
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
+def load_manifest(data: bytes) -> dict:
+    """The manifest of a bundle, parsed and valid against the bundle schema, else a ManifestError naming
+    every problem: readers (summary, diff, history ingest) never index into an unchecked document."""
+    manifest = parse_json(data)
+    problems = schema_problems(manifest)
+    if problems:
+        raise ManifestError(f"{MANIFEST} does not follow the bundle schema: " + "; ".join(problems))
+    return manifest  # type: ignore[return-value]
 
 
 def dumps(data: dict) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,16 @@ from pipelinegen.results import attest
 from pipelinegen.results.archive import CorruptArchive, iter_members
 from pipelinegen.results.identity import compare_identity
 from pipelinegen.results.junit import iter_testcases
-from pipelinegen.results.manifest import ATTESTATION, DIGESTS, MANIFEST, SIGNATURE, CellRef, schema_problems
+from pipelinegen.results.manifest import (
+    ATTESTATION,
+    DIGESTS,
+    MANIFEST,
+    SIGNATURE,
+    CellRef,
+    ManifestError,
+    parse_json,
+    schema_problems,
+)
 
 _JUNIT_MEMBER = re.compile(r"^cells/([A-Za-z0-9_.-]+)/junit\.xml$")
 _SMALL = {MANIFEST, DIGESTS, ATTESTATION, SIGNATURE}
@@ -81,10 +89,7 @@ class _Scan:
 
 def _scan(path: Path) -> _Scan:
     scan = _Scan()
-    for name, handle in iter_members(path):
-        if name in scan.digests:
-            scan.digests[name] = "duplicate member"
-            continue
+    for name, handle in iter_members(path):  # refuses links, duplicates, appended frames, oversized members
         if name in _SMALL:
             data = handle.read()
             scan.small[name] = data
@@ -142,9 +147,7 @@ def integrity_problems(path: Path) -> list[str]:
     digests: dict[str, str] = {}
     small: dict[str, bytes] = {}
     for name, handle in iter_members(Path(path)):
-        if name in digests:
-            digests[name] = "duplicate member"
-        elif name in _SMALL:
+        if name in _SMALL:
             small[name] = handle.read()
             digests[name] = sha256_bytes(small[name])
         else:
@@ -152,11 +155,23 @@ def integrity_problems(path: Path) -> list[str]:
     return _digest_problems(digests, small)
 
 
-def _commit_matches(recorded: str, wanted: str) -> bool:
-    recorded, wanted = recorded.lower(), wanted.lower()
-    if len(wanted) < 7 or len(recorded) < 7:
-        return recorded == wanted
-    return recorded.startswith(wanted) or wanted.startswith(recorded)
+FULL_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_full_commit(text: str) -> bool:
+    """A full SHA-1 (40 hex) or SHA-256 (64 hex) git object name; an abbreviation never certifies."""
+    return FULL_COMMIT.fullmatch(text.lower()) is not None
+
+
+def _commit_problem(recorded: str, wanted: str) -> str | None:
+    """Full commits only: a prefix match would let `0123456` certify every commit that starts with it."""
+    if not is_full_commit(wanted):
+        return f"commit: '{wanted}' is not a full 40- or 64-hex commit (an abbreviation can name many commits)"
+    if not is_full_commit(recorded):
+        return f"commit: the bundle records the abbreviated commit {recorded}, which certifies no commit"
+    if recorded.lower() != wanted.lower():
+        return f"commit: the bundle certifies {recorded}, not {wanted}"
+    return None
 
 
 def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: dict | None = None,
@@ -169,7 +184,7 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
     try:
         scan = _scan(Path(path))
     except CorruptArchive as err:
-        problems.append(f"archive: {err} (the file was modified or truncated)")
+        problems.append(f"archive: {err}")
         return report
 
     # 1. Every file is listed in digests.sha256 with the right digest, and nothing is missing.
@@ -178,9 +193,9 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
         return report
 
     try:
-        manifest = json.loads(scan.small[MANIFEST])
-    except json.JSONDecodeError as err:
-        problems.append(f"manifest: {MANIFEST} is not valid JSON: {err}")
+        manifest = parse_json(scan.small[MANIFEST])
+    except ManifestError as err:
+        problems.append(f"manifest: {err}")
         return report
     schema = schema_problems(manifest)
     problems.extend(schema)
@@ -190,11 +205,11 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
     # 2. The attestation binds commit, manifest and digest list; the signature binds the attestation.
     if ATTESTATION in scan.small:
         try:
-            stmt = json.loads(scan.small[ATTESTATION])
+            stmt = parse_json(scan.small[ATTESTATION], ATTESTATION)
             problems.extend(attest.statement_problems(stmt, manifest, scan.digests[MANIFEST],
                                                       scan.digests[DIGESTS]))
-        except json.JSONDecodeError:
-            problems.append("attestation: not valid JSON")
+        except ManifestError as err:
+            problems.append(f"attestation: {err}")
     if allowed_signers is not None:
         if SIGNATURE not in scan.small:
             problems.append("signature: the bundle is not signed but --allowed-signers was given")
@@ -205,14 +220,26 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
             else:
                 problems.append(f"signature: {who}")
     elif SIGNATURE in scan.small:
-        notes.append("signature: present but not checked (pass --allowed-signers FILE)")
+        # A signature that is there must hold, trusted signer or not: a stale one (the bundle was edited and
+        # re-digested) or garbage is evidence of tampering, whoever is asked to trust the key.
+        if ATTESTATION in scan.small:
+            ok, why = attest.check_signature(scan.small[ATTESTATION], scan.small[SIGNATURE])
+            if ok:
+                notes.append(f"signature: valid for the key it names ({why}), but that key is not checked "
+                             f"against anyone (pass --allowed-signers FILE)")
+            else:
+                problems.append(f"signature: {why}")
     else:
         notes.append("signature: the bundle is unsigned; digests only prove it is self-consistent")
 
     # 3. The subject is the commit asked about, and the run finished.
     recorded = manifest["subject"]["commit"]
-    if commit is not None and not _commit_matches(recorded, commit):
-        problems.append(f"commit: the bundle certifies {recorded}, not {commit}")
+    if commit is not None:
+        wrong = _commit_problem(recorded, commit)
+        if wrong:
+            problems.append(wrong)
+    elif not is_full_commit(recorded):
+        problems.append(f"commit: the bundle records the abbreviated commit {recorded}, which certifies no commit")
     if manifest["incomplete"]:
         problems.append(f"incomplete: the run did not finish ({manifest['incomplete_reason'] or 'no reason given'})")
 
