@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from signing_helpers import allowed_signers, keypair
 
 from pipelinegen.fsutil import sha256_bytes
 from pipelinegen.plan.cell import Parameters
@@ -222,16 +222,8 @@ def test_duplicates_across_splits_are_reported_and_counted(tmp_path):
         ("t0", 2, [SPLITS[0].id, SPLITS[1].id]), ("t1", 2, [SPLITS[0].id, SPLITS[1].id])]
 
 
-def _keypair(tmp: Path, name: str) -> Path:
-    key = tmp / name
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
-    return key
-
-
-def _allowed(tmp: Path, principal: str, key: Path) -> Path:
-    allowed = tmp / f"allowed_{principal}"
-    allowed.write_text(f"{principal} {key.with_suffix('.pub').read_text().strip()}\n")
-    return allowed
+_keypair = keypair
+_allowed = allowed_signers
 
 
 def test_signed_bundle_verifies_and_detects_forgery(tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ from pipelinegen.results.manifest import (
     Subject,
     dumps,
 )
+from tests.signing_helpers import allowed_signers, keypair  # noqa: F401 - allowed_signers re-exported
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CELL = CellRef("unit_1of1", "unit 1/1", "unit")
@@ -233,13 +233,4 @@ SHAPES: dict[str, Callable[[Members, Path], bytes]] = {
 
 
 def sign_key(tmp: Path, name: str = "ci") -> Path:
-    key = tmp / f"key_{name}"
-    if not key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
-    return key
-
-
-def allowed_signers(tmp: Path, principal: str, key: Path) -> Path:
-    allowed = tmp / f"allowed_{principal}"
-    allowed.write_text(f"{principal} {key.with_suffix('.pub').read_text().strip()}\n")
-    return allowed
+    return keypair(tmp, f"key_{name}")
