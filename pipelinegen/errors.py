@@ -109,8 +109,8 @@ def flood_summary(findings: list[Finding], limit: int = MAX_SHOWN, cause: str = 
         lines.append(f"likely cause of {total:,} findings: {cause}")
         return lines
     by_file = Counter(f.file for f in findings).most_common(1)[0]
-    by_rule = Counter(f.rule or f.message.split(":")[0] for f in findings).most_common(1)[0]
-    if by_file[1] * 2 > total or by_rule[1] * 2 > total:
-        lines.append(f"most are alike: {by_file[1]:,} in {by_file[0]}, {by_rule[1]:,} of kind '{by_rule[0]}'"
-                     " — fix the first ones shown and run again")
+    by_rule = Counter(f.rule for f in findings).most_common(1)[0]
+    if by_file[1] * 2 > total or by_rule[0] and by_rule[1] * 2 > total:
+        kind = f", {by_rule[1]:,} [{by_rule[0]}]" if by_rule[0] else ""
+        lines.append(f"most are alike: {by_file[1]:,} in {by_file[0]}{kind} — fix the first ones shown and run again")
     return lines

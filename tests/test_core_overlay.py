@@ -59,7 +59,7 @@ def test_removing_a_missing_item_names_the_overlay_line(project):
     with pytest.raises(PipelineError) as caught:
         load_pipeline(project / "pipeline.yaml", [overlay])
     text = str(caught.value)
-    assert "overlay.yaml:2:" in text and "no item named 'jra'" in text and "did you mean 'jar'" in text
+    assert "overlay.yaml:2:" in text and "step 'jra' is not in" in text and "did you mean 'jar'" in text
 
 
 def test_typo_in_overlay_step_is_an_error_with_suggestion(project):

@@ -8,13 +8,26 @@ from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import display_path, sha256_file
-from pipelinegen.load.discovery import checkout_name, overlay_set
+from pipelinegen.load.discovery import GENERATED_DIR, checkout_name, overlay_set, read_record
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
 from pipelinegen.load.yamlsource import load_located
 from pipelinegen.model.pipeline import Pipeline, SourceFile
 
 DEFAULT_PIPELINE = Path("pipeline.yaml")
+
+
+def upstream_names(base: dict) -> tuple[tuple[str, str], ...]:
+    """(section, name) of every named item pipeline.yaml itself defines, before any overlay."""
+    from pipelinegen.merge.overlay import NEW_ITEM_KEYS
+
+    return tuple(
+        (section, str(item["name"]))
+        for section in NEW_ITEM_KEYS
+        if isinstance(base.get(section), list)
+        for item in base[section]
+        if isinstance(item, dict) and isinstance(item.get("name"), str | int)
+    )
 
 
 def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) -> Pipeline:
@@ -44,14 +57,17 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
         overlay_display = display_path(overlay_path)
         overlay_docs.append(load_located(overlay_path, overlay_display))
         sources.append(SourceFile(path=overlay_display, sha256=sha256_file(overlay_path), role="overlay"))
-    merged = merge_overlays(base, overlay_docs)
+    upstream = upstream_names(base)
+    record = read_record(path.parent / GENERATED_DIR)  # explains an overlay naming what upstream renamed since
+    merged = merge_overlays(base, overlay_docs, record.upstream if record else None)
     data = merged.data
     data.pop("overlays", None)
     findings = validate_against_schema(data, display)
     if findings:
         raise PipelineError(findings)
     pipeline = build_pipeline(data, display, path.parent, sources, merged.notes)
-    pipeline = replace(pipeline, overlays=tuple(checkout_name(path.parent, p) for p in chosen.paths))
+    pipeline = replace(pipeline, overlays=tuple(checkout_name(path.parent, p) for p in chosen.paths),
+                       upstream_names=upstream)
     repeats_path = path.parent / REPEATS_FILE
     if repeats_path.is_file():
         repeats_display = display_path(repeats_path)

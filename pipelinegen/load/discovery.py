@@ -136,16 +136,51 @@ def overlay_set(pipeline_path: Path, listed_in_pipeline: Sequence[Path], explici
     return OverlaySet(declared_file=declared, paths=tuple(ordered))
 
 
-def recorded_overlays(generated_dir: Path) -> list[str] | None:
-    """The overlay set generated/ was compiled with (checkout-relative paths), or None when not recorded."""
+@dataclass(frozen=True)
+class CompileRecord:
+    """What `compile` recorded in generated/.pipelinegen-overlays."""
+
+    overlays: tuple[str, ...]  # checkout-relative, in merge order
+    upstream: dict[str, tuple[str, ...]]  # section (steps, profiles, ...) -> names pipeline.yaml itself had
+
+
+_RECORD_HEAD = (
+    "# written by pipelinegen compile: the overlays merged onto pipeline.yaml, in order, then the names\n"
+    "# pipeline.yaml itself had, so that an overlay naming one gone since is explained as an upstream change\n"
+)
+
+
+def render_record(overlays: Sequence[str], upstream: Sequence[tuple[str, str]]) -> bytes:
+    lines = [f"overlay: {name}" for name in overlays] + [f"{section}: {name}" for section, name in upstream]
+    return (_RECORD_HEAD + "".join(f"{line}\n" for line in lines)).encode("utf-8")
+
+
+def read_record(generated_dir: Path) -> CompileRecord | None:
+    """generated/'s record, or None when there is none (or it is unreadable: it only informs messages)."""
     record = Path(generated_dir) / RECORDED_OVERLAYS_FILE
-    if not record.is_file():
-        return None
     try:
+        if not record.is_file() or record.stat().st_size > 1 << 20:
+            return None
         text = record.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    return [line for line in text.splitlines()[:MAX_OVERLAYS * 2] if line and not line.startswith("#")]
+    overlays: list[str] = []
+    upstream: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if not sep or line.startswith("#") or any(ord(ch) < 32 or ch == "\x7f" for ch in value):
+            continue  # printed in messages: no terminal escape sequences
+        if key == "overlay":
+            overlays.append(value)
+        else:
+            upstream.setdefault(key, []).append(value)
+    return CompileRecord(tuple(overlays), {k: tuple(v) for k, v in upstream.items()})
+
+
+def recorded_overlays(generated_dir: Path) -> list[str] | None:
+    """The overlay set generated/ was compiled with (checkout-relative paths), or None when not recorded."""
+    record = read_record(generated_dir)
+    return None if record is None else list(record.overlays)
 
 
 def checkout_name(checkout: Path, path: Path) -> str:

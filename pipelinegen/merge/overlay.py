@@ -16,6 +16,8 @@ Overlays apply in order; a later overlay wins over an earlier one.
 from __future__ import annotations
 
 import copy
+import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,69 @@ REMOVE = "$remove"
 REPLACE = "$replace"
 APPEND = "$append"
 MARKERS = {REMOVE, REPLACE, APPEND}
+
+# A new named item needs one of these keys; an overlay item without any of them (or editing a list with
+# $append/$remove) changes an item the base must have, so a missing name means upstream renamed or removed it.
+NEW_ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "steps": ("kind",),
+    "axes": ("values", "values_from"),
+    "resources": ("label",),
+    "profiles": ("steps", "extends", "custom"),
+    "repositories": ("url",),
+    "parameters": ("type",),
+}
+_ITEM_WORD = {"steps": "step", "axes": "axis", "resources": "resource class", "profiles": "profile",
+              "repositories": "repository", "parameters": "parameter"}
+
+
+def _edits_missing_item(section: str, item: dict) -> bool:
+    """Is *item* (of a named list, not in the base) a change to an existing item rather than a new one?"""
+    if section not in NEW_ITEM_KEYS or item.get(REPLACE) is True:
+        return False
+    edits_a_list = any(isinstance(v, dict) and set(v) & {APPEND, REMOVE} for v in item.values())
+    return edits_a_list or not any(key in item for key in NEW_ITEM_KEYS[section])
+
+
+def _rename_score(old: str, candidate: dict) -> float:
+    """How likely *candidate* (an item new upstream) is the renamed *old*: similar name, shared name token,
+    or its command still mentioning the old name (`redhat` -> `rpm` running build-redhat.sh)."""
+    name = str(candidate.get("name", ""))
+    score = difflib.SequenceMatcher(None, old, name).ratio()
+    tokens = set(re.split(r"[-_.]", name))
+    if old in tokens or set(re.split(r"[-_.]", old)) <= tokens:
+        score += 1
+    if old in str(candidate.get("command", "")):
+        score += 1
+    return score
+
+
+def _gone_message(section: str, name: str, base: Any, action: str,
+                  previous: dict[str, tuple[str, ...]] | None) -> tuple[str, str]:
+    """'step 'x' is not in pipeline.yaml any more', the upstream change and the fix, for an overlay entry
+    naming a missing item. *previous*: the names pipeline.yaml had when generated/ was compiled."""
+    word = _ITEM_WORD.get(section, "item")
+    base_file = getattr(getattr(base, "origin", None), "file", "") or "the base pipeline"
+    items = [i for i in base if isinstance(i, dict)]
+    names = [str(i.get("name")) for i in items]
+    before = (previous or {}).get(section)
+    if before is not None and name in before:
+        new = [i for i in items if str(i.get("name")) not in before]
+        gone = [n for n in before if n not in names]
+        change = f"since generated/ was compiled, upstream removed {', '.join(repr(n) for n in gone)}"
+        change += f" and added {', '.join(repr(str(i.get('name'))) for i in new)}" if new else ""
+        scored = sorted(((_rename_score(name, i), str(i.get("name"))) for i in new), reverse=True)
+        close = f"did you mean '{scored[0][1]}'?" if scored and scored[0][0] >= 0.5 else ""
+        message = f"{word} '{name}' is not in {base_file} any more, but this overlay {action} it ({change})"
+    else:
+        close = suggest(str(name), names)
+        message = f"{word} '{name}' is not in {base_file}, but this overlay {action} it (did upstream rename or remove it?)"
+    if close:
+        hint = f"{close} If so, use the new name here; if the {word} is gone, delete this entry"
+    else:
+        hint = f"if the {word} was renamed, use its new name here; if it is gone, delete this entry"
+    if section == "steps":
+        hint += " (and from the profiles that list it)"
+    return message, hint
 
 
 @dataclass
@@ -59,7 +124,8 @@ def _strip_markers(value: Any) -> Any:
 
 
 class _Merger:
-    def __init__(self) -> None:
+    def __init__(self, previous: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.previous = previous
         self.errors: list[Finding] = []
         self.notes: list[str] = []
         self.removed_steps: list[tuple[str, Location]] = []
@@ -160,7 +226,10 @@ class _Merger:
                 continue
             if item.get(REMOVE) is True:
                 if name not in names:
-                    self.error(where, item_path, f"$remove: there is no item named '{name}'", suggest(str(name), names))
+                    if key_path in NEW_ITEM_KEYS:
+                        self.error(where, item_path, *_gone_message(key_path, name, base, "removes", self.previous))
+                    else:
+                        self.error(where, item_path, f"$remove: there is no item named '{name}'", suggest(str(name), names))
                     continue
                 position = names.index(name)
                 del items[position], locations[position], names[position]
@@ -171,6 +240,8 @@ class _Merger:
                 position = names.index(name)
                 items[position] = self.merge(items[position], item, where, item_path)
                 locations[position] = where
+            elif _edits_missing_item(key_path, item):
+                self.error(where, item_path, *_gone_message(key_path, name, base, "changes", self.previous))
             else:
                 items.append(_strip_markers(item))
                 locations.append(where)
@@ -193,9 +264,13 @@ def _drop_removed_steps(data: dict, removed: list[tuple[str, Location]], notes: 
                 notes.append(f"{where.file}:{where.line}: removed step '{name}' from profile '{profile.get('name')}'")
 
 
-def merge_overlays(base: Any, overlays: list[Any]) -> MergeResult:
-    """Apply each overlay document, in order, onto *base*; raise PipelineError naming the overlay line."""
-    merger = _Merger()
+def merge_overlays(base: Any, overlays: list[Any], previous: dict[str, tuple[str, ...]] | None = None) -> MergeResult:
+    """Apply each overlay document, in order, onto *base*; raise PipelineError naming the overlay line.
+
+    *previous*: per section, the names the base had when generated/ was last compiled; an overlay entry
+    naming one of them that the base lacks now is reported as an upstream rename or removal.
+    """
+    merger = _Merger(previous)
     data = copy.deepcopy(base)  # merging edits profile step lists in place; never touch the caller's data
     for overlay in overlays:
         if not isinstance(overlay, dict):

@@ -151,6 +151,7 @@ class Pipeline:
     repeats: tuple[RepeatSpec, ...] = ()  # from repeats.yaml: tests a branch adds or changes
     notes: tuple[str, ...] = ()  # what overlay merging did implicitly
     overlays: tuple[str, ...] = ()  # the overlays merged, in order, as paths relative to the checkout
+    upstream_names: tuple[tuple[str, str], ...] = ()  # (section, name) of pipeline.yaml's own named items
 
     def axis(self, name: str) -> Axis:
         for axis in self.axes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import atomic_write_bytes
-from pipelinegen.load.discovery import GENERATED_DIR, RECORDED_OVERLAYS_FILE
+from pipelinegen.load.discovery import GENERATED_DIR, RECORDED_OVERLAYS_FILE, render_record
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.render.jenkinsfile import render_jenkinsfile
 from pipelinegen.render.library import library_sources, missing_library_parts, render_library
@@ -35,15 +35,9 @@ def render_all(pipeline: Pipeline, project_dir: Path) -> dict[str, bytes]:
     for relative, content in library.items():
         files[f"library/{relative}"] = content
     files.update(_clone_files(pipeline))
-    files[RECORDED_OVERLAYS_FILE] = overlay_record(pipeline.overlays)
+    files[RECORDED_OVERLAYS_FILE] = render_record(pipeline.overlays, pipeline.upstream_names)
     files[FILE_LIST] = ("".join(f"{name}\n" for name in sorted(files)) + f"{FILE_LIST}\n").encode("utf-8")
     return dict(sorted(files.items()))
-
-
-def overlay_record(overlays: tuple[str, ...]) -> bytes:
-    """generated/.pipelinegen-overlays: the overlay set these files were compiled with, one path a line."""
-    head = "# overlays merged onto pipeline.yaml when generated/ was compiled, in order (written by pipelinegen compile)\n"
-    return (head + "".join(f"{name}\n" for name in overlays)).encode("utf-8")
 
 
 def _clone_files(pipeline: Pipeline) -> dict[str, bytes]:

@@ -82,6 +82,8 @@ def test_a_recorded_overlay_set_with_hostile_lines_is_only_compared_never_opened
     from pipelinegen.cli import main
 
     (project / "generated").mkdir()
-    (project / "generated" / ".pipelinegen-overlays").write_text("/etc/shadow\n../../x.yaml\n\x1b[2J\n")
+    (project / "generated" / ".pipelinegen-overlays").write_text(
+        "overlay: /etc/shadow\noverlay: \x1b[2Jwiped\nsteps: ../../x\n" + "steps: x\n" * 10)
     result = runner.invoke(main, ["-C", str(project), "plan", "--profile", "smoke"])
-    assert result.exit_code == 0 and "was compiled with /etc/shadow" in result.output
+    assert result.exit_code == 0 and "was compiled with /etc/shadow; this command uses no overlay" in result.output
+    assert "\x1b" not in result.output and "wiped" not in result.output  # no terminal escapes from the record
