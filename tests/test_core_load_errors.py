@@ -28,7 +28,7 @@ def _line_of(text: str, needle: str) -> int:
 BROKEN = [
     ("unknown key with suggestion", "splits: 2,", "splts: 2,", "unknown key 'splts' — did you mean 'splits'?", "splts"),
     ("bad kind enum", "kind: test, splits", "kind: tset, splits", "did you mean 'test'?", "tset"),
-    ("splits below 1", "splits: 2,", "splits: 0,", "0 is less than the minimum of 1", "splits: 0"),
+    ("splits below 1", "splits: 2,", "splits: 0,", "0 is out of bounds: must be at least 1", "splits: 0"),
     ("unknown resource", "resource: small, needs", "resource: smal, needs", "unknown resource class 'smal' — did you mean 'small'?", "smal,"),
     ("unknown step in profile", "steps: [unit]", "steps: [unti]", "unknown step 'unti' — did you mean 'unit'?", "unti"),
     ("unknown axis value", "only: {arch: [amd64]}", "only: {arch: [amd46]}", "'amd46' is not a value of axis 'arch'", "amd46"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,14 @@ PIECES = ["'", '"', "$", "${", "${env.PATH}", "\\", "\\n", "\n", "'''", '"""', "
           "/*", "*/", "//", "{", "}", "%s", "\\u0041", "\r", "&&", "!", "\\'", "$(id)"]
 NASTY = st.lists(st.one_of(st.sampled_from(PIECES), st.characters(blacklist_categories=("Cs", "Cc"))),
                  min_size=1, max_size=8).map("".join)
-ONE_LINE = NASTY.map(lambda s: s.replace("\n", " ").replace("\r", " ").strip() or "x")
-FIELDS = {"command": NASTY, "env": NASTY, "results": NASTY, "default": NASTY, "description": NASTY,
-          "branch": NASTY, "url": NASTY, "profile": ONE_LINE, "project_description": NASTY}
+# Each field gets what the schema lets through (docs/security.md lists the rules): the point here is escaping;
+# tests/hostile/ checks that what the schema refuses is refused with file:line.
+TEXT = NASTY.map(lambda s: s.replace("\r", " "))
+ONE_LINE = NASTY.map(lambda s: re.sub(r"[\r\n\t]", " ", s).strip() or "x")
+NO_SPACE = NASTY.map(lambda s: re.sub(r"\s", "", s) or "x")
+GIT_REF = NO_SPACE.map(lambda s: re.sub(r"[~^:?*\[\\]", "", s).replace("..", ".").replace("//", "/").lstrip("-") or "x")
+FIELDS = {"command": TEXT, "env": TEXT, "results": ONE_LINE, "default": ONE_LINE, "description": TEXT,
+          "branch": GIT_REF, "url": NO_SPACE, "profile": ONE_LINE, "project_description": TEXT}
 
 
 def _braces(text: str) -> str:
