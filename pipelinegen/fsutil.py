@@ -70,3 +70,11 @@ def display_path(path: Path) -> str:
     except ValueError:  # another drive (Windows)
         return str(path)
     return str(path) if relative.startswith("..") else relative
+
+
+def inside(base: Path, relative: str | Path) -> Path | None:
+    """*base*/*relative* with every symlink resolved, or None when that leaves *base* (absolute paths,
+    `..`, or a symlink pointing elsewhere): user-given relative paths must stay in their directory."""
+    root = Path(base).resolve()
+    target = (root / relative).resolve()
+    return target if target == root or root in target.parents else None

@@ -6,12 +6,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pipelinegen.errors import PipelineError
+from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.fsutil import display_path, sha256_file
-from pipelinegen.load.discovery import GENERATED_DIR, checkout_name, overlay_set, read_record
+from pipelinegen.load.discovery import (
+    GENERATED_DIR,
+    checkout_name,
+    confined_overlay,
+    overlay_set,
+    read_record,
+)
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
-from pipelinegen.load.yamlsource import load_located
+from pipelinegen.load.yamlsource import LocatedDict, LocatedList, load_located
 from pipelinegen.model.pipeline import Pipeline, SourceFile
 
 DEFAULT_PIPELINE = Path("pipeline.yaml")
@@ -47,7 +53,7 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     if not isinstance(base, dict):
         raise PipelineError.single(display, 1, "pipeline.yaml must be a mapping at top level")
     sources = [SourceFile(path=display, sha256=sha256_file(path), role="pipeline")]
-    listed = [path.parent / p for p in (base.get("overlays") or []) if isinstance(p, str)]
+    listed = _listed_overlays(base, path, display)
     chosen = overlay_set(path, listed, overlays)
     if chosen.declared_file is not None:
         sources.append(SourceFile(path=display_path(chosen.declared_file), sha256=sha256_file(chosen.declared_file),
@@ -76,3 +82,20 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
         repeats_source = SourceFile(path=repeats_display, sha256=sha256_file(repeats_path), role="repeats")
         pipeline = replace(pipeline, repeats=specs, sources=(*pipeline.sources, repeats_source))
     return pipeline
+
+
+def _listed_overlays(base: LocatedDict, path: Path, display: str) -> list[Path]:
+    """The overlays pipeline.yaml lists itself, confined like the fork's overlay list (discovery rules)."""
+    listed = base.get("overlays") or []
+    if not isinstance(listed, list):
+        raise PipelineError.single(display, base.location_of("overlays").line, "overlays: expected a list of file names")
+    findings: list[Finding] = []
+    paths = []
+    for index, name in enumerate(listed):
+        where = listed.location_of(index) if isinstance(listed, LocatedList) else base.location_of("overlays")
+        confined = confined_overlay(path.parent, name if isinstance(name, str) else "", where, findings)
+        if confined is not None:
+            paths.append(confined)
+    if findings:
+        raise PipelineError(findings)
+    return paths

@@ -40,7 +40,7 @@ class OverlaySet:
     paths: tuple[Path, ...]  # in merge order: discovered first, then explicit --overlay
 
 
-def _confined(checkout: Path, text: str, where: Location, findings: list[Finding]) -> Path | None:
+def confined_overlay(checkout: Path, text: str, where: Location, findings: list[Finding]) -> Path | None:
     """*text* as a path inside *checkout*, or None with a finding saying why not."""
     key = "overlays"
 
@@ -106,7 +106,7 @@ def read_overlays_file(checkout: Path) -> tuple[Path | None, list[Path]]:
             findings.append(Finding(display, where.line, f"overlay {index + 1}: expected a path, found {item!r:.60}",
                                     key_path="overlays", hint="write a relative path, e.g. ci/acme.yaml"))
             continue
-        path = _confined(checkout, item, where, findings)
+        path = confined_overlay(checkout, item, where, findings)
         if path is None:
             continue
         if path in paths:

@@ -14,8 +14,8 @@ from typing import Any
 from lxml import etree
 
 from pipelinegen.errors import Finding, PipelineError
-from pipelinegen.fsutil import display_path, sha256_file
-from pipelinegen.load.schema import suggest
+from pipelinegen.fsutil import display_path, inside, sha256_file
+from pipelinegen.load.schema import definition_rule, matches_definition, suggest
 from pipelinegen.load.yamlsource import Location, locate
 from pipelinegen.model.pipeline import (
     ARCH_AXIS,
@@ -60,10 +60,15 @@ def template_fields(template: str) -> list[str]:
     return fields
 
 
+MAX_AXIS_VALUES_FILE_BYTES = 16 << 20  # a build.xml is tens of KB (docs/security.md)
+
+
 def read_axis_values_file(path: Path, supported: str, default: str | None) -> tuple[list[str], str | None]:
     """Supported values and default from an Ant build.xml `<property name=... value=...>`, read with lxml."""
     if not path.is_file():
         raise FileNotFoundError(path)
+    if path.stat().st_size > MAX_AXIS_VALUES_FILE_BYTES:
+        raise etree.XMLSyntaxError(f"larger than {MAX_AXIS_VALUES_FILE_BYTES >> 20} MiB", None, 0, 0)
     tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
 
     def prop(name: str) -> str | None:
@@ -95,10 +100,24 @@ def _build_axes(check: _Checker, base_dir: Path, sources: list[SourceFile]) -> l
         values = [str(v) for v in raw.get("values", [])]
         default = str(raw["default"]) if "default" in raw else None
         source = raw.get("values_from")
-        if source:
-            path = base_dir / source["file"]
+        path = inside(base_dir, source["file"]) if source else None
+        if source and path is None:  # the schema refused absolute paths and '..': this is a symlink
+            check.error(
+                check.at("axes", index, "values_from", "file"),
+                f"axes[{name}].values_from.file",
+                f"'{source['file']}' leads outside the project directory (a symlink?)",
+                "name a file inside the project",
+            )
+        if source and path is not None:
             try:
                 file_values, file_default = read_axis_values_file(path, source["supported"], source.get("default"))
+                for bad in [v for v in [*file_values, file_default] if v is not None and not matches_definition("axisValue", v)]:
+                    check.error(
+                        check.at("axes", index, "values_from"),
+                        f"axes[{name}].values_from",
+                        f"{source['file']} gives the value {bad[:60]!r}, which is not a valid axis value",
+                        f"use {definition_rule('axisValue')}",
+                    )
                 values = file_values
                 default = file_default or default
                 sources.append(SourceFile(path=display_path(path), sha256=sha256_file(path), role="axis-values"))
