@@ -25,7 +25,7 @@ from pipelinegen.deploy.spec import (
     spec_from_pipeline,
 )
 from pipelinegen.model.pipeline import Pipeline
-from pipelinegen.render.escape import groovy_string
+from pipelinegen.render.escape import groovy_string, helm_template_text, jcasc_string, map_strings
 
 # Images: tags as published on Docker Hub; not pulled or verified from this machine.
 CONTROLLER_IMAGE = ("jenkins/jenkins", "2.568.2-jdk21")
@@ -127,13 +127,14 @@ THROWAWAY_CLONE_ENV = "PIPELINEGEN_THROWAWAY_CLONE"
 
 
 def jcasc_jobs(spec: DeploySpec, repository: str, branches: tuple[str, ...], name: str) -> dict:
-    """A clone starts nothing by itself: its jobs have no SCM polling nor cron trigger, and it never publishes."""
+    """A clone starts nothing by itself: its jobs have no SCM polling nor cron trigger, and it never publishes.
+    Every string is escaped for JCasC (it would resolve `${...}` in the Job DSL scripts)."""
     settings = [job_settings(spec, b, repository=repository, polling=False) for b in branches]
-    return {
+    return map_strings({
         "jenkins": {"globalNodeProperties": [{"envVars": {"env": [{"key": THROWAWAY_CLONE_ENV, "value": name}]}}]},
         "jobs": [{"script": job_dsl(s)} for s in settings],
         "security": {"scriptApproval": {"approvedSignatures": list(SCRIPT_APPROVALS)}},
-    }
+    }, jcasc_string)
 
 
 def jcasc_agents(spec: DeploySpec, name: str) -> dict:
@@ -141,12 +142,12 @@ def jcasc_agents(spec: DeploySpec, name: str) -> dict:
 
     Agents reach the controller through the operator's services, by short names in the same namespace.
     """
-    return {"jenkins": {"clouds": [{"kubernetes": {
+    return map_strings({"jenkins": {"clouds": [{"kubernetes": {
         "name": CLOUD_NAME,
         "jenkinsUrl": f"http://jenkins-operator-http-{name}:8080",
         "jenkinsTunnel": f"jenkins-operator-slave-{name}:50000",
         "templates": [pod_template(a) for a in spec.agents],
-    }}]}}
+    }}]}}, jcasc_string)
 
 
 def controller_resources(spec: DeploySpec) -> dict:
@@ -163,13 +164,15 @@ def helm_values(spec: DeploySpec, jobs_yaml: str, ingress_host: str = "") -> dic
             "javaOpts": spec.controller.java_opts,
             "installPlugins": [str(p) for p in spec.plugins],
             "installLatestPlugins": False,  # dependencies at their minimum versions: reproducible
-            "JCasC": {"defaultConfig": True, "configScripts": {"pipelinegen-jobs": jobs_yaml}},
+            # the chart renders configScripts and podTemplates with `tpl`: `{{` in them would be Go template code
+            "JCasC": {"defaultConfig": True, "configScripts": {"pipelinegen-jobs": helm_template_text(jobs_yaml)}},
             "podLabels": {f"{LABEL_PREFIX}/clone": "true"},
         },
         "agent": {
             "enabled": True,
             "disableDefaultAgent": True,
-            "podTemplates": {a.name: _dump([pod_template(a)]) for a in spec.agents},
+            "podTemplates": {a.name: helm_template_text(_dump(map_strings([pod_template(a)], jcasc_string)))
+                             for a in spec.agents},
         },
         "persistence": {"enabled": True, "size": f"{CONTROLLER_STORAGE_GB}Gi"},
     }

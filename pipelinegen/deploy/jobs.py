@@ -17,6 +17,9 @@ from lxml import etree
 
 from pipelinegen.deploy.errors import DeployError
 from pipelinegen.deploy.spec import DeploySpec, JobParameter, job_name
+from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.load.schema import definition_rule, matches_definition
+from pipelinegen.render.escape import jjb_string, map_strings
 
 with warnings.catch_warnings():
     # jenkins-job-builder 6 imports pkg_resources (hence the setuptools<82 pin) and setuptools warns on every run
@@ -80,7 +83,7 @@ def jjb_definition(settings: JobSettings) -> dict:
     }
     if settings.polling:
         job["triggers"] = [{"pollscm": {"cron": POLL_CRON}}]
-    return {"job": job}
+    return {"job": map_strings(job, jjb_string)}  # JJB expands {name} in every string
 
 
 def _jjb_xml(definitions: list[dict], plugins: list[dict]) -> dict[str, str]:
@@ -150,10 +153,23 @@ def check_job_xml(xml_text: str, settings: JobSettings) -> list[str]:
     return problems
 
 
+def _refuse_bad_options(settings: list[JobSettings]) -> None:
+    """--branch / --repository bypass pipeline.yaml's schema: the same rules apply to them here."""
+    findings = [
+        Finding("<command line>", None, f"--{option} {value[:80]!r} is not valid", hint=f"use {definition_rule(rule)}")
+        for s in settings
+        for option, value, rule in (("branch", s.branch, "gitRef"), ("repository", s.repository, "url"))
+        if not matches_definition(rule, value)
+    ]
+    if findings:
+        raise PipelineError(list(dict.fromkeys(findings)))
+
+
 def render_jobs(spec: DeploySpec, *, branches: tuple[str, ...] | None = None, repository: str = "",
                 polling: bool = True) -> dict[str, str]:
     """Job name -> config.xml for every branch; raises DeployError when JJB's output is not as intended."""
     settings = [job_settings(spec, b, repository=repository, polling=polling) for b in (branches or spec.branches)]
+    _refuse_bad_options(settings)
     plugins = [{"shortName": p.name, "version": _comparable_version(p.version)} for p in spec.plugins]
     xml = _jjb_xml([jjb_definition(s) for s in settings], plugins)
     problems = [problem for s in settings for problem in check_job_xml(xml[s.name], s)]

@@ -1,9 +1,14 @@
-"""The one escaping function per target language. Every string from YAML that reaches Groovy,
-shell or XML goes through exactly one of these; nothing is quoted by string concatenation elsewhere."""
+"""The one escaping function per target language. Every string from YAML that reaches Groovy (code or
+comments), shell, XML, JCasC, a Helm `tpl` value or jenkins-job-builder goes through exactly one of these;
+nothing is quoted by string concatenation elsewhere. YAML itself is written by yaml.safe_dump (PyYAML
+quotes), JSON by json.dumps. What no escaping can carry (NUL, control characters in names) is refused at
+load time by the schema (docs/security.md)."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -50,3 +55,48 @@ def xml_text(value: str) -> str:
     element.text = value  # raises ValueError for NUL and other characters XML cannot carry
     serialized = etree.tostring(element, encoding="unicode")
     return serialized[len("<x>") : -len("</x>")] if serialized != "<x/>" else ""
+
+
+def groovy_comment(value: str) -> str:
+    """*value* as text that stays inside one `//` (or `/* */`) Groovy comment.
+
+    Groovy, like Java, decodes `\\uXXXX` escapes before it looks for comments, so `\\u000a` in a comment
+    ends it as surely as a newline: the result holds no backslash, no line break and no non-ASCII
+    character (each is written `<U+XXXX>`), and `*/` is broken up."""
+    out = []
+    for char in value:
+        code = ord(char)
+        if 0x20 <= code <= 0x7E and char != "\\":
+            out.append(char)
+        else:
+            out.append(f"<U+{code:04X}>")
+    return "".join(out).replace("*/", "* /")
+
+
+def jcasc_string(value: str) -> str:
+    """*value* for a JCasC YAML string: JCasC resolves `${...}` (secrets, env) in every string of its
+    files, and `^${` is its escape for a literal `${`."""
+    return value.replace("${", "^${")
+
+
+def helm_template_text(value: str) -> str:
+    """*value* for a Helm chart value the chart renders with `tpl` (the jenkins chart does so for
+    controller.JCasC.configScripts and agent.podTemplates): `{{` becomes the Go template `{{"{{"}}`."""
+    return value.replace("{{", '{{"{{"}}')
+
+
+def jjb_string(value: str) -> str:
+    """*value* for a jenkins-job-builder job definition: JJB formats every string with str.format-like
+    `{name}` expansion, even in plain jobs; doubled braces are its literal braces."""
+    return value.replace("{", "{{").replace("}", "}}")
+
+
+def map_strings(data: Any, escape: Callable[[str], str]) -> Any:
+    """A copy of JSON-like *data* with *escape* applied to every string value (keys are left alone)."""
+    if isinstance(data, str):
+        return escape(data)
+    if isinstance(data, dict):
+        return {key: map_strings(value, escape) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [map_strings(item, escape) for item in data]
+    return data

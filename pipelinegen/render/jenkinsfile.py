@@ -9,7 +9,7 @@ import jinja2
 from pipelinegen import __version__
 from pipelinegen.model.parameters import job_parameters
 from pipelinegen.model.pipeline import JobParameter, Pipeline
-from pipelinegen.render.escape import groovy_string
+from pipelinegen.render.escape import groovy_comment, groovy_string
 
 LIBRARY_PATH = "generated/library/"
 LIBRARY_IDENTIFIER = "pipelinegen@generated"
@@ -46,10 +46,11 @@ def groovy_parameter(parameter: JobParameter) -> str:
 def render_jenkinsfile(pipeline: Pipeline) -> str:
     longest = max((s.timeout_minutes * s.attempts for s in pipeline.steps), default=60)
     build_timeout_hours = max(24, -(-longest * 2 // 60))  # generous: queueing dominates, this only stops runaways
-    sources = ", ".join(s.path for s in pipeline.sources if s.role != "axis-values") or "pipeline.yaml"
-    canonical = f" ({pipeline.canonical_repository})" if pipeline.canonical_repository else " (none is set)"
+    # comments: overlay file names and the canonical repository are user text (groovy_comment keeps them there)
+    sources = groovy_comment(", ".join(s.path for s in pipeline.sources if s.role != "axis-values") or "pipeline.yaml")
+    canonical = f" ({groovy_comment(pipeline.canonical_repository)})" if pipeline.canonical_repository else " (none is set)"
     return _environment().get_template("Jenkinsfile.j2").render(
-        generator=f"pipelinegen {__version__}",
+        generator=groovy_comment(f"pipelinegen {__version__}"),
         sources=sources,
         project=pipeline.project,
         canonical_note=canonical,
