@@ -121,14 +121,6 @@ def _duration(value: str | None) -> float:
         return 0.0
 
 
-def _plain_pass(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
-    get = elem.get
-    attempt_attr = get("attempt")
-    return TestCaseResult(suite, get("classname") or get("class") or "", get("name") or "", cell_id, "passed",
-                          _duration(get("time")), "", "",
-                          int(attempt_attr) if attempt_attr and attempt_attr.isdigit() else attempt)
-
-
 def _text(elem) -> str:
     """Element text including a Surefire <stackTrace> child."""
     parts = [elem.text or ""]
@@ -225,61 +217,166 @@ class _Unreadable(Exception):
         self.error = error
 
 
+_new_record = tuple.__new__  # builds a TestCaseResult without the NamedTuple's Python-level __new__
+
+
+class _RecordTarget:
+    """lxml parser target: turns parser events into records without building a tree.
+
+    A plain test case (no child element: the ~95 % that passed) becomes a record straight from its
+    attribute dict. A test case with children (failure, skipped, output) is replayed into an lxml
+    TreeBuilder and read by _testcase, so every format rule lives in one place. Suite-level output
+    is captured only for system-out/system-err directly under a <testsuite>.
+    """
+
+    def __init__(self) -> None:
+        self.out: list[TestCaseResult | SuiteOutput] = []
+        self.reset("", 1, "", False)
+
+    def reset(self, cell_id: str, attempt: int, default_suite: str, cases_only: bool) -> None:
+        self.cell_id = cell_id
+        self.attempt = attempt
+        self.default_suite = default_suite
+        self.cases_only = cases_only
+        self.out.clear()
+        self.failed_suites: set[str] = set()
+        self._stack: list[str] = []  # open elements outside test cases
+        self._suites: list[list] = []  # open <testsuite>s: [name, stdout parts, stderr parts]
+        self._case: dict | None = None  # attributes of the open test case
+        self._case_suite = ""
+        self._builder = None  # TreeBuilder while inside a test case with children
+        self._depth = 0
+        self._capture: list[str] | None = None
+
+    def start(self, tag: str, attrib) -> None:
+        if self._case is None:
+            if tag == "testcase":
+                stack = self._stack
+                self._case_suite = self._suites[-1][0] if stack and stack[-1] == "testsuite" else self.default_suite
+                self._case = attrib
+                return
+            if tag == "testsuite":
+                self._suites.append([attrib.get("name") or self.default_suite, [], []])
+            elif (tag == "system-out" or tag == "system-err") and self._stack and self._stack[-1] == "testsuite" \
+                    and not self.cases_only:
+                self._capture = self._suites[-1][1 if tag == "system-out" else 2]
+            self._stack.append(tag)
+        elif self._builder is not None:
+            self._builder.start(tag, dict(attrib))
+            self._depth += 1
+        else:  # the open test case has a child: build it as an element
+            self._builder = etree.TreeBuilder()
+            self._builder.start("testcase", dict(self._case))
+            self._builder.start(tag, dict(attrib))
+            self._depth = 2
+
+    def data(self, text: str) -> None:
+        if self._builder is not None:
+            self._builder.data(text)
+        elif self._capture is not None:
+            self._capture.append(text)
+
+    def end(self, tag: str) -> None:
+        case = self._case
+        if case is not None and self._builder is None:
+            # The common case, a plain pass: a tuple from the attribute dict, no element, no general path.
+            self._case = None
+            get = case.get
+            text = get("time")
+            duration = 0.0
+            if text:
+                try:
+                    duration = float(text)
+                except ValueError:
+                    duration = _duration(text)
+                if not duration >= 0.0:  # negative or NaN
+                    duration = 0.0
+            attempt = self.attempt
+            flaky = 0
+            if len(case) > 3:  # Ant writes exactly classname, name, time
+                found = get("attempt")
+                attempt = int(found) if found and found.isdigit() else attempt
+                found = get("flaky_reruns")
+                flaky = int(found) if found and found.isdigit() else 0
+            self.out.append(_new_record(TestCaseResult, (
+                self._case_suite, get("classname") or get("class") or "", get("name") or "", self.cell_id,
+                "passed", duration, "", "", attempt, flaky)))
+        elif case is not None:
+            self._builder.end(tag)
+            self._depth -= 1
+            if self._depth == 0:
+                elem = self._builder.close()
+                self._builder = self._case = None
+                result = _testcase(elem, self._case_suite, self.cell_id, self.attempt)
+                if result.status in ("failed", "error"):
+                    self.failed_suites.add(result.suite)
+                self.out.append(result)
+        else:
+            self._stack.pop()
+            self._capture = None
+            if tag == "testsuite":
+                name, out, err = self._suites.pop()
+                if not self.cases_only:
+                    stdout, stderr = "".join(out), "".join(err)
+                    if stdout.strip() or stderr.strip():
+                        self.out.append(SuiteOutput(name, self.cell_id, truncate(stdout), truncate(stderr),
+                                                    name in self.failed_suites))
+
+    def close(self) -> None:
+        return None
+
+
 def _parse(source, cell_id: str, attempt: int, default_suite: str, counts: list[int],
            cases_only: bool = False) -> Iterator[TestCaseResult | SuiteOutput]:
-    """Records from one parse of *source* (a file name or a readable). counts[0] counts records yielded."""
-    failed_suites: set[str] = set()
-    # End events only: a test case's suite is its parent element, whose attributes are already parsed.
-    parser = etree.iterparse(
-        source,
-        events=("end",),
-        tag=("testsuite", "testcase"),
-        huge_tree=True,
-        remove_comments=True,
-        remove_pis=True,
-        resolve_entities=False,
-        no_network=True,
-    )
-    # Holding the parent proxy makes lxml hand back the same object, so its name is looked up once.
-    last_parent = None
-    last_suite = default_suite
-    processed = 0
+    """Records from one parse of *source* (a file name or a readable). counts[0] counts records yielded.
+
+    The file is fed to libxml2 in chunks; what each chunk completes is yielded before the next is read,
+    so memory stays flat whatever the file size.
+    """
+    # Parsers are reused: creating one with a Python target costs more than parsing a small file.
+    parser, target = _PARSERS.pop() if _PARSERS else _new_parser()
+    target.reset(cell_id, attempt, default_suite, cases_only)
+    out = target.out
+    reusable = False
+    handle = open(source, "rb") if isinstance(source, str) else source  # noqa: SIM115 (closed below)
     try:
-        for _event, elem in parser:
-            parent = elem.getparent()
-            if elem.tag == "testcase":
-                if parent is not last_parent:
-                    last_parent = parent
-                    last_suite = (parent.get("name") or default_suite) \
-                        if parent is not None and parent.tag == "testsuite" else default_suite
-                suite = last_suite
-                if len(elem):
-                    result = _testcase(elem, suite, cell_id, attempt)
-                    if result.status in ("failed", "error"):
-                        failed_suites.add(suite)
-                else:  # the common case, a plain pass: skip the general path
-                    result = _plain_pass(elem, suite, cell_id, attempt)
-                counts[0] += 1
-                yield result
-            elif not cases_only:
-                suite = elem.get("name") or default_suite
-                out = err = ""
-                for child in elem:
-                    if child.tag == "system-out":
-                        out = child.text or ""
-                    elif child.tag == "system-err":
-                        err = child.text or ""
-                if out.strip() or err.strip():
-                    counts[0] += 1
-                    yield SuiteOutput(suite, cell_id, truncate(out), truncate(err), suite in failed_suites)
-            # Drop the element, and now and then every already-processed sibling before it (in one
-            # slice: the parser may already have built siblings after it): memory stays flat.
-            elem.clear(keep_tail=False)
-            processed += 1
-            if parent is not None and (processed & 63 == 0 or elem.tag == "testsuite"):
-                del parent[:parent.index(elem)]
-    except etree.XMLSyntaxError as err:
-        raise _Unreadable(counts[0], err) from err
+        read, feed = handle.read, parser.feed
+        error: etree.XMLSyntaxError | None = None
+        while error is None:
+            chunk = read(_CHUNK)
+            try:
+                if chunk:
+                    feed(chunk)
+                else:
+                    parser.close()
+            except etree.XMLSyntaxError as err:
+                error = err
+            if out:  # what this chunk completed, even when the rest of the file is unreadable
+                for record in out:
+                    counts[0] += 1  # before the yield: a retry skips exactly what the caller has seen
+                    yield record
+                out.clear()
+            if not chunk:
+                break
+        if error is not None:
+            raise _Unreadable(counts[0], error)
+        reusable = True
+    finally:
+        if handle is not source:
+            handle.close()
+        if reusable and len(_PARSERS) < 4:
+            _PARSERS.append((parser, target))
+
+
+def _new_parser() -> tuple[etree.XMLParser, _RecordTarget]:
+    target = _RecordTarget()
+    return etree.XMLParser(target=target, huge_tree=True, remove_comments=True, remove_pis=True,
+                           resolve_entities=False, no_network=True), target
+
+
+# Idle (parser, target) pairs; a generator takes one for the duration of a file, so interleaved
+# generators never share one.
+_PARSERS: list[tuple[etree.XMLParser, _RecordTarget]] = []
 
 
 def _unreadable(label: str, cell_id: str, attempt: int, seen: int, err: Exception) -> TestCaseResult:
