@@ -40,7 +40,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pipeline", type=Path, default=REPO / "pipeline.yaml")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
     runs = [once(args.pipeline) for _ in range(args.repeat)]
     tracemalloc.start()
     once(args.pipeline)

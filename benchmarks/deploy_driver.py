@@ -28,7 +28,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=2000, help="console chunks (one per poll)")
     parser.add_argument("--chunk-kb", type=int, default=16)
     parser.add_argument("--artifacts", type=int, default=500, help="archived JUnit files")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.chunks, args.chunk_kb, args.artifacts = 20, 1, 5
     line = ("x" * 99 + "\n") * (args.chunk_kb * 1024 // 100)
     junit = b"<testsuite name='s' tests='1'><testcase classname='s' name='t'/></testsuite>" * 20
     script = BuildScript(console_chunks=[line] * args.chunks, test_report={"passCount": args.artifacts},

@@ -2,6 +2,7 @@
 
     python benchmarks/history.py                 # 1,000 runs x 20,000 tests (the target size)
     python benchmarks/history.py --runs 100      # quicker
+    python benchmarks/history.py --smoke         # tiny: proves the benchmark runs (CI)
 
 Builds a synthetic history (1 % of tests flaky at 5 %, a few broken tests, one node outage), ingests it
 into a fresh DB run by run (one transaction each, as `history ingest` does) and times only ingest_run;
@@ -11,12 +12,17 @@ then times the full `pipelinegen flaky` analysis (history query + statistics + c
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import best, pipelinegen, run_measured  # noqa: E402
 
 from pipelinegen.analysis.flaky import analyse
 from pipelinegen.analysis.history import CellRun, HistoryStore, RunInfo
@@ -29,7 +35,10 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=20000)
     parser.add_argument("--cells", type=int, default=20)
     parser.add_argument("--db", type=Path, default=None, help="keep the DB here (default: a temp dir)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.tests, args.cells = 12, 400, 4
 
     rng = random.Random(7)
     per_cell = max(1, args.tests // args.cells)
@@ -53,12 +62,12 @@ def main() -> None:
             cells = cells_of[r % 8]
             for t in flaky:
                 if rng.random() < 0.05:
-                    cases[t] = replace(base[t], status="failed", message="expected:<1> but was:<2>")
+                    cases[t] = base[t]._replace(status="failed", message="expected:<1> but was:<2>")
             for t in broken:
-                cases[t] = replace(base[t], status="failed", message="AssertionError")
+                cases[t] = base[t]._replace(status="failed", message="AssertionError")
             if r in outage:
-                bad = next(c.cell_id for c in cells if c.node == "n3")
-                cases = [replace(c, status="error", message="java.net.ConnectException: Connection refused")
+                bad = next((c.cell_id for c in cells if c.node == "n3"), cells[0].cell_id)
+                cases = [c._replace(status="error", message="java.net.ConnectException: Connection refused")
                          if c.cell_id == bad else c for c in cases]
             run = RunInfo(f"run-{r}", f"commit-{r // 4}", "trunk", 1.7e9 + r * 3600)
             start, cpu = time.perf_counter(), time.process_time()
@@ -84,6 +93,14 @@ def main() -> None:
               f"{sum(found.get(name[t]) == 'code' for t in broken)} of {len(broken)} broken tests as code")
         print(f"flaky query: {query_s:.2f} s wall, {query_cpu:.2f} s CPU for {len(report.tests)} tests with failures {kinds} (target < 2 s)")
         store.close()
+
+        # The same question through the CLI, as a user asks it: a fresh process, JSON on stdout.
+        cost = best(1 if args.smoke else 3, lambda: run_measured(pipelinegen("flaky", "--db", str(db), "--json")))
+        data = json.loads(cost.stdout)
+        assert len(data["tests"]) == len(report.tests), "flaky --json lists other tests than analyse()"
+        print(f"flaky --json (whole process): {cost.cpu_s:.2f} s CPU, {cost.wall_s:.2f} s wall, peak RSS "
+              f"{cost.peak_mib:.0f} MiB, {len(cost.stdout) / 1e6:.1f} MB of JSON; {cost.cpu_s / query_cpu:.2f}x the "
+              f"in-process analysis above (targets: < 1.5 s, < 200 MiB at 1,000 runs x 20,000 tests)")
     print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -71,7 +71,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cells", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.cells, args.jobs = 2, 2
     n = args.cells
 
     empty_repo = Path(tempfile.mkdtemp(prefix="pipelinegen-bench-repo-"))

@@ -46,7 +46,10 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=3000)
     parser.add_argument("--splits", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the benchmark runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.classes, args.splits, args.seeds = 60, 4, 1
 
     rows = {
         "round-robin by count": [],

@@ -1,6 +1,7 @@
 """Time `pipelinegen validate` on the full Cassandra pipeline, layer by layer (run on demand, prints figures).
 
     python benchmarks/validate.py [PIPELINE_YAML]
+    python benchmarks/validate.py --smoke      # 3 parameter sets only: proves the benchmark runs (CI)
 
 Two JVM starts in all, whatever the number of files and parameter sets: one for the lint rules + Groovy
 syntax gate of every generated Groovy file, one for every harness run.
@@ -21,7 +22,9 @@ from pipelinegen.validate.semantics import load_checked
 
 
 def main() -> None:
-    pipeline_path = Path(sys.argv[1] if len(sys.argv) > 1 else "pipeline.yaml")
+    args = [a for a in sys.argv[1:] if a != "--smoke"]
+    smoke = "--smoke" in sys.argv[1:]
+    pipeline_path = Path(args[0] if args else "pipeline.yaml")
     generated = Path(generate.GENERATED_DIR)
     figures = []
 
@@ -40,6 +43,8 @@ def main() -> None:
           lambda: lint_paths([generated / "Jenkinsfile"], groovy))
     measured = timed("4 size guard", lambda: sizes.measure(generated))
     cases = differential.default_cases(pipeline)
+    if smoke:
+        cases = cases[:3]
     results, methods = timed(f"5 harness ({len(cases)} parameter sets) + bytecode sizes, 1 JVM",
                              lambda: run_harness_and_measure(differential.harness_runs(pipeline, cases),
                                                              generated / "Jenkinsfile", pipeline_path.parent,

@@ -1,0 +1,47 @@
+"""Every script in benchmarks/ runs at a smoke size, so none can rot unnoticed (issue 16).
+
+The figures are not checked here (timing tests on a shared machine only measure the neighbours): the
+benchmarks print them, docs quote the full-size ones. What is checked: the script runs to the end and
+prints the figures a reader looks for.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+HELPERS = {"corpus.py", "measure.py"}  # imported by the benchmarks, run through them
+
+# script -> (extra arguments, a line fragment every run prints)
+EXPECTED = {
+    "compile.py": ([], "render generated/"),
+    "deploy_driver.py": ([], "artifacts/s"),
+    "history.py": ([], "flaky --json"),
+    "ingest.py": ([], "collect / bare"),
+    "lint.py": ([], "engine only"),
+    "lint_parity.py": ([], "structural rejections caught"),
+    "run_overhead.py": ([], "slot utilisation"),
+    "splits.py": ([], "target LPT"),
+    "validate.py": ([], "cells executed by the harness"),
+}
+
+
+def test_every_benchmark_has_a_smoke_run() -> None:
+    scripts = {p.name for p in BENCHMARKS.glob("*.py")} - HELPERS
+    assert scripts == set(EXPECTED), "add the new benchmark to EXPECTED (with a --smoke size)"
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_benchmark_runs_at_smoke_size(script: str, tmp_path: Path) -> None:
+    args, fragment = EXPECTED[script]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--smoke", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{script} --smoke failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert fragment in proc.stdout, proc.stdout[-3000:]
