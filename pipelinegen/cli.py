@@ -21,6 +21,7 @@ from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError, flood_summary, sho
 # command name -> "module:attribute" of its click command (adding a capability is one line here)
 COMMANDS: dict[str, str] = {
     "compile": "pipelinegen.core_cli:compile_command",
+    "init": "pipelinegen.scaffold.cli:init_command",
     "plan": "pipelinegen.core_cli:plan_command",
     "schema": "pipelinegen.core_cli:schema_command",
     "validate": "pipelinegen.validate.cli:validate_command",

@@ -1,0 +1,1 @@
+"""`pipelinegen init`: a starting pipeline.yaml for an existing checkout (detect -> render), then generated/."""
