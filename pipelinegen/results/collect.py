@@ -145,6 +145,6 @@ def read_run_directory(root: Path) -> RunDirectory | None:
                         images=(),
                         started_at=_iso(started) if started else "", finished_at=_iso(ended) if ended else "")
     complete = bool(summary.get("complete"))
-    reason = "" if complete else f"local run status {summary.get('status', 'unknown')}"
+    reason = "" if complete else (summary.get("reason") or f"local run status {summary.get('status', 'unknown')}")
     return RunDirectory(parameters=summary.get("parameters") or plan.get("parameters") or {}, planned=planned,
                         cells=cells, producer=producer, incomplete=not complete, reason=reason)

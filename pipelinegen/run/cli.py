@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from pipelinegen.run.output import ResultDirectory
 from pipelinegen.run.progress import PlainProgress, make_progress, print_summary
 from pipelinegen.run.scheduler import run_order
 from pipelinegen.run.select import cell_matches, select_cells
-from pipelinegen.run.workspace import parse_checkout_source
+from pipelinegen.run.workspace import make_work_dir, parse_checkout_source, reclaim_stale_work_dirs
 
 
 def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> dict[str, str]:
@@ -203,25 +202,55 @@ def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, .
         raise PipelineError.single(str(out_dir), None, "holds a previous run (summary.json)",
                                    hint="choose another --out, or delete that directory first")
     out = (out_dir or Path("results") / f"run-{run_id}").resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"pipelinegen-run-{run_id}-"))
     writer = ResultDirectory(out)
-    writer.write_plan(plan, cells)
+    try:  # a read-only or full --out is found here, before any cell starts
+        out.mkdir(parents=True, exist_ok=True)
+        writer.write_plan(plan, cells)
+        writer.reserve(min(64 << 20, max(1 << 20, 16384 * len(cells))))
+    except OSError as err:
+        if out.is_dir():
+            writer.release_reserve()
+        raise PipelineError.single(str(out), None, f"cannot write the results directory: {err.strerror or err}",
+                                   hint="pass --out on a writable file system with free space") from err
+    reclaim_stale_work_dirs()  # left by runs that were killed (kill -9) before they could clean up
+    work = make_work_dir(run_id)
     progress = PlainProgress(console) if plain else make_progress(console)
     executor = Executor(plan, cells, Path.cwd(), out, work, options, progress, writer)
     try:
         summary = executor.run()
     finally:
         progress.close()
+        writer.release_reserve()
     shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
     print_summary(console, summary, shown)
+    exit_code = summary.exit_code or 0
+    if summary.reason:
+        console.print(f"INCOMPLETE: {summary.reason}", markup=False, highlight=False)
     if not no_bundle:
-        outcome = write_run_bundle(out, Path.cwd(), pipeline_path, overlays=overlays)
-        console.print(outcome.message, markup=False, highlight=False)
+        exit_code = max(exit_code, _bundle(console, out, pipeline_path, overlays, summary))
     if keep_work:
         console.print(f"working copies kept in {work}", markup=False, highlight=False)
     sys.stdout.flush()
-    ctx.exit(summary.exit_code or 0)
+    ctx.exit(exit_code)
+
+
+def _bundle(console: Console, out: Path, pipeline_path: Path, overlays: tuple[Path, ...], summary) -> int:
+    """Write bundle.tar.zst; a full/read-only disk or Ctrl-C leaves no bundle (never a partial one): exit 2."""
+    if summary.reason:
+        console.print(f"no bundle: {summary.reason}", markup=False, highlight=False)
+        return EXIT_BAD_INPUT
+    try:
+        outcome = write_run_bundle(out, Path.cwd(), pipeline_path, overlays=overlays)
+    except OSError as err:
+        console.print(f"no bundle: cannot write {out}: {err.strerror or err}", markup=False, highlight=False)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        console.print("no bundle: interrupted while writing it (the run directory is complete; "
+                      f"`pipelinegen results collect {out} --commit SHA` bundles it later)", markup=False,
+                      highlight=False)
+        return EXIT_BAD_INPUT
+    console.print(outcome.message, markup=False, highlight=False)
+    return 0
 
 
 commands = [run_command]

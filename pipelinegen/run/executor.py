@@ -35,12 +35,13 @@ from pipelinegen.run.model import (
     TestCounts,
     run_outcome,
 )
-from pipelinegen.run.process import reap_group, signal_group, start_group
+from pipelinegen.run.process import ProcessGuard, reap_group, signal_group, start_group
 from pipelinegen.run.scheduler import blocked_by, pick, run_order, slots_needed
 from pipelinegen.run.workspace import (
     CheckoutSource,
     WorkspaceError,
     clone,
+    confined,
     copy_source,
     matching_files,
     prepare_checkout,
@@ -155,6 +156,8 @@ class Executor:
         self.kill_now = False
         self.clone_lock = threading.Lock()  # held while cloning: other cells wait for the same clone
         self.clones: dict[tuple[str, str], Path] = {}
+        self.out_error: OSError | None = None  # first failure to write the results directory
+        self.guard = ProcessGuard(work, keep_work=options.keep_work)  # kills the cells if this process dies
 
     # ---- public -------------------------------------------------------------------------------------------
     def run(self) -> RunSummary:
@@ -166,15 +169,38 @@ class Executor:
         finally:
             self._restore_signal_handlers(previous)
             self._stop_all()
+            self.guard.close()
             if not self.options.keep_work:
                 shutil.rmtree(self.work, ignore_errors=True)
             if crashed:  # a bug or a second Ctrl-C mid-bookkeeping: still leave a readable, incomplete result
-                self.writer.write_summary(self._summary(complete=False, status=ERROR, exit_code=2))
+                self._write_summary(self._summary(complete=False, status=ERROR, exit_code=2), final=True)
         interrupted = self.stop.is_set() and any(r.status in (INTERRUPTED, NOT_RUN) for r in self.results.values())
         status, code = run_outcome(list(self.results.values()), interrupted)
+        if self.out_error is not None:  # the results directory failed us: nothing here is a complete result
+            status, code, interrupted = ERROR, 2, True
         summary = self._summary(complete=not interrupted, status=status, exit_code=code)
-        self.writer.write_summary(summary)
+        self._write_summary(summary, final=True)
         return summary
+
+    def _write_summary(self, summary: RunSummary, final: bool = False) -> None:
+        """summary.json, atomically. A full or read-only results directory stops the run (exit 2, incomplete)
+        instead of killing the loop with a traceback; the final write first frees the space reserved for it."""
+        if final:
+            self.writer.release_reserve()
+        try:
+            self.writer.write_summary(summary)
+        except OSError as err:
+            self._out_failed(err)
+            if final:
+                self.progress.note(f"cannot write {self.out / 'summary.json'}: {err.strerror or err}; the last one "
+                                   f"written says complete: false")
+
+    def _out_failed(self, err: OSError) -> None:
+        """The results directory cannot be written (ENOSPC, EROFS, EACCES…): stop cleanly, say why once."""
+        if self.out_error is None:
+            self.out_error = err
+            self.progress.note(f"stopping: cannot write the results directory {self.out}: {err.strerror or err}")
+        self.stop.set()
 
     def request_stop(self) -> None:
         """Ctrl-C / SIGTERM: stop cleanly (SIGTERM, then SIGKILL after the grace); a second one kills now."""
@@ -192,7 +218,7 @@ class Executor:
                 self._finish_without_running(cell, SKIPPED, reason)
             else:
                 queue_.append(cell)
-        self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
+        self._write_summary(self._summary(complete=False, status="running", exit_code=None))
         self.last_summary_write = time.monotonic()
         used = 0
         while queue_ or self.running:
@@ -271,7 +297,7 @@ class Executor:
         now = time.monotonic()
         if now - self.last_summary_write >= SUMMARY_INTERVAL_S:
             self.last_summary_write = now
-            self.writer.write_summary(self._summary(complete=False, status="running", exit_code=None))
+            self._write_summary(self._summary(complete=False, status="running", exit_code=None))
 
     def _finish_without_running(self, cell: Cell, status: str, reason: str) -> None:
         result = self.results[cell.id]
@@ -290,17 +316,40 @@ class Executor:
         threading.Thread(target=self._attempt_thread, args=(running,), name=f"cell-{cell.id}", daemon=True).start()
 
     def _attempt_thread(self, running: _Running) -> None:
+        """Run one attempt; whatever happens (disk full, a bug), report it, so the main loop never waits
+        for a thread that died."""
         cell, attempt = running.cell, running.attempt
         workdir = self.work / cell.id / f"attempt-{attempt}"
-        log_rel = f"cells/{cell.id}/attempt-{attempt}.log"
-        log_path = self.out / log_rel
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.time()
+        result = AttemptResult(attempt=attempt, status=ERROR, returncode=None, started=started, ended=started,
+                               log=f"cells/{cell.id}/attempt-{attempt}.log", command=cell.command)
+        passed_tests: set[str] = set()
+        try:
+            passed_tests = self._attempt(running, workdir, result)
+        except BaseException as err:  # noqa: BLE001 - reported as the attempt's error, never lost
+            result.status = ERROR
+            if isinstance(err, OSError) and _is_results_error(err, self.out):
+                self._out_failed(err)
+                result.reason = f"cannot write the results directory: {err.strerror or err}"
+            else:
+                result.reason = f"pipelinegen error: {type(err).__name__}: {err}"
+            if running.proc is not None and running.proc.poll() is None:
+                signal_group(running.proc, signal.SIGKILL)
+                running.proc.wait()
+        finally:
+            result.ended = time.time()
+            if not (cell.build_once and result.status == PASSED) and not self.options.keep_work:
+                # here, not in the main loop: removing a big checkout must not delay starting the next cells
+                shutil.rmtree(workdir, ignore_errors=True)
+            self.events.put(_Done(cell=cell, result=result, passed_tests=passed_tests, workdir=workdir))
+
+    def _attempt(self, running: _Running, workdir: Path, result: AttemptResult) -> set[str]:
+        cell, attempt = running.cell, running.attempt
+        confined(self.work, f"{cell.id}/attempt-{attempt}", "cell working copy")
+        log_path = self.out / result.log
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         env = cell_environment(cell, dict(os.environ), self.options, attempt)
         argv = cell_argv(cell, workdir, env, self.options, attempt)
-        result = AttemptResult(attempt=attempt, status=ERROR, returncode=None, started=started, ended=started,
-                               log=log_rel, command=cell.command)
-        passed_tests: set[str] = set()
         with open(log_path, "wb") as log:
             try:
                 self._prepare(cell, workdir, log)
@@ -310,8 +359,12 @@ class Executor:
                     if self.stop.is_set():
                         raise _Interrupted
                     running.proc = start_group(argv, workdir, env, log)
-                returncode = running.proc.wait()
-                reap_group(running.proc)
+                    self.guard.watch(running.proc.pid, self._container(cell, attempt))
+                try:
+                    returncode = running.proc.wait()
+                    reap_group(running.proc)
+                finally:
+                    self.guard.forget(running.proc.pid, self._container(cell, attempt))
                 result.returncode = returncode
                 result.status = running.kill_reason or (PASSED if returncode == 0 else FAILED)
                 if running.kill_reason == TIMEOUT:
@@ -321,10 +374,15 @@ class Executor:
             except _Interrupted:
                 result.status, result.reason = INTERRUPTED, "interrupted before it started"
             except (WorkspaceError, OSError) as err:
+                if isinstance(err, OSError) and _is_results_error(err, self.out):
+                    raise
                 result.status, result.reason = ERROR, str(err)
                 log.write(f"pipelinegen: error: {err}\n".encode())
-        result.junit, result.tests, passed_tests = self._collect_junit(cell, workdir, attempt)
-        result.archived = self._collect_archive(cell, workdir, attempt)
+            skipped: list[str] = []
+            result.junit, result.tests, passed_tests = self._collect_junit(cell, workdir, attempt, skipped)
+            result.archived = self._collect_archive(cell, workdir, attempt, skipped)
+            for note in skipped:
+                log.write(f"pipelinegen: {note}\n".encode())
         if result.status == PASSED and result.tests.failed:
             # a script that exits 0 despite failing tests is still a failing cell
             result.status, result.reason = FAILED, f"{result.tests.failed} failing tests (exit code was 0)"
@@ -333,11 +391,12 @@ class Executor:
         elif result.status == PASSED and not result.tests.total and dict(cell.env).get("PIPELINEGEN_REPEAT_TESTS"):
             # a mistyped --repeat regexp matches nothing and the script exits 0: green, but nothing was hunted
             result.reason = "no test ran: does the repeat regexp match a test name?"
-        result.ended = time.time()
-        if not (cell.build_once and result.status == PASSED) and not self.options.keep_work:
-            # here, not in the main loop: removing a big checkout must not delay starting the next cells
-            shutil.rmtree(workdir, ignore_errors=True)
-        self.events.put(_Done(cell=cell, result=result, passed_tests=passed_tests, workdir=workdir))
+        return passed_tests
+
+    def _container(self, cell: Cell, attempt: int) -> str:
+        if self.options.docker and cell.image:
+            return docker_mod.container_name(self.options.run_id, cell.id, attempt)
+        return ""
 
     def _timeout_text(self, cell: Cell) -> str:
         if self.options.timeout_s is not None:
@@ -346,7 +405,7 @@ class Executor:
 
     def _prepare(self, cell: Cell, workdir: Path, log) -> None:
         if workdir.exists():
-            shutil.rmtree(workdir)
+            shutil.rmtree(confined(self.work, workdir.relative_to(self.work), "cell working copy"))
         workdir.parent.mkdir(parents=True, exist_ok=True)
         copy_source(self.repo, workdir, extra_excluded=(self.out, self.work))
         by_id = self.by_id
@@ -370,28 +429,27 @@ class Executor:
                 self.clones[key] = dest
             return self.clones[key]
 
-    def _collect_archive(self, cell: Cell, workdir: Path, attempt: int) -> list[str]:
+    def _collect_archive(self, cell: Cell, workdir: Path, attempt: int, skipped: list[str]) -> list[str]:
         """The step's `archive` patterns (test logs, heap dumps…), kept per cell and attempt."""
         kept: list[str] = []
         if not cell.archive or not workdir.is_dir():
             return kept
-        for rel in matching_files(workdir, cell.archive):
+        for rel in matching_files(workdir, cell.archive, skipped):
             dest_rel = Path("cells") / cell.id / f"attempt-{attempt}" / "archive" / rel
-            (self.out / dest_rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(workdir / rel, self.out / dest_rel)
+            _copy_into(workdir / rel, self.out / dest_rel)
             kept.append(dest_rel.as_posix())
         return kept
 
-    def _collect_junit(self, cell: Cell, workdir: Path, attempt: int) -> tuple[list[str], TestCounts, set[str]]:
+    def _collect_junit(self, cell: Cell, workdir: Path, attempt: int,
+                       skipped: list[str]) -> tuple[list[str], TestCounts, set[str]]:
         counts = TestCounts()
         passed: set[str] = set()
         collected: list[str] = []
         if not workdir.is_dir():
             return collected, counts, passed
-        for rel in matching_files(workdir, cell.results):
+        for rel in matching_files(workdir, cell.results, skipped):
             dest_rel = Path("cells") / cell.id / f"attempt-{attempt}" / "junit" / rel
-            (self.out / dest_rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(workdir / rel, self.out / dest_rel)
+            _copy_into(workdir / rel, self.out / dest_rel)
             collected.append(dest_rel.as_posix())
             for case in iter_testcases(workdir / rel, cell.id, attempt):
                 counts.total += 1
@@ -500,11 +558,42 @@ class Executor:
             exit_code=exit_code, jobs=self.capacity, docker=self.options.docker,
             parameters=self.plan.parameters.as_dict(), cells=list(self.results.values()),
             jdk_homes={k: str(v) for k, v in sorted(self.options.jdk_homes.items())},
+            reason=(f"cannot write the results directory: {self.out_error.strerror or self.out_error}"
+                    if self.out_error is not None else ""),
         )
 
 
 class _Interrupted(Exception):
     pass
+
+
+def _is_results_error(err: OSError, out: Path) -> bool:
+    """A write into the results directory failed because of its file system (full, read-only, no
+    permission): the run cannot record anything more, unlike a cell whose own checkout failed."""
+    import errno
+
+    if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return False
+    names = [n for n in (getattr(err, "filename", None), getattr(err, "filename2", None)) if n is not None]
+    if any(Path(os.path.abspath(str(n))).is_relative_to(out) for n in names):
+        return True
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return False
+    try:  # a write() on an open file names no file: ask the results directory's file system
+        stat = os.statvfs(out)
+    except OSError:
+        return True
+    return bool(stat.f_flag & os.ST_RDONLY) or stat.f_bavail * stat.f_frsize < (1 << 20)
+
+
+def _copy_into(source: Path, dest: Path) -> None:
+    """Copy a cell's file into the results directory; a failed copy (disk full) leaves no partial file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copy2(source, dest)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
 
 
 class _TextLog:

@@ -85,6 +85,7 @@ class RunSummary:
     parameters: dict
     cells: list[CellResult]
     jdk_homes: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # why the run is incomplete or errored beyond its cells (results directory full, …)
 
     def as_dict(self) -> dict:
         data = asdict(self)

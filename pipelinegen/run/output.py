@@ -8,6 +8,7 @@ until the run ends, so a crash or Ctrl-C still leaves a valid, readable result m
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pipelinegen.fsutil import atomic_write_text
@@ -16,11 +17,30 @@ from pipelinegen.run.model import RunSummary
 
 SUMMARY = "summary.json"
 PLAN = "plan.json"
+RESERVE = ".pipelinegen-reserve"  # space held back so the final summary.json can be written on a full disk
 
 
 class ResultDirectory:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def reserve(self, nbytes: int) -> None:
+        """Hold *nbytes* of the file system (a preallocated file) until release_reserve(): if the cells fill
+        the disk, freeing it lets the final summary.json say `complete: false` instead of staying 'running'."""
+        path = self.root / RESERVE
+        with open(path, "wb") as handle:
+            try:
+                os.posix_fallocate(handle.fileno(), 0, nbytes)
+            except OSError:
+                handle.write(b"\0" * nbytes)  # file systems without fallocate (tmpfs has it; some FUSE do not)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def release_reserve(self) -> None:
+        try:
+            os.unlink(self.root / RESERVE)
+        except FileNotFoundError:
+            pass
 
     def write_plan(self, plan: Plan, selected: list[Cell]) -> None:
         data = plan.as_dict()
