@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "jobs": "pipelinegen.deploy.cli:jobs_command",
     "test-on-clone": "pipelinegen.deploy.cli:test_on_clone_command",
     "clone": "pipelinegen.deploy.cli:clone_group",
+    "catalogue": "pipelinegen.deploy.cli:catalogue_group",
 }
 
 

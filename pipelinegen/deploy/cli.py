@@ -347,4 +347,30 @@ def clone_render(pipeline_path: Path, overlays: tuple[Path, ...], output: Path, 
     click.echo(f"wrote {len(files)} files under {output}/" + ("" if crd else " (CR not checked: no --crd)"))
 
 
-commands = [jobs_command, test_on_clone_command, clone_group]
+# ---- catalogue ---------------------------------------------------------------------------------------
+@click.group("catalogue")
+def catalogue_group() -> None:
+    """The plugin catalogue of a Jenkins controller, for `pipelinegen lint --catalogue` (docs/lint.md)."""
+
+
+@catalogue_group.command("export")
+@click.option("--jenkins-url", required=True, help="The controller whose plugins `lint` should know.")
+@click.option("--user", help="Jenkins user (or $JENKINS_USER); the token comes from $JENKINS_TOKEN or --token-file.")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="File holding the API token.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the catalogue (JSON) here.")
+@deploy_errors
+def catalogue_export(jenkins_url: str, user: str | None, token_file: Path | None, output: Path) -> None:
+    """Ask a running controller, once, what its declarative validator knows (its script console runs
+    pipelinegen/lint/export_catalogue.groovy, read-only; the user needs Overall/Administer)."""
+    from pipelinegen.deploy.catalogue_export import export_catalogue
+
+    driver = JenkinsDriver(_url_without_secrets(jenkins_url), load_credentials(user, token_file), progress=_err)
+    doc = export_catalogue(driver)
+    atomic_write_text(output, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    counts = ", ".join(f"{len(doc.get(key, {}))} {key.replace('_', ' ')}"
+                       for key in ("plugins", "agent_types", "options", "triggers", "parameters", "tools", "steps"))
+    click.echo(f"wrote {output}: {counts}")
+
+
+commands = [jobs_command, test_on_clone_command, clone_group, catalogue_group]

@@ -105,7 +105,8 @@ class JenkinsDriver:
         self.reconnect = reconnect or (lambda: None)
 
     # ---- the one retry loop --------------------------------------------------------------------
-    def _call(self, what: str, fn: Callable, *args, known_to_exist: bool = False, **kwargs):
+    def _call(self, what: str, fn: Callable, *args, known_to_exist: bool = False,
+              permissions: str = "Overall/Read, Job/Create, Job/Configure and Job/Build", **kwargs):
         last: BaseException | None = None
         for attempt in range(self.retry.attempts):
             try:
@@ -117,7 +118,7 @@ class JenkinsDriver:
                                     f"{what}: set {USER_ENV} and {TOKEN_ENV}, or pass --user and --token-file") from None
                 if kind == "forbidden":
                     raise AuthError(f"Jenkins at {self.url} forbids this user to {what} (HTTP 403): give the user "
-                                    "Overall/Read, Job/Create, Job/Configure and Job/Build, or check the token") from None
+                                    f"{permissions}, or check the token") from None
                 if kind == "fatal":
                     raise DeployError(f"cannot {what} on {self.url}: {_first_line(err)}") from None
                 if kind == "crumb":
@@ -188,6 +189,11 @@ class JenkinsDriver:
             return []
         lines = [line for line in body.splitlines()[1:] if line.strip()]
         return lines or [body]
+
+    def run_script(self, script: str) -> str:
+        """Run Groovy in the controller's script console (POST /scriptText) and return what it printed."""
+        return self._call("run a script in the script console", self.server.run_script, script,
+                          permissions="Overall/Administer (the script console needs it)")
 
     def trigger(self, name: str, parameters: dict[str, str]) -> int:
         """Queue a build with parameters; returns the queue item id (from the Location header)."""

@@ -9,7 +9,7 @@ Unknown *steps* are never an error: any plugin may add them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,19 @@ class AgentType:
     @property
     def params(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+
+@dataclass(frozen=True)
+class Describable:
+    """The parameters of a step or of an option/trigger/parameter/tool type: (name, type) pairs, type one of
+    "str", "int", "bool", "any" (what ModelValidatorImpl.validateParameterType can check on a literal)."""
+
+    required: tuple[tuple[str, str], ...] = ()
+    optional: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.required + self.optional)
 
 
 @dataclass(frozen=True)
@@ -116,11 +129,32 @@ TOOL_TYPES = frozenset({"jdk", "maven", "ant", "gradle", "nodejs", "go", "git", 
 
 
 @dataclass(frozen=True)
+class ControllerCatalogue:
+    """What one Jenkins controller has installed, exported from it (`pipelinegen catalogue export`).
+
+    With it the linter decides what it otherwise leaves open: an option, trigger, parameter or tool type
+    the controller lacks is an error (as ModelValidatorImpl's InvalidSectionType), a tool version must be
+    one of its installations (NoToolVersion), and every step, option, trigger and parameter it lists has its
+    arguments checked (validateDescribable)."""
+
+    options: dict[str, Describable]  # Options.getAllowedOptionTypes(): job properties, declarative options, wrappers
+    stage_options: frozenset[str]  # StageOptions.getAllowedOptionTypes()
+    triggers: dict[str, Describable]
+    parameters: dict[str, Describable]
+    tools: dict[str, tuple[str, ...]]  # tool type -> installation names
+    steps: dict[str, Describable]
+    source: str = ""  # where it was exported from, for messages
+
+
+@dataclass(frozen=True)
 class Catalogue:
     agent_types: dict[str, AgentType] = field(default_factory=lambda: dict(AGENT_TYPES))
+    when_conditions: dict[str, WhenCondition] = field(default_factory=lambda: dict(WHEN_CONDITIONS))
+    post_conditions: tuple[str, ...] = POST_CONDITIONS
+    controller: ControllerCatalogue | None = None  # None: plugins may add any option/trigger/parameter/tool
 
     def with_agent_type(self, name: str, agent: AgentType) -> Catalogue:
-        return Catalogue(agent_types={**self.agent_types, name: agent})
+        return replace(self, agent_types={**self.agent_types, name: agent})
 
 
 DEFAULT_CATALOGUE = Catalogue()

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
+from pipelinegen.lint.catalogue import DEFAULT_CATALOGUE
+from pipelinegen.lint.catalogue_file import load_catalogue
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.lint.formats import FORMATS
 
@@ -40,7 +42,11 @@ def default_targets(root: Path = Path(".")) -> tuple[list[Path], list[Path]]:
               help="Parse every file again (by default a file whose exact bytes were parsed before starts no JVM).")
 @click.option("--only-pipelines", is_flag=True,
               help="Skip the named files that contain no `pipeline {` block (for hooks that pass every *.groovy).")
-def lint_command(files: tuple[Path, ...], fmt: str, no_cache: bool, only_pipelines: bool) -> None:
+@click.option("--catalogue", "catalogue_spec", metavar="FILE|pinned",
+              help="What your controller has installed (`pipelinegen catalogue export`), or `pinned`: the plugins "
+                   "pipelinegen's clone installs. Unknown options, triggers, parameters and tools become errors.")
+def lint_command(files: tuple[Path, ...], fmt: str, no_cache: bool, only_pipelines: bool,
+                 catalogue_spec: str | None) -> None:
     """Check declarative Jenkinsfiles offline, as Jenkins's own validator would.
 
     With no FILE: generated/Jenkinsfile and the Groovy files of generated/library (syntax only).
@@ -59,7 +65,8 @@ def lint_command(files: tuple[Path, ...], fmt: str, no_cache: bool, only_pipelin
                        "`pipelinegen compile` first or name the files to lint", err=True)
             sys.exit(EXIT_BAD_INPUT)
     # PipelineError (missing file, missing Java/Groovy) propagates to the group: message + exit 2.
-    findings = lint_paths(declarative, syntax_only, use_cache=not no_cache)
+    catalogue = load_catalogue(catalogue_spec) if catalogue_spec else DEFAULT_CATALOGUE
+    findings = lint_paths(declarative, syntax_only, catalogue, use_cache=not no_cache)
     rendered = FORMATS[fmt].render(findings, [str(p) for p in declarative + syntax_only])
     if rendered:
         click.echo(rendered)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pipelinegen.errors import Finding
 from pipelinegen.lint.astutil import Node, line_col
+from pipelinegen.lint.catalogue import DEFAULT_CATALOGUE, Catalogue
 
 
 @dataclass
@@ -13,10 +14,11 @@ class LintContext:
     file: str  # as the user gave it
     lines: list[str]
     findings: list[Finding] = field(default_factory=list)
+    catalogue: Catalogue = DEFAULT_CATALOGUE  # what the rules may look up (agent types, a controller's plugins)
 
     @classmethod
-    def for_text(cls, file: str, text: str) -> LintContext:
-        return cls(file=file, lines=text.splitlines())
+    def for_text(cls, file: str, text: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -> LintContext:
+        return cls(file=file, lines=text.splitlines(), catalogue=catalogue)
 
     def error(self, node: Node | None, rule: str, message: str, hint: str = "",
               jenkins_block: Node | None = None) -> None:

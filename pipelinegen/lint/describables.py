@@ -9,22 +9,11 @@ error. Types: "str", "int", "bool", "any".
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 
 from pipelinegen.lint.astutil import Node
+from pipelinegen.lint.catalogue import Describable
 from pipelinegen.lint.context import LintContext
 from pipelinegen.lint.values import MethodCall, Value
-
-
-@dataclass(frozen=True)
-class Describable:
-    required: tuple[tuple[str, str], ...] = ()
-    optional: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def params(self) -> dict[str, str]:
-        return dict(self.required + self.optional)
-
 
 _SHELL = Describable(required=(("script", "str"),),
                      optional=(("returnStdout", "bool"), ("returnStatus", "bool"), ("encoding", "str"),
@@ -98,7 +87,8 @@ def _nearest(key: str, options: dict[str, str]) -> str:
 def check_step(ctx: LintContext, call: Node, name: str, named: dict[str, Value], positional: list[Value],
                takes_block: bool) -> None:
     """ModelValidatorImpl.validateDescribable for a step of the core catalogue."""
-    model = STEPS.get(name)
+    controller = ctx.catalogue.controller
+    model = controller.steps.get(name) if controller is not None and name in controller.steps else STEPS.get(name)
     if model is None:
         return
     params = model.params
@@ -128,9 +118,14 @@ def check_step(ctx: LintContext, call: Node, name: str, named: dict[str, Value],
             ctx.error(call, "step-arguments", f'step "{name}" is missing its required parameter "{req}"')
 
 
-def check_call(ctx: LintContext, call: MethodCall) -> None:
-    """ModelValidatorImpl.validateElement(ModelASTMethodCall) for a call of the core catalogue."""
-    model = CALLS.get(call.name or "")
+def check_call(ctx: LintContext, call: MethodCall, section: str | None = None) -> None:
+    """ModelValidatorImpl.validateElement(ModelASTMethodCall): the controller catalogue's model of the
+    option/trigger/parameter type of *section* when there is one, else the core catalogue's."""
+    controller = ctx.catalogue.controller
+    model = None
+    if controller is not None and section in ("options", "triggers", "parameters"):
+        model = getattr(controller, section).get(call.name or "")
+    model = model or CALLS.get(call.name or "")
     if model is None or call.mixed:
         return
     params = model.params

@@ -53,7 +53,7 @@ def lint_text(file: str, text: str, doc: dict, catalogue: Catalogue = DEFAULT_CA
     syntax = _syntax_findings(file, doc)
     if syntax:
         return syntax
-    ctx = LintContext.for_text(file, text)
+    ctx = LintContext.for_text(file, text, catalogue)
     if not lint_module(ctx, doc, catalogue) and not ctx.findings:
         ctx.warning(None, "no-pipeline", "no declarative `pipeline { ... }` block found; only the Groovy syntax "
                     "was checked")

@@ -72,6 +72,8 @@ RULES: dict[str, Rule] = _rules(
     ("directive-empty", "an empty `options`, `triggers` or `parameters`"),
     ("directive-duplicate", "an option or trigger given twice"),
     ("option-type", "something that is not an option used as one"),
+    ("trigger-type", "a trigger the controller's catalogue does not have"),
+    ("parameter-type", "a build parameter type the controller's catalogue does not have"),
     ("option-not-in-stage", "a job property or pipeline-only option in a stage's options"),
     ("post-condition", "an unknown post condition, or one without a block"),
     ("post-duplicate", "a post condition given twice"),

@@ -6,6 +6,7 @@ rule ids are stable (docs/lint.md lists them all).
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Callable
 
@@ -231,12 +232,35 @@ def parse_tools(ctx: LintContext, stmt: Node) -> None:
         elif len(args) > 1:
             ctx.error(call, "tools-version", f'too many arguments for tool "{name}"')
         else:
-            parse_value(ctx, args[0])
-        if name not in cat.TOOL_TYPES:
-            ctx.warning(call, "tools-type", f'"{name}" is not a tool type of the common plugins',
-                        f"Jenkins rejects it unless a plugin defines it; common types: {', '.join(sorted(cat.TOOL_TYPES))}")
+            value = parse_value(ctx, args[0])
+            _tool_version(ctx, name, value)
+        _tool_type(ctx, call, name)
     if count == 0 and not match.statements:
         ctx.error(match.call, "tools-empty", "no tools specified in `tools`")
+
+
+def _tool_type(ctx: LintContext, call: Node, name: str) -> None:
+    """ModelValidatorImpl InvalidSectionType("tool"): decided with a controller's catalogue, else a warning."""
+    controller = ctx.catalogue.controller
+    if controller is not None:
+        if name not in controller.tools:
+            ctx.error(call, "tools-type", f'"{name}" is not a tool type of {controller.source}',
+                      f"tool types there: {', '.join(sorted(controller.tools)) or 'none'}")
+    elif name not in cat.TOOL_TYPES:
+        ctx.warning(call, "tools-type", f'"{name}" is not a tool type of the common plugins',
+                    f"Jenkins rejects it unless a plugin defines it; common types: {', '.join(sorted(cat.TOOL_TYPES))}")
+
+
+def _tool_version(ctx: LintContext, name: str, value: Value) -> None:
+    """ModelValidatorImpl NoToolVersion: a literal version must be one of the controller's installations."""
+    controller = ctx.catalogue.controller
+    installations = controller.tools.get(name) if controller is not None else None
+    if installations is None or not value.literal or not isinstance(value.value, str):
+        return
+    if value.value not in installations:
+        near = difflib.get_close_matches(value.value, installations, n=1, cutoff=0.0)
+        ctx.error(value.node, "tools-version", f'tool "{name}" has no installation "{value.value}" on '
+                  f"{controller.source}", f'did you mean "{near[0]}"?' if near else "configure it under Tools")
 
 
 def parse_libraries(ctx: LintContext, stmt: Node) -> None:
@@ -291,11 +315,12 @@ def parse_directive_calls(ctx: LintContext, stmt: Node, section: str) -> list[Me
             if inner.name in cat.BLOCKED_IN_METHOD_CALLS:
                 ctx.error(inner.node, "blocked-step", f'"{inner.name}" is not allowed here: '
                           f"{cat.BLOCKED_IN_METHOD_CALLS[inner.name]}")
-        for inner in walk_calls(parsed):
+        _directive_type(ctx, parsed, section)
+        for depth, inner in enumerate(walk_calls(parsed)):
             if inner.mixed:
                 ctx.error(inner.node, "mixed-arguments", f"`{inner.name}` mixes named and unnamed arguments",
                           "name every argument")
-            check_call(ctx, inner)
+            check_call(ctx, inner, section if depth == 0 else None)
     if not calls and not match.statements:
         ctx.error(match.call, "directive-empty", f"`{section}` can not be empty", f"add an entry or remove `{section}`")
     names = Counter(c.name for c in calls if c.name)
@@ -306,6 +331,23 @@ def parse_directive_calls(ctx: LintContext, stmt: Node, section: str) -> list[Me
                 ctx.error(dup.node, "directive-duplicate", f'duplicate {section[:-1]} "{name}"',
                           jenkins_block=match.call)
     return calls
+
+
+_TYPE_RULES = {"triggers": ("trigger-type", "trigger"), "parameters": ("parameter-type", "parameter type")}
+
+
+def _directive_type(ctx: LintContext, call: MethodCall, section: str) -> None:
+    """ModelValidatorImpl InvalidSectionType("trigger"/"parameter"): decided only with a controller's catalogue
+    (any plugin may add a trigger or a parameter type); options are checked in check_options."""
+    controller = ctx.catalogue.controller
+    if controller is None or call.name is None or section not in _TYPE_RULES:
+        return
+    known = controller.triggers if section == "triggers" else controller.parameters
+    if call.name not in known:
+        rule, what = _TYPE_RULES[section]
+        near = difflib.get_close_matches(call.name, list(known), n=1)
+        ctx.error(call.node, rule, f'"{call.name}" is not a {what} of {controller.source}',
+                  f'did you mean "{near[0]}"?' if near else f"{what}s there: {', '.join(sorted(known)) or 'none'}")
 
 
 def check_options(ctx: LintContext, calls: list[MethodCall], in_stage: bool) -> None:
@@ -322,6 +364,22 @@ def check_options(ctx: LintContext, calls: list[MethodCall], in_stage: bool) -> 
         elif in_stage and call.name in cat.TOP_LEVEL_ONLY_OPTIONS:
             ctx.error(call.node, "option-not-in-stage", f'option "{call.name}" can only be used in the top-level '
                       "`options` of the pipeline", "move it to `pipeline { options { ... } }`")
+        else:
+            _controller_option(ctx, call, in_stage)
+
+
+def _controller_option(ctx: LintContext, call: MethodCall, in_stage: bool) -> None:
+    """Options.typeForKey / StageOptions.typeForKey against a controller's catalogue."""
+    controller = ctx.catalogue.controller
+    if controller is None or call.name is None:
+        return
+    if call.name not in controller.options:
+        near = difflib.get_close_matches(call.name, list(controller.options), n=1)
+        ctx.error(call.node, "option-type", f'"{call.name}" is not an option, job property or block-scoped step of '
+                  f"{controller.source}", f'did you mean "{near[0]}"?' if near else "")
+    elif in_stage and call.name not in controller.stage_options:
+        ctx.error(call.node, "option-not-in-stage", f'option "{call.name}" cannot be used in a stage\'s `options` '
+                  f"on {controller.source}", "move it to `pipeline { options { ... } }`")
 
 
 # --- post ----------------------------------------------------------------------------------------------------
@@ -337,14 +395,14 @@ def parse_post(ctx: LintContext, stmt: Node, parse_steps: Callable[[Node, list[N
         cond = block(s)
         if cond is None:
             ctx.error(s, "post-condition", f"`post` can only contain conditions with blocks, got {ctx.snippet(s)}",
-                      f"valid conditions: {', '.join(cat.POST_CONDITIONS)}")
+                      f"valid conditions: {', '.join(ctx.catalogue.post_conditions)}")
             continue
         seen[cond.name] += 1
         if seen[cond.name] == 2:
             ctx.error(cond.call, "post-duplicate", f'duplicate post condition "{cond.name}"', jenkins_block=stmt)
-        if cond.name not in cat.POST_CONDITIONS:
+        if cond.name not in ctx.catalogue.post_conditions:
             ctx.error(cond.call, "post-condition", f'unknown post condition "{cond.name}"',
-                      f"valid conditions: {', '.join(cat.POST_CONDITIONS)}")
+                      f"valid conditions: {', '.join(ctx.catalogue.post_conditions)}")
         parse_steps(cond.call, cond.statements)
     if not seen:
         ctx.error(match.call, "post-empty", "`post` can not be empty", "add a condition block or remove `post`")
@@ -386,10 +444,11 @@ def _when_condition(ctx: LintContext, s: Node) -> None:
         if match is None:
             ctx.error(call, "code-block", "`expression` needs a block: `expression { return ... }`")
         return
-    cond = cat.WHEN_CONDITIONS.get(name)
+    conditions = ctx.catalogue.when_conditions
+    cond = conditions.get(name)
     if cond is None:
         ctx.error(call, "when-condition", f'unknown when condition "{name}"',
-                  f"valid conditions: {', '.join(cat.WHEN_CONDITIONS)}")
+                  f"valid conditions: {', '.join(conditions)}")
         return
     args = call.get("args", [])
     children = match.statements if match else []

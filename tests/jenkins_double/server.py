@@ -19,6 +19,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -86,6 +87,11 @@ class JenkinsDouble:
         self.queue: dict[int, _QueueItem] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) log, for assertions
         self.lint_requests: list[str] = []
+        # The script console (POST /scriptText): a test gives the callable that "runs" a script; only these
+        # users hold Overall/Administer.
+        self.script_console: Callable[[str], str] | None = None
+        self.admins: set[str] = set()
+        self.script_requests: list[str] = []
         self.crumb = secrets.token_hex(8)
         self._faults: list[list] = []  # [method, fragment, status, remaining]
         self._restart_at: int | None = None
@@ -268,6 +274,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(500, "java.io.IOException: Unable to read config.xml")
             jd.jobs[name] = body.decode()
             return self._send(200)
+        if path == "scriptText" and method == "POST":
+            # Jenkins: the script console needs Overall/Administer; it answers the script's printed output.
+            user = base64.b64decode(self.headers.get("Authorization", "Basic Og==")[6:]).decode().partition(":")[0]
+            if jd.script_console is None or user not in jd.admins:
+                return self._send(403, f"{user or 'anonymous'} is missing the Overall/Administer permission")
+            script = parse_qs(body.decode())["script"][0]
+            jd.script_requests.append(script)
+            return self._send(200, jd.script_console(script), "text/plain;charset=utf-8")
         if path == "pipeline-model-converter/validate" and method == "POST":
             text = parse_qs(body.decode())["jenkinsfile"][0]
             jd.lint_requests.append(text)

@@ -1,0 +1,5 @@
+package org.jenkinsci.plugins.pipeline.modeldefinition.model
+
+class Triggers {
+    static Map<String, String> getAllowedTriggerTypes() { stub.Controller.TRIGGERS }
+}

@@ -1,0 +1,5 @@
+package org.jenkinsci.plugins.structs
+
+class SymbolLookup {
+    static Set<String> getSymbolValue(Object o) { return [o.symbol] as Set }
+}
