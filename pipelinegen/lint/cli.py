@@ -66,7 +66,7 @@ def lint_command(files: tuple[Path, ...], fmt: str, no_cache: bool, only_pipelin
             sys.exit(EXIT_BAD_INPUT)
     # PipelineError (missing file, missing Java/Groovy) propagates to the group: message + exit 2.
     catalogue = load_catalogue(catalogue_spec) if catalogue_spec else DEFAULT_CATALOGUE
-    findings = lint_paths(declarative, syntax_only, catalogue, use_cache=not no_cache)
+    findings = lint_paths(declarative, syntax_only, catalogue=catalogue, use_cache=not no_cache)
     rendered = FORMATS[fmt].render(findings, [str(p) for p in declarative + syntax_only])
     if rendered:
         click.echo(rendered)
