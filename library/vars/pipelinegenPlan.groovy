@@ -45,7 +45,16 @@ Map data() {
 /** JsonSlurper's lazy maps are not Serializable: they never leave this @NonCPS method (CPS keeps plain copies). */
 @NonCPS
 static Map parsePlan(String text) {
-    return plainJson(new groovy.json.JsonSlurper().parseText(text)) as Map
+    Map data = plainJson(new groovy.json.JsonSlurper().parseText(text)) as Map
+    // A cell names its agent label by key (render/plan_data.py agent_key): relabelling a resource class
+    // changes one line of plan.json instead of one line per cell.
+    Map labels = data.labels instanceof Map ? (Map) data.labels : [:]
+    for (Object cell : (List) (data.cells ?: [])) {
+        if (cell instanceof Map && ((Map) cell).containsKey('agent')) {
+            ((Map) cell).label = labels[((Map) cell).agent]
+        }
+    }
+    return data
 }
 
 /** A deep copy of parsed JSON into LinkedHashMap / ArrayList / String / Number / Boolean / null. */

@@ -12,15 +12,25 @@ from __future__ import annotations
 import json
 
 from pipelinegen import __version__
+from pipelinegen.model.build import template_fields
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell
 from pipelinegen.plan.expand import cell_universe
 
-PLAN_DATA_FORMAT = 1
+PLAN_DATA_FORMAT = 2  # 2: cells name their agent label by key into "labels"
 RESULTS_ROOT = "ci-results"
 
 
-def cell_data(cell: Cell) -> dict:
+def agent_key(pipeline: Pipeline, cell: Cell) -> str:
+    """The key of the cell's agent label in the plan data's `labels` table: its resource class and the
+    values of the axes the label template uses ('medium arch=amd64'). Cells hold the key, not the label,
+    so relabelling a resource class (a fork's everyday change) edits one line of plan.json, not every cell's."""
+    resource = pipeline.resource(pipeline.step(cell.step).resource)
+    values = dict(cell.axes)
+    return " ".join([resource.name, *(f"{axis}={values[axis]}" for axis in dict.fromkeys(template_fields(resource.label)))])
+
+
+def cell_data(pipeline: Pipeline, cell: Cell) -> dict:
     """What varies per cell; everything a whole step shares lives once in the step entry."""
     return {
         "id": cell.id,
@@ -29,7 +39,7 @@ def cell_data(cell: Cell) -> dict:
         "axes": [value for _, value in cell.axes],  # in the order of the top-level "axes" list
         "split": cell.split,
         "command": cell.command,
-        "label": cell.label,
+        "agent": agent_key(pipeline, cell),  # the library sets cell.label = labels[agent] (pipelinegenPlan.parsePlan)
         "depends_on": list(cell.depends_on),
     }
 
@@ -68,6 +78,7 @@ def step_data(pipeline: Pipeline, step: Step) -> dict:
 
 
 def plan_data(pipeline: Pipeline) -> dict:
+    cells = cell_universe(pipeline)
     return {
         "format": PLAN_DATA_FORMAT,
         "generator": f"pipelinegen {__version__}",
@@ -96,18 +107,26 @@ def plan_data(pipeline: Pipeline) -> dict:
             {"step": r.step, "tests": r.tests, "count": r.count, "stop_on_failure": r.stop_on_failure, "machines": r.machines}
             for r in pipeline.repeats
         ],
-        "cells": [cell_data(c) for c in cell_universe(pipeline)],
+        "labels": {agent_key(pipeline, c): c.label for c in cells},
+        "cells": [cell_data(pipeline, c) for c in cells],
     }
 
 
 def render_plan_json(pipeline: Pipeline) -> str:
-    """Deterministic, ASCII JSON: one cell per line so a change to pipeline.yaml diffs readably."""
+    """Deterministic, ASCII JSON with one cell, step, profile, axis or label per line, so the diff of a
+    change to pipeline.yaml or an overlay has about one line per item it adds, removes or changes."""
     data = plan_data(pipeline)
-    cells = data.pop("cells")
 
     def dump(value: object) -> str:
         return json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
-    head = ",\n".join(f"  {dump(key)}: {dump(value)}" for key, value in sorted(data.items()))
-    body = ",\n".join(f"    {dump(cell)}" for cell in cells)
-    return "{\n" + head + ',\n  "cells": [\n' + body + "\n  ]\n}\n"
+    def block(value: object) -> str:
+        if isinstance(value, list) and value:
+            return "[\n" + ",\n".join(f"    {dump(item)}" for item in value) + "\n  ]"
+        if isinstance(value, dict) and value and all(not isinstance(v, dict | list) for v in value.values()):
+            return "{\n" + ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in sorted(value.items())) + "\n  }"
+        return dump(value)
+
+    cells = data.pop("cells")  # last, as before: the head (what selection needs) reads first
+    head = ",\n".join(f"  {dump(key)}: {block(value)}" for key, value in sorted(data.items()))
+    return "{\n" + head + f',\n  "cells": {block(cells)}\n}}\n'
