@@ -111,6 +111,13 @@ def _ref_from_dict(data: dict) -> CellRef:
                    split=int(data.get("split", 1)), splits=int(data.get("splits", 1)))
 
 
+def _image_pairs(images: object) -> tuple[tuple[str, str], ...]:
+    """summary.json's {image: id} of a `run --docker` (anything else in that place is ignored)."""
+    if not isinstance(images, dict):
+        return ()
+    return tuple(sorted((k, v) for k, v in images.items() if isinstance(k, str) and isinstance(v, str)))
+
+
 def read_run_directory(root: Path) -> RunDirectory | None:
     """None unless *root* holds plan.json and summary.json written by `pipelinegen run`."""
     import json
@@ -142,7 +149,7 @@ def read_run_directory(root: Path) -> RunDirectory | None:
         })
     started, ended = summary.get("started"), summary.get("ended")
     producer = Producer(kind="local", host=socket.gethostname(),
-                        images=(),
+                        images=_image_pairs(summary.get("docker_images")),
                         started_at=_iso(started) if started else "", finished_at=_iso(ended) if ended else "")
     complete = bool(summary.get("complete"))
     reason = "" if complete else (summary.get("reason") or f"local run status {summary.get('status', 'unknown')}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -14,6 +15,7 @@ from rich.console import Console
 from pipelinegen.cli_options import pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.render.escape import shell_quote
+from pipelinegen.run import docker as docker_mod
 from pipelinegen.run.bundle import write_run_bundle
 from pipelinegen.run.docker import docker_engine_problem, format_argv
 from pipelinegen.run.executor import (
@@ -94,6 +96,14 @@ def _load_plan(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | N
             if all(any(cell_matches(cell, sel) for cell in plan.cells) for sel in selectors):
                 return plan
     return plan_for(pipeline.profiles[0].name)
+
+
+def _prepare_docker(options: RunOptions, cells) -> RunOptions:
+    """Before a --docker run: remove what killed runners left behind, and find the cells' images."""
+    for name in docker_mod.reap_orphans():
+        click.echo(f"pipelinegen run: removed container {name}, left by a runner that is gone", err=True)
+    images = docker_mod.image_ids(cell.image for cell in cells if cell.image)
+    return dataclasses.replace(options, docker_images=images)
 
 
 def _dry_run(plan, cells, options: RunOptions) -> None:
@@ -201,6 +211,8 @@ def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, .
         # a second run would overwrite the first one's bundle and leave its cell directories mixed with its own
         raise PipelineError.single(str(out_dir), None, "holds a previous run (summary.json)",
                                    hint="choose another --out, or delete that directory first")
+    if docker:
+        options = _prepare_docker(options, cells)
     out = (out_dir or Path("results") / f"run-{run_id}").resolve()
     writer = ResultDirectory(out)
     try:  # a read-only or full --out is found here, before any cell starts

@@ -1,15 +1,31 @@
-"""`--docker`: each cell runs inside its step's image with its working copy mounted."""
+"""`--docker`: each cell runs inside its step's image with its working copy mounted.
+
+Every container carries labels naming the run and the `pipelinegen run` process that started it (pid and
+start time, so a reused pid is not mistaken for it). A runner that dies without stopping its containers
+(kill -9) is covered twice: its guard process (run/process.py) kills the containers it registered, and the
+next `run --docker` removes any labelled container whose runner is gone (one the guard missed, e.g. created
+while the runner died).
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 
 from pipelinegen.render.escape import shell_quote
 
 CONTAINER_WORKDIR = "/work"
+LABEL_RUN = "org.pipelinegen.run"
+LABEL_RUNNER = "org.pipelinegen.runner"  # "<pid>:<start time in clock ticks>" of the pipelinegen process
+LABEL_HOST = "org.pipelinegen.host"  # pids mean something on this host only
+# A project's script that builds one of its cell images (`build-image.sh IMAGE`), named in the message of a
+# cell whose image is missing: the CI-agnostic scripts contract (docs/scripts.md).
+IMAGE_BUILD_SCRIPT = ".build/docker/build-image.sh"
+_DOCKER_TIMEOUT_S = 60
 
 
 def docker_engine_problem(docker: str = "docker") -> str | None:
@@ -25,7 +41,8 @@ def docker_engine_problem(docker: str = "docker") -> str | None:
         lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
         reason = lines[-1] if lines else f"`docker info` exited {done.returncode}"
         return (f"--docker: no docker engine is reachable ({reason}). The docker client is installed but no "
-                "daemon answers: start one (or set DOCKER_HOST), or run without --docker to use the host.")
+                "daemon answers: start one (scripts/docker.sh engine, or set DOCKER_HOST), or run without "
+                "--docker to use the host.")
     return None
 
 
@@ -33,17 +50,39 @@ def container_name(run_id: str, cell_id: str, attempt: int) -> str:
     return f"pipelinegen-{run_id}-{cell_id}-a{attempt}"
 
 
-def docker_argv(image: str, workdir: Path, command: str, env: Mapping[str, str], name: str,
-                cpus: float, memory_gb: float, docker: str = "docker", user: str | None = None) -> list[str]:
-    """The `docker run` command line for one cell attempt (only the cell's own variables are passed in).
+def process_identity(pid: int) -> str:
+    """'<pid>:<start time>' (from /proc), or '' when *pid* does not run: a reused pid has another start time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return ""
+    return f"{pid}:{fields[19]}"  # field 22 of proc(5): starttime
 
-    The container runs as the calling user (uid:gid), so what it writes into the mounted working copy can
-    be read, collected and removed afterwards without root.
+
+@cache
+def runner_labels(run_id: str) -> tuple[tuple[str, str], ...]:
+    """The labels of every container this process starts for *run_id*."""
+    return ((LABEL_RUN, run_id), (LABEL_RUNNER, process_identity(os.getpid())), (LABEL_HOST, socket.gethostname()))
+
+
+def docker_argv(image: str, workdir: Path, command: str, env: Mapping[str, str] | Iterable[str], name: str,
+                cpus: float, memory_gb: float, docker: str = "docker", user: str | None = None,
+                labels: Iterable[tuple[str, str]] = ()) -> list[str]:
+    """The `docker run` command line for one cell attempt; *env* names the variables passed (never values).
+
+    The container runs as the calling user (uid:gid), so what it writes into the mounted working copy is
+    owned by that user on the host and can be collected and removed without root. No network: a cell's
+    scripts get what they need from the working copy and the image.
     """
     if user is None:
         user = f"{os.getuid()}:{os.getgid()}"
-    argv = [docker, "run", "--rm", "--init", "--name", name, "--user", user, "-e", "HOME=/tmp",
-            "-v", f"{workdir}:{CONTAINER_WORKDIR}", "-w", CONTAINER_WORKDIR]
+    argv = [docker, "run", "--rm", "--init", "--name", name, "--user", user, "--network", "none",
+            "-e", "HOME=/tmp", "-v", f"{workdir}:{CONTAINER_WORKDIR}", "-w", CONTAINER_WORKDIR]
+    for key, value in labels:
+        argv += ["--label", f"{key}={value}"]
     if cpus > 0:
         argv += ["--cpus", f"{cpus:g}"]
     if memory_gb > 0:
@@ -55,9 +94,57 @@ def docker_argv(image: str, workdir: Path, command: str, env: Mapping[str, str],
     return argv
 
 
-def docker_kill_argv(name: str, docker: str = "docker") -> list[str]:
-    """Killing the docker client does not stop the container; this does."""
-    return [docker, "kill", name]
+def docker_kill_argv(name: str, signal_name: str = "KILL", docker: str = "docker") -> list[str]:
+    """Killing the docker client does not stop the container; this does (TERM first, KILL after the grace)."""
+    return [docker, "kill", "--signal", signal_name, name]
+
+
+def remove_container(name: str, docker: str = "docker") -> None:
+    """Make sure a stopped attempt's container is gone (its client may have died before `--rm` applied)."""
+    subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False, timeout=_DOCKER_TIMEOUT_S,
+                   stdin=subprocess.DEVNULL)
+
+
+def image_ids(images: Iterable[str], docker: str = "docker") -> dict[str, str]:
+    """{image: its id (sha256:…)} for each image the engine has; missing images are left out."""
+    found: dict[str, str] = {}
+    for image in sorted(set(images)):
+        done = subprocess.run([docker, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True,
+                              text=True, check=False, timeout=_DOCKER_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        if done.returncode == 0 and done.stdout.strip():
+            found[image] = done.stdout.strip()
+    return found
+
+
+def missing_image_reason(image: str, project: Path) -> str:
+    """Why a cell cannot start: its image is not in the engine, and the command that builds it."""
+    if (project / IMAGE_BUILD_SCRIPT).is_file():
+        build = f"(cd {shell_quote(str(project))} && {IMAGE_BUILD_SCRIPT} {shell_quote(image)})"
+    else:
+        build = f"docker build -t {shell_quote(image)} DIRECTORY_OF_ITS_DOCKERFILE"
+    return f"image {image} is not in the docker engine: build it first with `{build}`"
+
+
+def reap_orphans(docker: str = "docker") -> list[str]:
+    """Remove containers of runners on this host that are gone (kill -9, a crash); returns their names."""
+    done = subprocess.run([docker, "ps", "-a", "--filter", f"label={LABEL_RUNNER}", "--filter",
+                           f"label={LABEL_HOST}={socket.gethostname()}", "--format",
+                           f'{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label "{LABEL_RUNNER}"}}}}'],
+                          capture_output=True, text=True, check=False, timeout=_DOCKER_TIMEOUT_S,
+                          stdin=subprocess.DEVNULL)
+    orphans: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        container_id, name, runner = parts
+        pid = runner.split(":", 1)[0]
+        if not pid.isdigit() or process_identity(int(pid)) != runner:
+            orphans[container_id] = name
+    if orphans:
+        subprocess.run([docker, "rm", "-f", *orphans], capture_output=True, check=False,
+                       timeout=_DOCKER_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    return sorted(orphans.values())
 
 
 def format_argv(argv: list[str]) -> str:

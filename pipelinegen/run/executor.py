@@ -62,6 +62,7 @@ class RunOptions:
     kill_grace_s: float = 5.0  # SIGTERM, then SIGKILL after this long
     keep_work: bool = False
     run_id: str = ""
+    docker_images: dict[str, str] = field(default_factory=dict)  # --docker: image -> id, only those present
 
 
 _MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -104,7 +105,10 @@ def cell_argv(cell: Cell, workdir: Path, env: dict[str, str], options: RunOption
         cell_vars = {k: v for k, v in env.items() if k.startswith("PIPELINEGEN_") or k in dict(cell.env)
                      or k in options.extra_env}
         name = docker_mod.container_name(options.run_id, cell.id, attempt)
-        return docker_mod.docker_argv(cell.image, workdir, cell.command, cell_vars, name, cell.cpu, cell.memory_gb)
+        # by id: the image recorded in the summary is the one that ran, even if the tag moves meanwhile
+        image = options.docker_images.get(cell.image, cell.image)
+        return docker_mod.docker_argv(image, workdir, cell.command, cell_vars, name, cell.cpu, cell.memory_gb,
+                                      labels=docker_mod.runner_labels(options.run_id))
     return ["bash", "-c", cell.command]
 
 
@@ -216,6 +220,8 @@ class Executor:
             reason = cannot_run_here(cell, self.options.jdk_homes, self.options.docker, host_arch())
             if reason:
                 self._finish_without_running(cell, SKIPPED, reason)
+            elif self.options.docker and cell.image and cell.image not in self.options.docker_images:
+                self._finish_without_running(cell, ERROR, docker_mod.missing_image_reason(cell.image, self.repo))
             else:
                 queue_.append(cell)
         self._write_summary(self._summary(complete=False, status="running", exit_code=None))
@@ -365,6 +371,8 @@ class Executor:
                     reap_group(running.proc)
                 finally:
                     self.guard.forget(running.proc.pid, self._container(cell, attempt))
+                if running.kill_reason and self.options.docker and cell.image:
+                    docker_mod.remove_container(self._container(cell, attempt))
                 result.returncode = returncode
                 result.status = running.kill_reason or (PASSED if returncode == 0 else FAILED)
                 if running.kill_reason == TIMEOUT:
@@ -486,7 +494,9 @@ class Executor:
         signal_group(running.proc, sig)
         if self.options.docker and running.cell.image:
             name = docker_mod.container_name(self.options.run_id, running.cell.id, running.attempt)
-            subprocess.run(docker_mod.docker_kill_argv(name), capture_output=True, check=False, timeout=30)
+            signal_name = "KILL" if sig == signal.SIGKILL else "TERM"
+            subprocess.run(docker_mod.docker_kill_argv(name, signal_name), capture_output=True, check=False,
+                           timeout=30)
 
     def _stop_all(self) -> None:
         """Stop every running attempt (Ctrl-C or an unexpected error) and wait until each has reported."""
@@ -560,7 +570,15 @@ class Executor:
             jdk_homes={k: str(v) for k, v in sorted(self.options.jdk_homes.items())},
             reason=(f"cannot write the results directory: {self.out_error.strerror or self.out_error}"
                     if self.out_error is not None else ""),
+            docker_images=self._images_used(),
         )
+
+    def _images_used(self) -> dict[str, str]:
+        """{image: id} of the selected cells' images (the bundle records what the results were produced in)."""
+        if not self.options.docker:
+            return {}
+        used = {cell.image for cell in self.cells if cell.image}
+        return {image: id_ for image, id_ in sorted(self.options.docker_images.items()) if image in used}
 
 
 class _Interrupted(Exception):

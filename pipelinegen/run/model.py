@@ -86,6 +86,7 @@ class RunSummary:
     cells: list[CellResult]
     jdk_homes: dict[str, str] = field(default_factory=dict)
     reason: str = ""  # why the run is incomplete or errored beyond its cells (results directory full, …)
+    docker_images: dict[str, str] = field(default_factory=dict)  # --docker: image -> id (sha256:…) it ran in
 
     def as_dict(self) -> dict:
         data = asdict(self)
