@@ -14,6 +14,7 @@ Cells of the plan that were never added are recorded as "not-run", so a missing 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,6 +46,7 @@ from pipelinegen.results.normalise import junit_writer
 from pipelinegen.results.testcase import TestCaseResult
 
 JUNIT_NAME = "junit.xml"
+_CELL_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
 def _as_ref(cell: Cell | CellRef) -> CellRef:
@@ -143,6 +145,9 @@ class BundleWriter:
         on the last one; they are recorded as flaky (flaky_reruns >= 1).
         """
         ref = _as_ref(cell)
+        if not _CELL_ID.fullmatch(ref.id) or ref.id in (".", ".."):
+            # the id becomes a directory of the bundle: '../x' would write outside the staging directory
+            raise ValueError(f"cell id {ref.id[:100]!r} is not a plain name (letters, digits, _ . -)")
         if status not in CELL_STATUSES:
             raise ValueError(f"cell {ref.id}: status {status!r} is not one of {', '.join(CELL_STATUSES)}")
         if ref.id in self._results:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from pipelinegen.results.collect import (
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import model_identity
-from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict
+from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict, parse_json
 from pipelinegen.results.summary import profile_scope, summarise, text_summary, write_html, write_merged_junit
 from pipelinegen.results.verify import is_full_commit, load_allow_known, verify_bundle
 
@@ -53,10 +52,10 @@ def _load(pipeline: Path, overlays: tuple[Path, ...]):
 def _plan_cells(plan_file: Path) -> list[CellRef]:
     """Cells of a plan written by `pipelinegen plan --json`."""
     try:
-        data = json.loads(plan_file.read_text(encoding="utf-8"))
+        data = parse_json(plan_file.read_bytes(), "plan JSON")
         return [CellRef(c["id"], c["name"], c["step"], tuple((c.get("axes") or {}).items()), int(c.get("split", 1)),
                         int(c.get("splits", 1))) for c in data["cells"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # ManifestError is a ValueError
         raise PipelineError.single(str(plan_file), None, f"not a plan JSON file: {err}",
                                    hint="write it with `pipelinegen plan --json`") from err
 
@@ -144,6 +143,10 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
             result = writer.add_cell(item.pop("cell"), **item)
             if not result.duration_s:
                 result.duration_s = result.tests.duration_s  # files alone give no wall time: use the tests'
+    except ValueError as err:  # a doctored summary.json: a cell id that is a path, a status that is none
+        writer.close()
+        raise PipelineError.single(str(directory), None, str(err),
+                                   hint="collect the directory `pipelinegen run --out` wrote, unmodified") from err
     except BaseException:
         writer.close()
         raise

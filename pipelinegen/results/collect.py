@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelinegen.errors import PipelineError
 from pipelinegen.plan.cell import Cell
-from pipelinegen.results.manifest import CellRef, Producer, safe_id
+from pipelinegen.results.manifest import CellRef, ManifestError, Producer, parse_json, safe_id
 
 DEFAULT_LOG_GLOBS = ("*.log", "*.log.xz", "*.log.gz", "*.log.zst", "*.txt")
 
@@ -47,7 +48,9 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
             continue
         ref = (plan_cell if isinstance(plan_cell, CellRef) else CellRef.from_cell(plan_cell)) if plan_cell else CellRef(id=cell_id, name=label, step="")
         logs = sorted(Path(directory) / f for f in files if any(fnmatch.fnmatch(f, g) for g in log_globs))
-        found.append(FoundCell(ref=ref, junit=[Path(directory) / f for f in xml], logs=logs))
+        # A symlink among the artifacts would put its target (a key, /etc/shadow) into the bundle.
+        found.append(FoundCell(ref=ref, junit=[Path(directory) / f for f in xml if not (Path(directory) / f).is_symlink()],
+                               logs=[log for log in logs if not log.is_symlink()]))
     return found
 
 
@@ -120,14 +123,39 @@ def _image_pairs(images: object) -> tuple[tuple[str, str], ...]:
 
 def read_run_directory(root: Path) -> RunDirectory | None:
     """None unless *root* holds plan.json and summary.json written by `pipelinegen run`."""
-    import json
-
     root = Path(root)
     plan_path, summary_path = root / "plan.json", root / "summary.json"
     if not (plan_path.is_file() and summary_path.is_file()):
         return None
-    plan = json.loads(plan_path.read_text(encoding="utf-8"))
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    try:
+        plan = parse_json(plan_path.read_bytes(), "plan.json")
+        summary = parse_json(summary_path.read_bytes(), "summary.json")
+        if not isinstance(plan, dict) or not isinstance(summary, dict):
+            raise ManifestError("plan.json and summary.json must each hold a JSON object")
+        return _run_directory(root, plan, summary)
+    except (ManifestError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise PipelineError.single(str(root), None, f"not a readable `pipelinegen run` directory: {err}",
+                                   hint="collect the directory `pipelinegen run --out` wrote, unmodified") from err
+
+
+def _inside(root: Path, rel: object) -> Path | None:
+    """root/rel for a path recorded in summary.json, or None when it leaves *root* or is a symlink: a
+    doctored summary must not pull /etc/shadow or ~/.ssh into a bundle."""
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        return None
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or ".." in parts:
+        return None
+    path = root / rel
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            return None
+    return path
+
+
+def _run_directory(root: Path, plan: dict, summary: dict) -> RunDirectory:
     planned = [_ref_from_dict(c) for c in plan.get("cells", [])]
     refs = {ref.id: ref for ref in planned}
     cells = []
@@ -143,8 +171,9 @@ def read_run_directory(root: Path) -> RunDirectory | None:
             "duration_s": sum(max(0.0, (a.get("ended") or 0) - (a.get("started") or 0)) for a in attempts),
             "node": socket.gethostname(),
             # Only the last attempt's results count; earlier attempts are what made it flaky.
-            "junit": [root / p for p in last.get("junit", [])],
-            "logs": [root / a["log"] for a in attempts if a.get("log")] + [root / p for p in last.get("archived", [])],
+            "junit": [p for p in (_inside(root, rel) for rel in last.get("junit", [])) if p is not None],
+            "logs": [p for p in (_inside(root, rel) for rel in [a.get("log") for a in attempts]
+                                 + list(last.get("archived", []))) if p is not None],
             "flaky_tests": list(cell.get("flaky_tests") or []),
         })
     started, ended = summary.get("started"), summary.get("ended")

@@ -1,0 +1,165 @@
+"""False CERTIFIED through the commit, and hostile inputs to `results collect`.
+
+- collect resolves a short --commit to the full sha with git in the checkout, or refuses it;
+- verify compares full commits only: no prefix, in either direction, certifies anything;
+- a doctored run directory (summary.json) cannot pull files from outside it, or write outside the staging
+  directory, and deeply nested JSON is exit 2, not a RecursionError traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import bundle_mutator as bm
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelinegen.cli import main
+from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.verify import verify_bundle
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
+
+
+def _cli(*args, cwd: Path | None = None) -> tuple[int, str]:
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.output
+
+
+def _git_checkout(tmp: Path) -> tuple[Path, str]:
+    repo = tmp / "checkout"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(git + ["init", "-q"], cwd=repo, check=True)
+    (repo / "f").write_text("x\n")
+    subprocess.run(git + ["add", "f"], cwd=repo, check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "one"], cwd=repo, check=True)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    return repo, sha
+
+
+def test_collect_resolves_a_short_commit_in_the_checkout(tmp_path):
+    repo, sha = _git_checkout(tmp_path)
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", FIXTURES, "--commit", sha[:7], "--profile", "p", "-o", out, cwd=repo)
+    assert code == 0, text
+    assert read_bundle(out).manifest["subject"]["commit"] == sha
+    code, _ = _cli("results", "collect", FIXTURES, "--commit", "HEAD", "--profile", "p", "-o", out, cwd=repo)
+    assert code == 0 and read_bundle(out).manifest["subject"]["commit"] == sha
+
+
+@pytest.mark.parametrize("commit", ["0123456", "0123456789ab", "01234567890123456789012345678901234567",
+                                    "0123456789abcdef0123456789abcdef0123456789", "HEAD", "zzzzzzz", "",
+                                    "0123456789abcdef0123456789abcdef0123456g"])
+def test_collect_refuses_a_commit_it_cannot_make_full(commit, tmp_path):
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", FIXTURES, "--commit", commit, "--profile", "p", "-o", out, cwd=tmp_path)
+    assert code == 2, text
+    assert "not a full 40/64-hex commit" in text
+    assert not out.exists()
+
+
+def test_a_full_sha256_commit_is_accepted(tmp_path):
+    commit = "ab" * 32
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", FIXTURES, "--commit", commit.upper(), "--profile", "p", "-o", out,
+                      cwd=tmp_path)
+    assert code == 0, text
+    assert read_bundle(out).manifest["subject"]["commit"] == commit
+
+
+@settings(max_examples=40, deadline=None)
+@given(cut=st.integers(min_value=0, max_value=39), tail=st.text(alphabet="0123456789abcdef", min_size=0, max_size=30))
+def test_verify_never_certifies_a_prefix_or_an_extension_of_the_commit(cut, tail, tmp_path_factory):
+    """Any string that is not exactly the recorded commit fails, short, long or sharing a prefix."""
+    tmp = tmp_path_factory.getbasetemp() / "prefix"
+    tmp.mkdir(exist_ok=True)
+    bundle = tmp / "good.tar.zst"
+    if not bundle.exists():
+        bm.good_bundle(tmp)
+    wanted = bm.COMMIT[:cut] + tail
+    report = verify_bundle(bundle, commit=wanted)
+    assert report.certified == (wanted == bm.COMMIT)
+
+
+def test_verify_cli_refuses_an_abbreviation_it_cannot_resolve_and_never_matches_by_prefix(tmp_path):
+    bundle = bm.good_bundle(tmp_path)
+    code, text = _cli("results", "verify", bundle, "--commit", bm.COMMIT[:7], cwd=tmp_path)
+    assert code == 2 and "not a full 40/64-hex commit" in text and "CERTIFIED: " not in text
+    other = bm.COMMIT[:7] + "f" * 33
+    code, text = _cli("results", "verify", bundle, "--commit", other, cwd=tmp_path)
+    assert code == 1 and f"the bundle certifies {bm.COMMIT}, not {other}" in text
+    code, text = _cli("results", "verify", bundle, "--commit", bm.COMMIT.upper(), cwd=tmp_path)
+    assert code == 0, text
+
+
+def test_a_bundle_recording_an_abbreviated_commit_certifies_nothing(tmp_path):
+    """Bundles written before collect refused short commits (or by hand) carry one: never CERTIFIED."""
+    members = bm.members_of(bm.good_bundle(tmp_path))
+    manifest = json.loads(dict(members)["manifest.json"])
+    manifest["subject"]["commit"] = bm.COMMIT[:7]
+    forged = bm.redigest([(n, json.dumps(manifest).encode() if n == "manifest.json" else d) for n, d in members])
+    bad = tmp_path / "short.tar.zst"
+    bad.write_bytes(bm.zstd(bm.tar_bytes(forged)))
+    assert not verify_bundle(bad).certified
+    assert not verify_bundle(bad, commit=bm.COMMIT).certified
+
+
+# ---- doctored `pipelinegen run` directories -----------------------------------------------------------------
+
+def _run_dir(tmp: Path, cell: dict) -> Path:
+    root = tmp / "run"
+    (root / "cells" / "c").mkdir(parents=True)
+    (root / "cells" / "c" / "attempt-1.log").write_text("log\n")
+    (root / "plan.json").write_text(json.dumps({"cells": [{"id": "c", "name": "c", "step": "s"}],
+                                                "parameters": {"profile": "p"}}))
+    (root / "summary.json").write_text(json.dumps({"complete": True, "status": "passed", "cells": [cell],
+                                                   "parameters": {"profile": "p"}}))
+    return root
+
+
+@pytest.mark.parametrize("log", ["../../secret.txt", "/etc/passwd", "cells/c/link.log"])
+def test_collect_never_bundles_a_file_from_outside_the_run_directory(log, tmp_path):
+    (tmp_path / "secret.txt").write_text("TOP SECRET\n")
+    root = _run_dir(tmp_path, {"id": "c", "status": "passed", "attempts": [
+        {"log": log, "junit": [], "archived": [log], "started": 1, "ended": 2}]})
+    (root / "cells" / "c" / "link.log").symlink_to(tmp_path / "secret.txt")
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", root, "--commit", bm.COMMIT, "-o", out)
+    assert code == 0, text
+    for _name, handle in read_bundle(out).iter_files():
+        data = handle.read()
+        assert b"TOP SECRET" not in data and b"root:" not in data
+
+
+@pytest.mark.parametrize("cell_id", ["../../escape", "..", "a/b", "/abs", "x\ny"])
+def test_collect_refuses_a_cell_id_that_is_a_path(cell_id, tmp_path):
+    root = _run_dir(tmp_path, {"id": cell_id, "status": "passed", "attempts": [
+        {"log": "cells/c/attempt-1.log", "junit": [], "archived": [], "started": 1, "ended": 2}]})
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", root, "--commit", bm.COMMIT, "-o", out)
+    assert code == 2 and "not a plain name" in text, text
+    assert not (tmp_path / "escape").exists() and not out.exists()
+
+
+@pytest.mark.parametrize("which", ["plan.json", "summary.json"])
+def test_collect_of_deeply_nested_or_broken_run_json_is_exit_2(which, tmp_path):
+    root = _run_dir(tmp_path, {"id": "c", "status": "passed", "attempts": []})
+    for content in (b"[" * 100_000 + b"]" * 100_000, b"[1, 2", b'{"cells": 5}'):
+        (root / which).write_bytes(content)
+        code, text = _cli("results", "collect", root, "--commit", bm.COMMIT, "-o", tmp_path / "b.tar.zst")
+        assert code == 2, text
+        assert "Traceback" not in text
