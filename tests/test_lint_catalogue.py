@@ -180,3 +180,24 @@ def test_a_missing_or_huge_catalogue_is_exit_2(tmp_path):
         handle.truncate(17 * 1024 * 1024)
     result = lint(tmp_path, CLEAN, "--catalogue", str(huge))
     assert result.exit_code == 2 and "larger than" in result.output
+
+
+def test_the_pinned_catalogue_matches_plugins_txt_and_accepts_our_generated_jenkinsfiles(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    pinned_plugins = {}
+    for line in (root / "pipelinegen" / "deploy" / "plugins.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.strip().split(":", 1)
+            pinned_plugins[name] = version
+    doc = json.loads((root / "pipelinegen" / "lint" / "catalogue-pinned.json").read_text())
+    assert doc["plugins"] == pinned_plugins, (
+        "plugins.txt changed: refresh pipelinegen/lint/catalogue-pinned.json (export it from a clone with "
+        "`pipelinegen catalogue export`) so `lint --catalogue pinned` describes the plugins the clone installs")
+    generated = [root / "generated" / "Jenkinsfile", *sorted(root.glob("examples/*/generated/Jenkinsfile"))]
+    result = CliRunner().invoke(main, ["lint", "--no-cache", "--catalogue", "pinned", *map(str, generated)])
+    assert result.exit_code == 0, result.output  # what we generate runs on the clone we deploy
+    kitchen_sink = root / "tests" / "lint_real" / "kitchen_sink.Jenkinsfile"
+    result = CliRunner().invoke(main, ["lint", "--no-cache", "--catalogue", "pinned", "--format", "json",
+                                       str(kitchen_sink)])
+    rules = {f["rule"] for f in json.loads(result.stdout)}
+    assert {"option-type", "agent-type-unknown", "tools-version"} <= rules  # ansiColor, docker: not installed

@@ -86,10 +86,11 @@ def _describable(entry: dict) -> Describable:
 
 
 def _source_label(doc: dict, fallback: str) -> str:
+    """How messages name the catalogue: "the controller URL (Jenkins V)", or its own name."""
     source = doc.get("source", {})
-    label = source.get("url") or source.get("name") or fallback
+    label = f"the controller {source['url']}" if source.get("url") else source.get("name") or f"the catalogue {fallback}"
     jenkins = source.get("jenkins")
-    return f"the controller {label}" + (f" (Jenkins {jenkins})" if jenkins else "")
+    return label + (f" (Jenkins {jenkins})" if jenkins else "")
 
 
 def catalogue_from_document(doc: object, where: str) -> Catalogue:
