@@ -20,6 +20,7 @@ from pipelinegen.render.escape import (
     jjb_string,
     map_strings,
     shell_quote,
+    xml_attribute,
     xml_text,
 )
 from tests.conftest import run_groovy
@@ -68,6 +69,12 @@ def test_shell_quote_is_one_word_with_no_expansion(value):
 def test_xml_text_parses_back_to_the_same_text(value):
     document = f"<a>{xml_text(value)}</a>"
     assert (etree.fromstring(document).text or "") == value
+
+
+@pytest.mark.parametrize("value", [*NASTY, 'a "quoted" <tag> & more', "tab\tline\nfeed\rreturn", "x" * 10_000])
+def test_xml_attribute_parses_back_to_the_same_value(value):
+    document = f'<a v="{xml_attribute(value)}"/>'
+    assert etree.fromstring(document).get("v") == value
 
 
 def test_xml_text_refuses_characters_xml_cannot_carry():

@@ -6,9 +6,11 @@ load time by the schema (docs/security.md)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any
+from xml.sax import saxutils
 
 from lxml import etree
 
@@ -47,6 +49,21 @@ def groovy_string(value: str) -> str:
 def shell_quote(value: str) -> str:
     """One POSIX shell word holding *value* exactly (no expansion of $, `, \\, globs or spaces)."""
     return shlex.quote(value)
+
+
+_XML_ATTRIBUTE_SPECIAL = re.compile('[&<>"\t\n\r]')
+_XML_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
+
+
+def xml_attribute(value: str) -> str:
+    """*value* as the content of a double-quoted XML attribute: &, <, >, " escaped, and tab and line breaks
+    as character references (attribute-value normalisation would turn them into spaces otherwise).
+
+    One regex scan for the common plain value, so bulk writers (normalised JUnit: one call per test case)
+    can afford it. Characters XML 1.0 forbids must be removed first (results.junit.xml_safe does)."""
+    if _XML_ATTRIBUTE_SPECIAL.search(value) is None:
+        return value
+    return saxutils.escape(value, _XML_ATTRIBUTE_ENTITIES)
 
 
 def xml_text(value: str) -> str:

@@ -52,7 +52,7 @@ def write_tar(out: Path, root: Path, names: Sequence[str]) -> None:
     with atomic_writer(out) as raw:
         if kind == "zst":
             # Single-threaded: zstd's worker buffers would make peak memory grow with the bundle size.
-            cctx = zstandard.ZstdCompressor(level=10, threads=0)
+            cctx = zstandard.ZstdCompressor(level=3, threads=0)
             with cctx.stream_writer(raw, closefd=False) as zstream:
                 _write_members(tarfile.open(fileobj=zstream, mode="w|", format=tarfile.PAX_FORMAT), root, names)
         else:

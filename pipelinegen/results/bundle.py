@@ -13,6 +13,7 @@ Cells of the plan that were never added are recorded as "not-run", so a missing 
 
 from __future__ import annotations
 
+import array
 import hashlib
 import re
 import shutil
@@ -37,12 +38,14 @@ from pipelinegen.results.manifest import (
     ManifestError,
     Producer,
     Subject,
+    TestCounts,
     build_manifest,
     dumps,
     load_manifest,
     schema_problems,
 )
 from pipelinegen.results.normalise import junit_writer
+from pipelinegen.results.records import RECORDS_NAME, RecordsWriter, read_records
 from pipelinegen.results.testcase import TestCaseResult
 
 JUNIT_NAME = "junit.xml"
@@ -67,34 +70,96 @@ def junit_files(paths: Iterable[Path]) -> list[Path]:
 
 
 class _DuplicateTracker:
-    """Finds a test seen twice in one cell, or in two splits of the same step and axes.
+    """Finds a test seen twice in one cell, or in two splits of the same step and axes, in flat memory.
 
-    Keys are 8-byte hashes so a million test cases cost tens of MB, not the strings themselves.
+    Each test case costs 8 bytes on disk, not its identity in memory: the 64-bit hash of (group, suite,
+    classname, name) is appended to one of BUCKETS files chosen by the hash. report() reads one bucket at
+    a time and keeps the hashes seen more than once; only when there are such candidates are the staged
+    records files read again to confirm them exactly, so a hash collision is never reported and a real
+    duplicate is never dropped.
     """
 
-    def __init__(self) -> None:
-        self._first: dict[bytes, str] = {}
-        self._dups: dict[bytes, dict] = {}
+    BUCKETS = 64
+    _SPILL = 4096
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._buffers = [array.array("q") for _ in range(self.BUCKETS)]
+        self._spilled = [False] * self.BUCKETS
+        self._cells: dict[str, tuple[str, Path]] = {}  # cell id -> (group, staged records file)
+
+    def add_cell(self, cell_id: str, group: str, records: Path) -> None:
+        self._cells[cell_id] = (group, records)
 
     def see(self, group: str, case: TestCaseResult) -> None:
-        key = hashlib.blake2b("\0".join((group, case.suite, case.classname, case.name)).encode(),
-                              digest_size=8).digest()
-        first = self._first.get(key)
-        if first is None:
-            self._first[key] = case.cell_id
-            return
-        dup = self._dups.get(key)
-        if dup is None:
-            dup = self._dups[key] = {"suite": case.suite, "classname": case.classname, "name": case.name,
-                                     "group": group, "cells": [first], "count": 1}
-        dup["cells"].append(case.cell_id)
-        dup["count"] += 1
+        key = hash((group, case.suite, case.classname, case.name))
+        bucket = key & (self.BUCKETS - 1)
+        buffer = self._buffers[bucket]
+        buffer.append(key)
+        if len(buffer) >= self._SPILL:
+            self._spill(bucket)
+
+    def _spill(self, bucket: int) -> None:
+        with open(self._dir / f"{bucket:02d}", "ab") as out:
+            self._buffers[bucket].tofile(out)
+        self._buffers[bucket] = array.array("q")
+        self._spilled[bucket] = True
+
+    def _candidates(self) -> set[int]:
+        found: set[int] = set()
+        for bucket in range(self.BUCKETS):
+            keys = array.array("q")
+            if self._spilled[bucket]:
+                path = self._dir / f"{bucket:02d}"
+                with open(path, "rb") as handle:
+                    keys.frombytes(handle.read())
+            keys.extend(self._buffers[bucket])
+            if len(set(keys)) == len(keys):
+                continue
+            seen: set[int] = set()
+            for key in keys:
+                if key in seen:
+                    found.add(key)
+                seen.add(key)
+        return found
 
     def report(self) -> list[dict]:
-        out = []
-        for dup in self._dups.values():
-            out.append({**dup, "cells": sorted(set(dup["cells"]))})
+        candidates = self._candidates()
+        if not candidates:
+            return []
+        sightings: dict[tuple[str, str, str, str], list[str]] = {}
+        for cell_id, (group, records) in self._cells.items():
+            with open(records, "rb") as handle:
+                for case in read_records(handle, cell_id, records.name):
+                    identity = (group, case.suite, case.classname, case.name)
+                    if hash(identity) in candidates:
+                        sightings.setdefault(identity, []).append(cell_id)
+        out = [{"suite": suite, "classname": classname, "name": name, "group": group, "cells": sorted(set(cells)),
+                "count": len(cells)}
+               for (group, suite, classname, name), cells in sightings.items() if len(cells) > 1]
         return sorted(out, key=lambda d: (d["group"], d["classname"], d["name"], d["suite"]))
+
+
+class _HashingFile:
+    """A binary file that hashes what is written to it (no second read to digest it)."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = open(path, "wb")  # noqa: SIM115 (closed by close())
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self._handle.write(data)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> _HashingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class BundleWriter:
@@ -113,10 +178,11 @@ class BundleWriter:
         self.sign_key = Path(sign_key) if sign_key else None
         self._planned = [_as_ref(c) for c in cells]
         self._results: dict[str, CellResult] = {}
-        self._dups = _DuplicateTracker()
         self._tmp = tempfile.TemporaryDirectory(prefix=".bundle-", dir=self.out.parent if self.out.parent.is_dir()
                                                 else None)
         self.staging = Path(self._tmp.name)
+        self._dups = _DuplicateTracker(self.staging / ".duplicates")  # outside cells/: never archived
+        self._digests: dict[str, str] = {}  # staged member -> sha256, for files hashed while written
         self._done = False
 
     def __enter__(self) -> BundleWriter:
@@ -158,7 +224,8 @@ class BundleWriter:
         sources = junit_files(junit)
         if sources:
             result.junit = f"{CELLS_DIR}/{ref.id}/{JUNIT_NAME}"
-            self._ingest(ref, sources, cell_dir / JUNIT_NAME, result, attempts, frozenset(flaky_tests))
+            result.records = f"{CELLS_DIR}/{ref.id}/{RECORDS_NAME}"
+            self._ingest(ref, sources, result, attempts, frozenset(flaky_tests))
         for i, log in enumerate(map(Path, logs)):
             if not log.is_file():
                 continue
@@ -169,21 +236,40 @@ class BundleWriter:
         self._results[ref.id] = result
         return result
 
-    def _ingest(self, ref: CellRef, sources: list[Path], target: Path, result: CellResult, attempt: int,
+    def _ingest(self, ref: CellRef, sources: list[Path], result: CellResult, attempt: int,
                 flaky_tests: frozenset[str]) -> None:
+        """Parse the cell's JUnit once; write junit.xml and records.tsv, hashing both as they are written."""
         group = ref.group
-        with open(target, "wb") as out, junit_writer(out, ref.id) as writer:
+        see = self._dups.see
+        statuses = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+        duration = 0.0
+        flaky = 0
+        assert result.junit and result.records
+        with _HashingFile(self.staging / result.junit) as junit_out, \
+                _HashingFile(self.staging / result.records) as records_out, \
+                junit_writer(junit_out, ref.id) as writer:
+            records = RecordsWriter(records_out)
+            write, keep = writer.write, records.write
             for source in sources:
                 result.junit_files.append(source.name)
                 for record in iter_records(source, ref.id, attempt=max(attempt, 1)):
                     if isinstance(record, SuiteOutput):
-                        writer.write(record)
+                        write(record)
                         continue
                     if flaky_tests and record.status == "passed" and record.test_id in flaky_tests:
                         record = record._replace(flaky_reruns=max(1, record.flaky_reruns))
-                    writer.write(record)
-                    result.tests.add(record.status, record.duration_s, record.flaky_reruns > 0)
-                    self._dups.see(group, record)
+                    write(record)
+                    keep(record)
+                    statuses[record.status] += 1
+                    duration += record.duration_s
+                    if record.flaky_reruns:
+                        flaky += 1
+                    see(group, record)
+            records.flush()
+        self._digests[result.junit] = junit_out.digest.hexdigest()
+        self._digests[result.records] = records_out.digest.hexdigest()
+        self._dups.add_cell(ref.id, group, self.staging / result.records)
+        result.tests.merge(TestCounts(**statuses, flaky=flaky, duration_s=duration))
 
     def cells(self) -> list[CellResult]:
         ordered = [self._results.get(ref.id) or CellResult(ref=ref) for ref in self._planned]
@@ -208,7 +294,8 @@ class BundleWriter:
             (self.staging / MANIFEST).write_bytes(manifest_bytes)
             files = sorted(p.relative_to(self.staging).as_posix() for p in (self.staging / CELLS_DIR).rglob("*")
                            if p.is_file()) if (self.staging / CELLS_DIR).is_dir() else []
-            lines = [f"{sha256_file(self.staging / name)}  {name}\n" for name in [MANIFEST, *files]]
+            lines = [f"{self._digests.get(name) or sha256_file(self.staging / name)}  {name}\n"
+                     for name in [MANIFEST, *files]]
             digests_bytes = "".join(sorted(lines, key=lambda line: line.split("  ", 1)[1])).encode()
             (self.staging / DIGESTS).write_bytes(digests_bytes)
             stmt = attest.statement(manifest, sha256_bytes(manifest_bytes), sha256_bytes(digests_bytes))

@@ -107,18 +107,22 @@ def xml_safe(text: str) -> str:
     return _INVALID_XML_CHARS.sub("?", text)
 
 
+_INFINITY = float("inf")
+
+
 def _duration(value: str | None) -> float:
+    """Seconds from a time attribute; 0.0 for what is not a finite non-negative number."""
     if not value:
         return 0.0
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        # Surefire in some locales writes "1,234.5".
-        return max(0.0, float(value.replace(",", "")))
-    except ValueError:
-        return 0.0
+        try:
+            # Surefire in some locales writes "1,234.5".
+            seconds = float(value.replace(",", ""))
+        except ValueError:
+            return 0.0
+    return seconds if 0.0 <= seconds < _INFINITY else 0.0
 
 
 def _text(elem) -> str:
@@ -289,7 +293,7 @@ class _RecordTarget:
                     duration = float(text)
                 except ValueError:
                     duration = _duration(text)
-                if not duration >= 0.0:  # negative or NaN
+                if not 0.0 <= duration < _INFINITY:  # negative, NaN or infinite
                     duration = 0.0
             attempt = self.attempt
             flaky = 0

@@ -123,6 +123,7 @@ class CellResult:
     duration_s: float = 0.0
     node: str = ""
     junit: str | None = None  # path inside the bundle
+    records: str | None = None  # the same test cases as compact lines (results/records.py), for bulk readers
     junit_files: list[str] = field(default_factory=list)  # source files ingested, for audit
     logs: list[str] = field(default_factory=list)  # paths inside the bundle
     tests: TestCounts = field(default_factory=TestCounts)
@@ -139,7 +140,7 @@ class CellResult:
                 "axes": dict(self.ref.axes), "split": self.ref.split, "splits": self.ref.splits,
                 "status": self.status, "reported_status": self.reported_status, "attempts": self.attempts,
                 "duration_s": round(self.duration_s, 3), "node": self.node, "junit": self.junit,
-                "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict()}
+                **({"records": self.records} if self.records else {}), "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict()}
 
 
 def parameters_from_dict(data: dict) -> Parameters:

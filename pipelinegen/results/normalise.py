@@ -4,95 +4,111 @@ The output is plain JUnit that Jenkins' junit step and any JUnit viewer read: <t
 <testsuite> per run of consecutive cases from the same (cell, suite). Counts are not written as suite
 attributes because a stream does not know them up front; they are in the bundle manifest. Extra
 attributes `cell`, `attempt` and `flaky_reruns` keep what plain JUnit cannot say.
+
+Written as text, buffered, with every value escaped by render.escape (xml_attribute / xml_text): building
+one lxml element per test case cost several times the parse of the input (issue 16).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from lxml import etree
-
+from pipelinegen.render.escape import xml_attribute, xml_text
 from pipelinegen.results.junit import SuiteOutput, xml_safe
 from pipelinegen.results.testcase import TestCaseResult
 
 _STATUS_TAG = {"failed": "failure", "error": "error", "skipped": "skipped"}
+_FLUSH_PARTS = 2048
 
 
-def _safe(text: str) -> str:
-    return xml_safe(text) if text else ""
+# Anything xml_safe or xml_attribute would change; most names contain none of it (one scan, then done).
+_ATTRIBUTE_WORK = re.compile('[&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+
+
+def _attr(text: str) -> str:
+    return text if _ATTRIBUTE_WORK.search(text) is None else xml_attribute(xml_safe(text))
+
+
+def _text(text: str) -> str:
+    return xml_text(xml_safe(text)) if text else ""
 
 
 class JUnitStreamWriter:
-    """Appends TestCaseResult / SuiteOutput records to an lxml incremental XML writer."""
+    """Appends TestCaseResult / SuiteOutput records to a binary stream as JUnit XML (buffered)."""
 
-    def __init__(self, xf, root) -> None:
-        self._xf = xf
-        self._root = root
-        self._suite_ctx = None
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._parts: list[str] = []
         self._suite_key: tuple[str, str] | None = None
+        self._classes: dict[str, str] = {}  # classname -> escaped (a suite repeats one classname)
+
+    def _emit(self, text: str) -> None:
+        self._parts.append(text)
+        if len(self._parts) >= _FLUSH_PARTS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self._out.write("".join(self._parts).encode("utf-8"))
+            self._parts.clear()
 
     def _open_suite(self, suite: str, cell_id: str) -> None:
         if self._suite_key == (suite, cell_id):
             return
         self._close_suite()
-        attrs = {"name": _safe(suite)}
-        if cell_id:
-            attrs["cell"] = cell_id
-        self._suite_ctx = self._xf.element("testsuite", attrs)
-        self._suite_ctx.__enter__()
+        cell = f' cell="{_attr(cell_id)}"' if cell_id else ""
+        self._emit(f'<testsuite name="{_attr(suite)}"{cell}>')
         self._suite_key = (suite, cell_id)
+        self._classes.clear()
 
     def _close_suite(self) -> None:
-        if self._suite_ctx is not None:
-            self._suite_ctx.__exit__(None, None, None)
-            self._suite_ctx = None
+        if self._suite_key is not None:
+            self._emit("</testsuite>")
             self._suite_key = None
 
     def write(self, record: TestCaseResult | SuiteOutput) -> None:
-        self._open_suite(record.suite, record.cell_id)
+        if self._suite_key != (record.suite, record.cell_id):
+            self._open_suite(record.suite, record.cell_id)
         if isinstance(record, SuiteOutput):
             for tag, text in (("system-out", record.stdout), ("system-err", record.stderr)):
                 if text.strip():
-                    el = etree.Element(tag)
-                    el.text = _safe(text)
-                    self._xf.write(el)
+                    self._emit(f"<{tag}>{_text(text)}</{tag}>")
             return
-        el = etree.Element("testcase", {
-            "classname": _safe(record.classname),
-            "name": _safe(record.name),
-            "time": f"{record.duration_s:.3f}",
-        })
+        classname = self._classes.get(record.classname)
+        if classname is None:
+            classname = self._classes[record.classname] = _attr(record.classname)
+        head = f'<testcase classname="{classname}" name="{_attr(record.name)}" time="{record.duration_s:.3f}"'
         if record.attempt != 1:
-            el.set("attempt", str(record.attempt))
+            head += f' attempt="{record.attempt}"'
         if record.flaky_reruns:
-            el.set("flaky_reruns", str(record.flaky_reruns))
+            head += f' flaky_reruns="{record.flaky_reruns}"'
         tag = _STATUS_TAG.get(record.status)
         if tag:
-            child = etree.SubElement(el, tag)
-            if record.message:
-                child.set("message", _safe(record.message))
-            if record.details:
-                child.text = _safe(record.details)
+            message = f' message="{_attr(record.message)}"' if record.message else ""
+            body = f"<{tag}{message}>{_text(record.details)}</{tag}>" if record.details else f"<{tag}{message}/>"
+            self._emit(f"{head}>{body}</testcase>")
         elif record.flaky_reruns and record.details:
             # A flaky pass keeps the traces of its failed runs, as Surefire does.
-            child = etree.SubElement(el, "flakyFailure")
-            child.text = _safe(record.details)
-        self._xf.write(el)
+            self._emit(f"{head}><flakyFailure>{_text(record.details)}</flakyFailure></testcase>")
+        else:
+            self._emit(head + "/>")
 
     def close(self) -> None:
         self._close_suite()
+        self.flush()
 
 
 @contextmanager
-def junit_writer(out: BinaryIO, name: str = ""):
+def junit_writer(out: BinaryIO, name: str = "") -> Iterator[JUnitStreamWriter]:
     """Context manager yielding a JUnitStreamWriter that writes to the binary stream *out*."""
-    with etree.xmlfile(out, encoding="utf-8") as xf:
-        xf.write_declaration()
-        attrs = {"name": name} if name else {}
-        with xf.element("testsuites", attrs) as root:
-            writer = JUnitStreamWriter(xf, root)
-            try:
-                yield writer
-            finally:
-                writer.close()
+    root = f'<testsuites name="{_attr(name)}">' if name else "<testsuites>"
+    out.write(f"<?xml version='1.0' encoding='utf-8'?>\n{root}".encode())
+    writer = JUnitStreamWriter(out)
+    try:
+        yield writer
+    finally:
+        writer.close()
+        out.write(b"</testsuites>")

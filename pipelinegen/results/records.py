@@ -1,0 +1,102 @@
+"""The compact records member of a bundle: `cells/<id>/records.tsv`, one line per test case.
+
+It holds exactly the TestCaseResults the cell's normalised junit.xml yields (same order, same values), in
+a form a bulk reader (history ingest) reads at line-split speed instead of parsing XML a second time.
+Format (docs/result-format.md): a header line, then tab-separated fields
+    suite, classname, name, status, duration_s (3 decimals), attempt, flaky_reruns, message, details
+with backslash, tab, LF and CR written as \\\\, \\t, \\n, \\r. The cell id is the directory's.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from pipelinegen.results.testcase import STATUSES, TestCaseResult
+
+RECORDS_NAME = "records.tsv"
+HEADER = ("#pipelinegen-records 1\tsuite\tclassname\tname\tstatus\tduration_s\tattempt\tflaky_reruns\tmessage"
+          "\tdetails\n")
+_FIELDS = 9
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+_STATUSES = frozenset(STATUSES)
+_new_record = tuple.__new__
+_INFINITY = float("inf")
+
+
+class RecordsError(ValueError):
+    """A records member that this reader cannot trust (wrong header, a malformed line)."""
+
+
+def _field(text: str) -> str:
+    if not text or _NEEDS_ESCAPE.search(text) is None:
+        return text
+    # str.replace runs at C speed; a translate table with multi-character values does not.
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _unescape(text: str) -> str:
+    # Split at escaped backslashes first, so "\\\\n" (a backslash, then n) is not read as a line feed.
+    parts = [part.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r") for part in text.split("\\\\")]
+    if any("\\" in part for part in parts):
+        raise RecordsError("a backslash that is not one of \\\\, \\t, \\n, \\r")
+    return "\\".join(parts)
+
+
+def record_line(record: TestCaseResult, prefix: str = "") -> str:
+    """One line of the records file (with its newline); *prefix*: its first two fields, already escaped."""
+    prefix = prefix or f"{_field(record.suite)}\t{_field(record.classname)}\t"
+    return (f"{prefix}{_field(record.name)}\t{record.status}\t{record.duration_s:.3f}\t{record.attempt}\t"
+            f"{record.flaky_reruns}\t{_field(record.message)}\t{_field(record.details)}\n")
+
+
+class RecordsWriter:
+    """Buffered writer of a records file onto a binary stream."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._parts = [HEADER]
+        self._prefix_of: tuple[str, str] = ("", "")
+        self._prefix = ""
+
+    def write(self, record: TestCaseResult) -> None:
+        if self._prefix_of != (record.suite, record.classname):  # consecutive cases share suite and class
+            self._prefix_of = (record.suite, record.classname)
+            self._prefix = f"{_field(record.suite)}\t{_field(record.classname)}\t"
+        parts = self._parts
+        parts.append(record_line(record, self._prefix))
+        if len(parts) >= 2048:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self._out.write("".join(self._parts).encode("utf-8"))
+            self._parts.clear()
+
+
+def read_records(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME) -> Iterator[TestCaseResult]:
+    """Stream the TestCaseResults of one records file. Raises RecordsError naming *name* and the line."""
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="\n")
+    header = text.readline()
+    if header != HEADER:
+        raise RecordsError(f"{name}: line 1: not a pipelinegen records file (version 1)")
+    statuses = _STATUSES
+    number = 1
+    try:
+        for number, line in enumerate(text, start=2):  # noqa: B007 (number is read in the error message)
+            fields = line[:-1].split("\t")
+            if len(fields) != _FIELDS or line[-1] != "\n":
+                raise RecordsError("expected 9 tab-separated fields and a newline")
+            if "\\" in line:
+                fields = [_unescape(f) if "\\" in f else f for f in fields]
+            suite, classname, test, status, duration, attempt, flaky, message, details = fields
+            seconds, tries, reruns = float(duration), int(attempt), int(flaky)
+            if status not in statuses or not 0.0 <= seconds < _INFINITY or tries < 1 or reruns < 0:
+                raise RecordsError(f"status {status!r}, duration {duration!r}, attempt {attempt!r} or "
+                                   f"flaky_reruns {flaky!r} out of range")
+            yield _new_record(TestCaseResult, (suite, classname, test, cell_id, status, seconds, message, details,
+                                               tries, reruns))
+    except (RecordsError, ValueError, UnicodeDecodeError) as err:
+        raise RecordsError(f"{name}: line {number}: {err}") from err

@@ -1,0 +1,122 @@
+"""The bundle's records member (cells/<id>/records.tsv) and flat-memory duplicate detection (issue 16)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from pipelinegen.plan.cell import Parameters
+from pipelinegen.results import archive, bundle
+from pipelinegen.results.bundle import BundleWriter, read_bundle
+from pipelinegen.results.junit import iter_testcases
+from pipelinegen.results.manifest import CellRef, Producer, Subject
+from pipelinegen.results.records import HEADER, RecordsError, RecordsWriter, read_records
+from pipelinegen.results.testcase import TestCaseResult as Case
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SPLITS = [CellRef(f"test_jdk11_{k}of2", f"test jdk11 {k}/2", "test", (("jdk", "11"),), k, 2) for k in (1, 2)]
+OTHER_JDK = CellRef("test_jdk17_1of1", "test jdk17 1/1", "test", (("jdk", "17"),))
+
+NASTY_JUNIT = """<?xml version="1.0"?>
+<testsuites><testsuite name="org.Nasty">
+  <testcase classname="org.Nasty" name="tab&#9;and&#10;newline \\ back" time="1.25"/>
+  <testcase classname="org.Nasty" name="fails" time="2"><failure message="expected &lt;1&gt;">trace\tline 1
+\\n is not a newline\r\nline 2</failure><system-out>out</system-out></testcase>
+  <testcase classname="org.Nasty" name="skip" time="0"><skipped message="why"/></testcase>
+  <testcase classname="org.Nasty" name="flaky" time="3"><flakyFailure message="m" type="T">first run</flakyFailure></testcase>
+  <testcase classname="org.Nasty" name="err" time="bad"><error type="java.io.IOError"/></testcase>
+  <system-out>suite output</system-out>
+</testsuite></testsuites>
+"""
+
+
+def _writer(out: Path) -> BundleWriter:
+    return BundleWriter(out, subject=Subject("https://github.com/apache/cassandra", COMMIT, "trunk"),
+                        parameters=Parameters(profile="pre-commit"), producer=Producer("local", host="laptop"),
+                        cells=[*SPLITS, OTHER_JDK])
+
+
+def _junit(tmp: Path, name: str, text: str) -> Path:
+    path = tmp / name / "TEST-x.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _cases(classname: str, names: list[str]) -> str:
+    cases = "".join(f'<testcase classname="{classname}" name="{n}" time="0.5"/>' for n in names)
+    return f'<?xml version="1.0"?><testsuite name="{classname}">{cases}</testsuite>'
+
+
+def test_records_member_holds_exactly_what_the_normalised_junit_holds(tmp_path):
+    out = tmp_path / "b.tar.zst"
+    with _writer(out) as writer:
+        writer.add_cell(SPLITS[0], status="passed", junit=[_junit(tmp_path, "s1", NASTY_JUNIT)])
+    manifest = read_bundle(out).manifest
+    cell = next(c for c in manifest["cells"] if c["id"] == SPLITS[0].id)
+    assert cell["records"] == f"cells/{SPLITS[0].id}/records.tsv"
+    members = {name: handle.read() for name, handle in archive.iter_members(out)}
+    from_xml = list(iter_testcases(io.BytesIO(members[cell["junit"]]), SPLITS[0].id, repair=False))
+    from_records = list(read_records(io.BytesIO(members[cell["records"]]), SPLITS[0].id))
+    assert from_records == from_xml
+    assert [r.status for r in from_records] == ["passed", "failed", "skipped", "passed", "error"]
+    assert from_records[0].name == "tab\tand\nnewline \\ back"
+    assert "\\n is not a newline" in from_records[1].details
+    assert from_records[3].flaky_reruns == 1
+    # ... and both are covered by the digests, like every member.
+    assert f"  {cell['records']}\n" in members["digests.sha256"].decode()
+
+
+def test_read_records_refuses_a_malformed_file_naming_the_line():
+    good = HEADER + "s\tc\tn\tpassed\t0.500\t1\t0\t\t\n"
+    assert len(list(read_records(io.BytesIO(good.encode()), "cell"))) == 1
+    for bad, what in [("#something else\n", "line 1"),
+                      (good + "s\tc\tn\tpassed\t0.5\t1\n", "line 3"),
+                      (good + "s\tc\tn\twon\t0.5\t1\t0\t\t\n", "line 3"),
+                      (good + "s\tc\tn\tpassed\t-1\t1\t0\t\t\n", "line 3"),
+                      (good + "s\tc\tn\tpassed\tnan\t1\t0\t\t\n", "line 3"),
+                      (good + "s\tc\tn\tpassed\t0.5\t0\t0\t\t\n", "line 3"),
+                      (good + "s\tc\tn\\x\tpassed\t0.5\t1\t0\t\t\n", "line 3")]:
+        with pytest.raises(RecordsError, match=what):
+            list(read_records(io.BytesIO(bad.encode()), "cell"))
+
+
+def test_records_round_trip_every_escape():
+    records = [Case("s\\t", "c\\", "n\n\\n", "cell", "failed", 1.5, "m\t\\\\t", "d\r\n\\x", 2, 1),
+               Case("s", "c", "n", "cell", "passed", 0.0)]
+    buffer = io.BytesIO()
+    writer = RecordsWriter(buffer)
+    for record in records:
+        writer.write(record)
+    writer.flush()
+    buffer.seek(0)
+    assert list(read_records(buffer, "cell")) == records
+
+
+def test_duplicates_found_within_a_group_only_and_never_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(bundle._DuplicateTracker, "_SPILL", 2)  # exercise the on-disk buckets
+    out = tmp_path / "b.tar.zst"
+    names = [f"t{i}" for i in range(40)]
+    with _writer(out) as writer:
+        writer.add_cell(SPLITS[0], status="passed", junit=[_junit(tmp_path, "a", _cases("org.Dup", names[:30]))])
+        writer.add_cell(SPLITS[1], status="passed", junit=[_junit(tmp_path, "b", _cases("org.Dup", names[25:]))])
+        # Same tests on another jdk: another group, so not duplicates.
+        writer.add_cell(OTHER_JDK, status="passed", junit=[_junit(tmp_path, "c", _cases("org.Dup", names))])
+    manifest = read_bundle(out).manifest
+    assert manifest["totals"]["tests"]["total"] == 30 + 15 + 40
+    assert [(d["name"], d["count"], d["cells"]) for d in manifest["duplicates"]] == [
+        (n, 2, [SPLITS[0].id, SPLITS[1].id]) for n in sorted(names[25:30])]
+
+
+def test_a_hash_collision_is_confirmed_exactly_not_reported(tmp_path, monkeypatch):
+    # Every identity hashes alike: only the exact comparison can tell the one real duplicate apart.
+    monkeypatch.setattr(bundle, "hash", lambda _identity: 42, raising=False)
+    out = tmp_path / "b.tar.zst"
+    with _writer(out) as writer:
+        writer.add_cell(SPLITS[0], status="passed", junit=[_junit(tmp_path, "a", _cases("org.A", ["x", "y", "x"]))])
+        writer.add_cell(SPLITS[1], status="passed", junit=[_junit(tmp_path, "b", _cases("org.B", ["z"]))])
+    duplicates = read_bundle(out).manifest["duplicates"]
+    assert [(d["classname"], d["name"], d["count"], d["cells"]) for d in duplicates] == [
+        ("org.A", "x", 2, [SPLITS[0].id])]
