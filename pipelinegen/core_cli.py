@@ -134,9 +134,14 @@ def plan_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bool,
 
 
 @click.command("schema")
-def schema_command() -> None:
-    """Print the JSON Schema of pipeline.yaml (point your editor's YAML support at it)."""
-    click.echo(json.dumps(pipeline_schema(), indent=2))
+@click.option("--overlay", "for_overlay", is_flag=True,
+              help="The schema of an overlay file instead: partial documents, $remove, $replace, $append.")
+def schema_command(for_overlay: bool) -> None:
+    """Print the JSON Schema of pipeline.yaml, or of an overlay file (point your editor's YAML support at it:
+    first line `# yaml-language-server: $schema=pipeline.schema.json`)."""
+    from pipelinegen.merge.schema import overlay_schema  # noqa: PLC0415 - only this option needs it
+
+    click.echo(json.dumps(overlay_schema() if for_overlay else pipeline_schema(), indent=2))
 
 
 commands = [compile_command, plan_command, schema_command]
