@@ -15,15 +15,7 @@ from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
 from pipelinegen.load.schema import pipeline_schema
 from pipelinegen.plan.expand import build_plan
 from pipelinegen.render import generate
-from pipelinegen.render.escape import shell_quote
-
-
-def compile_advice(overlays: tuple[Path, ...] = (), output_dir: Path | str = generate.GENERATED_DIR) -> str:
-    """The compile command line with the same inputs: a fork following the advice keeps its overlays."""
-    again = "".join(f" --overlay {shell_quote(str(o))}" for o in overlays)
-    if Path(output_dir) != Path(generate.GENERATED_DIR):
-        again += f" --output {shell_quote(str(output_dir))}"
-    return f"pipelinegen compile{again}"
+from pipelinegen.render.generate import compile_advice
 
 
 @click.command("compile")

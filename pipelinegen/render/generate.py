@@ -15,6 +15,7 @@ from pipelinegen.errors import PipelineError
 from pipelinegen.fsutil import atomic_write_bytes
 from pipelinegen.load.discovery import GENERATED_DIR, RECORDED_OVERLAYS_FILE, render_record
 from pipelinegen.model.pipeline import Pipeline
+from pipelinegen.render.escape import shell_quote
 from pipelinegen.render.jenkinsfile import render_jenkinsfile
 from pipelinegen.render.library import library_sources, missing_library_parts, render_library
 
@@ -117,3 +118,11 @@ def write(files: dict[str, bytes], out_dir: Path) -> list[str]:
         atomic_write_bytes(path, content)
         touched.append(relative)
     return touched
+
+
+def compile_advice(overlays: tuple[Path, ...] = (), output_dir: Path | str = GENERATED_DIR) -> str:
+    """The compile command line with the same inputs: a fork following the advice keeps its overlays."""
+    again = "".join(f" --overlay {shell_quote(str(o))}" for o in overlays)
+    if Path(output_dir) != Path(GENERATED_DIR):
+        again += f" --output {shell_quote(str(output_dir))}"
+    return f"pipelinegen compile{again}"

@@ -15,7 +15,7 @@ from pipelinegen.load import load_pipeline
 from pipelinegen.results.bundle import write_bundle
 from pipelinegen.results.collect import git_subject_details, read_run_directory
 from pipelinegen.results.identity import model_identity
-from pipelinegen.results.manifest import Subject
+from pipelinegen.results.manifest import Subject, parameters_from_dict
 
 BUNDLE_NAME = "bundle.tar.zst"
 
@@ -48,8 +48,6 @@ def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: 
     run_dir = read_run_directory(out_dir)
     if run_dir is None:
         return BundleOutcome(None, f"no bundle: {out_dir} has no plan.json/summary.json")
-    from pipelinegen.results.cli import parameters_from_dict
-
     output = out_dir / BUNDLE_NAME
     # No `origin` remote: the run's repository parameter (file://this checkout) beats an empty Repository row.
     origin = origin or str(run_dir.parameters.get("repository") or "")
