@@ -122,7 +122,7 @@ def test_job_parameters_are_the_ones_the_jenkinsfile_declares(pipeline_file):
 
 
 def test_only_the_parameters_a_user_chose_are_sent_with_the_build():
-    from pipelinegen.deploy.cli import job_parameter_values
+    from pipelinegen.cli.deploy import job_parameter_values
     from pipelinegen.plan.cell import Parameters
 
     pipeline = load_pipeline(ROOT / "pipeline.yaml")

@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from lxml import html as lxml_html
 
-from pipelinegen.analysis.estimate_cli import plan_from_dict
 from pipelinegen.cli import main
+from pipelinegen.cli.estimate import plan_from_dict
 from pipelinegen.plan.cell import Cell, Parameters, Plan
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample-project"

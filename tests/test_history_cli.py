@@ -14,8 +14,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from pipelinegen.analysis.history import HistoryStore
-from pipelinegen.analysis.history_cli import parse_since
 from pipelinegen.cli import main
+from pipelinegen.cli.history import parse_since
 from pipelinegen.results.bundle import write_bundle
 from pipelinegen.results.manifest import CellRef, Producer, Subject
 

@@ -151,8 +151,8 @@ def test_compiled_dumper_is_cached_and_gives_the_same_findings(files, tmp_path, 
 
 @pytest.mark.parametrize(("severities", "exit_code"), [((), 0), (("warning",), 0), (("warning", "error"), 1)])
 def test_exit_code_counts_errors_not_warnings(files, monkeypatch, severities, exit_code):
+    from pipelinegen.cli import lint as lint_cli
     from pipelinegen.errors import Finding
-    from pipelinegen.lint import cli as lint_cli
 
     fake = [Finding(file=str(files["good"]), line=1, column=1, message="m", rule="r", severity=s) for s in severities]
     monkeypatch.setattr(lint_cli, "lint_paths", lambda declarative, syntax_only, **options: fake)

@@ -288,7 +288,7 @@ def _configured_steps(pipeline: Path, overlays: tuple[Path, ...] = ()) -> dict[s
     None when there is no pipeline.yaml here."""
     if not Path(pipeline).is_file():
         return None
-    from pipelinegen.cli_options import load_selected
+    from pipelinegen.cli.options import load_selected
 
     return {candidate.name: candidate.splits for candidate in load_selected(pipeline, overlays).steps}
 
@@ -335,7 +335,7 @@ def load_plan(
             ) from None
     from dataclasses import replace
 
-    from pipelinegen.cli_options import load_selected
+    from pipelinegen.cli.options import load_selected
     from pipelinegen.plan import build_plan
 
     model = load_selected(pipeline, overlays)

@@ -43,7 +43,7 @@ def _parse_params(profile: str, pairs: tuple[str, ...]) -> Parameters:
 
 
 def _load(pipeline: Path, overlays: tuple[Path, ...]):
-    from pipelinegen.cli_options import load_selected
+    from pipelinegen.cli.options import load_selected
 
     model = load_selected(pipeline, overlays)
     return model, model_identity(model, pipeline)

@@ -252,7 +252,7 @@ def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...
             counts: tuple[str, ...], no_stop_on_failure: bool, as_json: bool) -> None:
     """Which new/changed tests (git diff --diff-filter=AMR BASE...HEAD) to repeat, where and how often."""
     from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_cells
-    from pipelinegen.cli_options import load_selected
+    from pipelinegen.cli.options import load_selected
 
     overrides = {}
     for item in counts:

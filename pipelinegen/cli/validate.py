@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.errors import (
     EXIT_CHECK_FAILED,
     EXIT_OK,

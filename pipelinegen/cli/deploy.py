@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from pipelinegen.cli_options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.deploy.bundle import write_build_bundle
 from pipelinegen.deploy.clone import render_clone_spec
 from pipelinegen.deploy.cluster import node_pool_problems, nodes_from_json, requirements_text

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from pipelinegen.cli_options import pipeline_options
+from pipelinegen.cli.options import pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.render.escape import shell_quote
 from pipelinegen.run import docker as docker_mod
@@ -76,7 +76,7 @@ def _load_plan(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | N
                stop_on_failure: bool = True):
     """The plan to run. Without --profile: the first profile, or, with --cells, the first profile that has
     every selected cell (so `--cells 'test 3/20'` reproduces a CI cell whatever profile it came from)."""
-    from pipelinegen.cli_options import load_selected
+    from pipelinegen.cli.options import load_selected
     from pipelinegen.plan import Parameters, build_plan
 
     pipeline = load_selected(pipeline_path, overlays)
