@@ -10,9 +10,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from pipelinegen.generate import render_all
 from pipelinegen.load import load_pipeline
 from pipelinegen.plan import Parameters, build_plan
-from pipelinegen.render.generate import render_all
 
 REPO = Path(__file__).resolve().parents[1]
 

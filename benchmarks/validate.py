@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pipelinegen.load  # noqa: F401  (load first: load and model import each other)
+from pipelinegen import generate
 from pipelinegen.lint.engine import lint_paths
-from pipelinegen.render import generate
 from pipelinegen.validate import differential, sizes
 from pipelinegen.validate.execution import run_harness_and_measure
 from pipelinegen.validate.semantics import load_checked

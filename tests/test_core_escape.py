@@ -12,7 +12,7 @@ import pytest
 import yaml
 from lxml import etree
 
-from pipelinegen.render.escape import (
+from pipelinegen.escape import (
     groovy_comment,
     groovy_string,
     helm_template_text,

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from pipelinegen.generate import render_all
 from pipelinegen.load import load_pipeline
-from pipelinegen.render.generate import render_all
 from tests.conftest import REPO
 
 _GROOVY_STRING = r"'((?:[^'\\]|\\.)*)'"

@@ -110,7 +110,7 @@ def test_job_parameters_are_the_ones_the_jenkinsfile_declares(pipeline_file):
     first build of a new job uses the job's, later builds the Jenkinsfile's, so they must agree."""
     import re
 
-    from pipelinegen.render.generate import render_all
+    from pipelinegen.generate import render_all
 
     pipeline = load_pipeline(ROOT / pipeline_file)
     jenkinsfile = render_all(pipeline, (ROOT / pipeline_file).parent)["Jenkinsfile"].decode()

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from pipelinegen.generate import render_all
 from pipelinegen.load import load_pipeline
 from pipelinegen.plan.expand import cell_universe
-from pipelinegen.render.generate import render_all
 from tests.conftest import REPO
 
 

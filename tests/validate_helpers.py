@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
+from pipelinegen import generate
 from pipelinegen.load import load_pipeline
 from pipelinegen.model.pipeline import Pipeline
-from pipelinegen.render import generate
 
 REPO = Path(__file__).resolve().parents[1]
 

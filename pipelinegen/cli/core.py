@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
+from pipelinegen import generate
 from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.errors import EXIT_CHECK_FAILED
+from pipelinegen.generate import compile_advice
 from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
 from pipelinegen.load.schema import pipeline_schema
 from pipelinegen.plan.expand import build_plan
-from pipelinegen.render import generate
-from pipelinegen.render.generate import compile_advice
 
 
 @click.command("compile")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
+from pipelinegen import generate
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.escape import shell_quote
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.load import DEFAULT_PIPELINE, load_pipeline
-from pipelinegen.render import generate
-from pipelinegen.render.escape import shell_quote
 from pipelinegen.scaffold.detect import detect
 from pipelinegen.scaffold.render import render_pipeline_yaml
 

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from pipelinegen.cli.options import pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
-from pipelinegen.render.escape import shell_quote
+from pipelinegen.escape import shell_quote
 from pipelinegen.run import docker as docker_mod
 from pipelinegen.run.bundle import write_run_bundle
 from pipelinegen.run.docker import docker_engine_problem, format_argv

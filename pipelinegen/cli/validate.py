@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipelinegen import generate
 from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.errors import (
     EXIT_CHECK_FAILED,
@@ -17,7 +18,6 @@ from pipelinegen.errors import (
     flood_summary,
     shown_findings,
 )
-from pipelinegen.render import generate
 from pipelinegen.validate.differential import NON_CANONICAL_REPOSITORY, job_params
 from pipelinegen.validate.execution import HarnessRun, RecordedCell, run_harness
 from pipelinegen.validate.report import validate

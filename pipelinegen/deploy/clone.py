@@ -24,8 +24,8 @@ from pipelinegen.deploy.spec import (
     JobParameter,
     spec_from_pipeline,
 )
+from pipelinegen.escape import groovy_string, helm_template_text, jcasc_string, map_strings
 from pipelinegen.model.pipeline import Pipeline
-from pipelinegen.render.escape import groovy_string, helm_template_text, jcasc_string, map_strings
 
 # Images: tags as published on Docker Hub; not pulled or verified from this machine.
 CONTROLLER_IMAGE = ("jenkins/jenkins", "2.568.2-jdk21")

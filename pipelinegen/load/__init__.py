@@ -17,8 +17,8 @@ from pipelinegen.load.discovery import (
 )
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
-from pipelinegen.load.yamlsource import LocatedDict, LocatedList, load_located
 from pipelinegen.model.pipeline import Pipeline, SourceFile
+from pipelinegen.yamlsource import LocatedDict, LocatedList, load_located
 
 DEFAULT_PIPELINE = Path("pipeline.yaml")
 

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.load.schema import suggest
-from pipelinegen.load.yamlsource import LocatedDict, LocatedList, Location, load_located
+from pipelinegen.yamlsource import LocatedDict, LocatedList, Location, load_located
 
 OVERLAYS_FILE = "pipelinegen.overlays.yaml"
 # what `compile` records in generated/: the overlay set the files were generated with, one path a line

@@ -10,8 +10,8 @@ import jsonschema
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.load.schema import suggest
-from pipelinegen.load.yamlsource import format_path, load_located, locate
 from pipelinegen.model.pipeline import RepeatSpec
+from pipelinegen.yamlsource import format_path, load_located, locate
 
 REPEATS_FILE = "repeats.yaml"
 

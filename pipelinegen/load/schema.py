@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from pipelinegen.errors import Finding
-from pipelinegen.load.yamlsource import format_path, locate
+from pipelinegen.yamlsource import format_path, locate
 
 SCHEMA_RESOURCE = "pipeline.schema.json"
 

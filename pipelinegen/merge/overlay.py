@@ -23,7 +23,7 @@ from typing import Any
 
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.load.schema import suggest
-from pipelinegen.load.yamlsource import LocatedDict, LocatedList, Location
+from pipelinegen.yamlsource import LocatedDict, LocatedList, Location
 
 REMOVE = "$remove"
 REPLACE = "$replace"

@@ -16,7 +16,6 @@ from lxml import etree
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.fsutil import display_path, inside, sha256_file
 from pipelinegen.load.schema import definition_rule, matches_definition, suggest
-from pipelinegen.load.yamlsource import Location, locate
 from pipelinegen.model.pipeline import (
     ARCH_AXIS,
     Axis,
@@ -30,6 +29,7 @@ from pipelinegen.model.pipeline import (
     SourceFile,
     Step,
 )
+from pipelinegen.yamlsource import Location, locate
 
 # Job parameters every generated job has; pipeline.yaml may not redefine them.
 BUILTIN_PARAMETERS = ("repository", "branch", "profile", "profile_custom_regexp")

@@ -12,12 +12,12 @@ import itertools
 import re
 
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.escape import shell_quote
 from pipelinegen.load.schema import suggest
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
 from pipelinegen.plan.javaregex import java_regex_problem
 from pipelinegen.plan.repeat import repeat_cells, repeat_mode
-from pipelinegen.render.escape import shell_quote
 
 ALL = "all"
 

@@ -7,9 +7,9 @@ from importlib import resources
 import jinja2
 
 from pipelinegen import __version__
+from pipelinegen.escape import groovy_comment, groovy_string
 from pipelinegen.model.parameters import job_parameters
 from pipelinegen.model.pipeline import JobParameter, Pipeline
-from pipelinegen.render.escape import groovy_comment, groovy_string
 
 LIBRARY_PATH = "generated/library/"
 LIBRARY_IDENTIFIER = "pipelinegen@generated"

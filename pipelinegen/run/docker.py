@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-from pipelinegen.render.escape import shell_quote
+from pipelinegen.escape import shell_quote
 
 CONTAINER_WORKDIR = "/work"
 LABEL_RUN = "org.pipelinegen.run"

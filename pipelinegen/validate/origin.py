@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelinegen.errors import Finding, PipelineError
-from pipelinegen.load.yamlsource import LocatedDict, LocatedList, Location, load_located
+from pipelinegen.yamlsource import LocatedDict, LocatedList, Location, load_located
 
 _LITERAL = re.compile(r"'((?:[^'\\\n]|\\.)*)'")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", '"': '"', "$": "$"}

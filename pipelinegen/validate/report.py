@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelinegen import generate
 from pipelinegen.errors import Finding
+from pipelinegen.generate import compile_advice
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.load.discovery import RECORDED_OVERLAYS_FILE, overlay_mismatch
-from pipelinegen.render import generate
-from pipelinegen.render.generate import compile_advice
 from pipelinegen.validate import differential, origin, semantics, sizes
 from pipelinegen.validate.execution import run_harness_and_measure
 

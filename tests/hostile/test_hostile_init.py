@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from pipelinegen.cli import main
 from pipelinegen.load import load_pipeline
-from pipelinegen.load.yamlsource import load_located_text
 from pipelinegen.scaffold.detect import Found, StepFound, detect
 from pipelinegen.scaffold.render import render_pipeline_yaml
+from pipelinegen.yamlsource import load_located_text
 
 
 def _checkout(root: Path, project: str = "p", supported: str = "11,17", types: str = "unit") -> Path:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelinegen.errors import PipelineError
+from pipelinegen.escape import shell_quote
 from pipelinegen.fsutil import atomic_write_bytes
 from pipelinegen.load.discovery import GENERATED_DIR, RECORDED_OVERLAYS_FILE, render_record
 from pipelinegen.model.pipeline import Pipeline
-from pipelinegen.render.escape import shell_quote
 from pipelinegen.render.jenkinsfile import render_jenkinsfile
 from pipelinegen.render.library import library_sources, missing_library_parts, render_library
 
