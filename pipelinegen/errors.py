@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -114,3 +115,9 @@ def flood_summary(findings: list[Finding], limit: int = MAX_SHOWN, cause: str = 
         kind = f", {by_rule[1]:,} [{by_rule[0]}]" if by_rule[0] else ""
         lines.append(f"most are alike: {by_file[1]:,} in {by_file[0]}{kind} — fix the first ones shown and run again")
     return lines
+
+
+def suggest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str:
+    """A 'did you mean' hint, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: lint, the generated files are up to date, then the test suite.
+# The README's test command: lint, import layering, the generated files are up to date, then the test suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 set -e
 ruff check --quiet .
+lint-imports --no-cache --no-logo  # layers + no cycles (pyproject.toml [tool.importlinter])
 pipelinegen compile --check
 set +e
 pytest "$@"

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pipelinegen.load  # noqa: F401 — first: importing model.pipeline alone is circular (load <-> model)
 from pipelinegen.errors import PipelineError
 from pipelinegen.model.parameters import job_parameters
 from pipelinegen.model.pipeline import ARCH_AXIS, Controller, JobParameter, Pipeline

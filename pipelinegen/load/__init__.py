@@ -17,6 +17,8 @@ from pipelinegen.load.discovery import (
 )
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
 from pipelinegen.load.schema import validate_against_schema
+from pipelinegen.merge.overlay import merge_overlays
+from pipelinegen.model.build import build_pipeline
 from pipelinegen.model.pipeline import Pipeline, SourceFile
 from pipelinegen.yamlsource import LocatedDict, LocatedList, load_located
 
@@ -43,10 +45,6 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     (a fork's declared list, see load/discovery.py), then *overlays* (--overlay); a file already applied
     is not applied again.
     """
-    # Imported here: merge and model import load.* helpers, so load's package init must not import them first.
-    from pipelinegen.merge.overlay import merge_overlays
-    from pipelinegen.model.build import build_pipeline
-
     path = Path(path)
     display = display_path(path)
     base = load_located(path, display)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
-from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.fsutil import atomic_write_text
-from pipelinegen.load.schema import suggest
 from pipelinegen.model.pipeline import RepeatSpec
 from pipelinegen.yamlsource import format_path, load_located, locate
 

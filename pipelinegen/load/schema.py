@@ -7,7 +7,6 @@ key path written the way a person reads the YAML (`steps[test].splits`) and, for
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from functools import cache
@@ -16,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from pipelinegen.errors import Finding
+from pipelinegen.errors import Finding, suggest
 from pipelinegen.yamlsource import format_path, locate
 
 SCHEMA_RESOURCE = "pipeline.schema.json"
@@ -27,12 +26,6 @@ def pipeline_schema() -> dict:
     """The JSON Schema of pipeline.yaml, as shipped in the package."""
     text = resources.files("pipelinegen.load").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
     return json.loads(text)
-
-
-def suggest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str:
-    """A 'did you mean' hint, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def _is_integer(_checker: Any, instance: Any) -> bool:

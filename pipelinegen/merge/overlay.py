@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelinegen.errors import Finding, PipelineError
-from pipelinegen.load.schema import suggest
+from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.yamlsource import LocatedDict, LocatedList, Location
 
 REMOVE = "$remove"

@@ -13,9 +13,9 @@ from typing import Any
 
 from lxml import etree
 
-from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.fsutil import display_path, inside, sha256_file
-from pipelinegen.load.schema import definition_rule, matches_definition, suggest
+from pipelinegen.load.schema import definition_rule, matches_definition
 from pipelinegen.model.pipeline import (
     ARCH_AXIS,
     Axis,

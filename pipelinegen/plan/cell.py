@@ -9,6 +9,7 @@ estimates, result verification) consumes these same objects.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 
@@ -114,3 +115,9 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def cell_id_from_name(name: str) -> str:
+    """Path-safe id: `test jdk17 3/20` -> `test_jdk17_3of20`."""
+    text = name.replace("/", "of").replace(" ", "_")
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)

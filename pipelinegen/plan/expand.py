@@ -11,21 +11,14 @@ import functools
 import itertools
 import re
 
-from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.escape import shell_quote
-from pipelinegen.load.schema import suggest
 from pipelinegen.model.pipeline import Pipeline, Step
-from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
+from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan, cell_id_from_name
 from pipelinegen.plan.javaregex import java_regex_problem
 from pipelinegen.plan.repeat import repeat_cells, repeat_mode
 
 ALL = "all"
-
-
-def cell_id_from_name(name: str) -> str:
-    """Path-safe id: `test jdk17 3/20` -> `test_jdk17_3of20`."""
-    text = name.replace("/", "of").replace(" ", "_")
-    return re.sub(r"[^A-Za-z0-9._-]", "-", text)
 
 
 def _combinations(pipeline: Pipeline, step: Step) -> list[dict[str, str]]:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from pipelinegen.model.pipeline import Pipeline, RepeatSpec
-from pipelinegen.plan.cell import Cell, Parameters
+from pipelinegen.plan.cell import Cell, Parameters, cell_id_from_name
 
 TRUE_WORDS = ("true", "yes", "1", "on")
 
@@ -60,8 +60,6 @@ def _test_label(tests: str) -> str:
 
 def repeat_cells(spec: RepeatSpec, base_cells: list[Cell]) -> list[Cell]:
     """The repeat cells of one spec: for each first-split cell of the step, one cell per machine."""
-    from pipelinegen.plan.expand import cell_id_from_name  # noqa: PLC0415 - expand imports this module
-
     shares = spread(spec.count, spec.machines)
     cells = []
     for base in base_cells:
