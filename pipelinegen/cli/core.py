@@ -14,8 +14,8 @@ from pipelinegen.cli.options import load_selected, parameter_options, parameters
 from pipelinegen.errors import EXIT_CHECK_FAILED
 from pipelinegen.generate import compile_advice
 from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
-from pipelinegen.load.schema import pipeline_schema
 from pipelinegen.plan.expand import build_plan
+from pipelinegen.schema import pipeline_schema
 
 
 @click.command("compile")

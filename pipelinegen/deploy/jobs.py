@@ -19,7 +19,7 @@ from pipelinegen.deploy.errors import DeployError
 from pipelinegen.deploy.spec import DeploySpec, JobParameter, job_name
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.escape import jjb_string, map_strings
-from pipelinegen.load.schema import definition_rule, matches_definition
+from pipelinegen.schema import definition_rule, matches_definition
 
 with warnings.catch_warnings():
     # jenkins-job-builder 6 imports pkg_resources (hence the setuptools<82 pin) and setuptools warns on every run

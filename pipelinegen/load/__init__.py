@@ -16,10 +16,10 @@ from pipelinegen.load.discovery import (
     read_record,
 )
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
-from pipelinegen.load.schema import validate_against_schema
 from pipelinegen.merge.overlay import merge_overlays
 from pipelinegen.model.build import build_pipeline
 from pipelinegen.model.pipeline import Pipeline, SourceFile
+from pipelinegen.schema import validate_against_schema
 from pipelinegen.yamlsource import LocatedDict, LocatedList, load_located
 
 DEFAULT_PIPELINE = Path("pipeline.yaml")

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pipelinegen.errors import Finding, PipelineError
-from pipelinegen.load.schema import suggest
+from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.yamlsource import LocatedDict, LocatedList, Location, load_located
 
 OVERLAYS_FILE = "pipelinegen.overlays.yaml"

@@ -15,7 +15,6 @@ from lxml import etree
 
 from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.fsutil import display_path, inside, sha256_file
-from pipelinegen.load.schema import definition_rule, matches_definition
 from pipelinegen.model.pipeline import (
     ARCH_AXIS,
     Axis,
@@ -29,6 +28,7 @@ from pipelinegen.model.pipeline import (
     SourceFile,
     Step,
 )
+from pipelinegen.schema import definition_rule, matches_definition
 from pipelinegen.yamlsource import Location, locate
 
 # Job parameters every generated job has; pipeline.yaml may not redefine them.

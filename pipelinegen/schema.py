@@ -24,7 +24,7 @@ SCHEMA_RESOURCE = "pipeline.schema.json"
 @cache
 def pipeline_schema() -> dict:
     """The JSON Schema of pipeline.yaml, as shipped in the package."""
-    text = resources.files("pipelinegen.load").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    text = resources.files("pipelinegen").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
     return json.loads(text)
 
 
