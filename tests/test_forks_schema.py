@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from pipelinegen.cli import main
-from pipelinegen.load.schema import pipeline_schema
-from pipelinegen.load.yamlsource import load_located
 from pipelinegen.merge.schema import overlay_schema
+from pipelinegen.schema import pipeline_schema
+from pipelinegen.yamlsource import load_located
 from tests.conftest import REPO
 
 OVERLAYS = [REPO / "examples" / "overlay-downstream.yaml", *sorted((REPO / "examples" / "downstream-fork" / "ci").glob("*.yaml"))]

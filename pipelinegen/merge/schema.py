@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pipelinegen.load.schema import pipeline_schema
 from pipelinegen.merge.overlay import APPEND, NEW_ITEM_KEYS, REMOVE, REPLACE
+from pipelinegen.schema import pipeline_schema
 
 OVERLAY_SCHEMA_ID = "https://pipelinegen.invalid/schema/overlay-1.json"
 _COMBINATORS = ("oneOf", "anyOf", "allOf")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from pipelinegen.render.escape import xml_attribute, xml_text
+from pipelinegen.escape import xml_attribute, xml_text
 from pipelinegen.results.junit import SuiteOutput, xml_safe
 from pipelinegen.results.testcase import TestCaseResult
 
