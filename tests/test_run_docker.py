@@ -282,3 +282,15 @@ def test_a_missing_image_fails_the_cell_naming_the_build_command(engine, tmp_pat
     assert cell["reason"] == (f"image pipelinegen-test-no-such-image:1 is not in the docker engine: build it first "
                               f"with `(cd {project} && .build/docker/build-image.sh pipelinegen-test-no-such-image:1)`")
     assert "build-image.sh pipelinegen-test-no-such-image:1" in done.stdout
+
+
+def test_ci_setup_leaves_an_engine_it_did_not_start_running(engine, tmp_path):
+    """.ci/run stops the engine at the end only when setup started it: a running one is not recorded."""
+    started = tmp_path / "started.pid"
+    script = str(REPO / "scripts/docker.sh")
+    done = subprocess.run(["bash", script, "engine", "--started-pidfile", str(started)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "docker engine already running" in done.stderr, done.stderr
+    assert not started.exists()
+    subprocess.run(["bash", script, "stop", str(started)], check=True, timeout=60)
+    assert docker_mod.docker_engine_problem() is None

@@ -9,7 +9,13 @@ import pytest
 from run_helpers import make_cell, make_plan
 
 from pipelinegen.errors import PipelineError
-from pipelinegen.run.docker import docker_argv, docker_engine_problem
+from pipelinegen.run.docker import (
+    docker_argv,
+    docker_engine_problem,
+    image_ids,
+    missing_image_reason,
+    valid_image_reference,
+)
 from pipelinegen.run.executor import RunOptions, cannot_run_here, cell_environment
 from pipelinegen.run.jdk import detect_jdks, feature_version, jdk_map, parse_jdk_homes
 from pipelinegen.run.model import CellResult, run_outcome
@@ -132,6 +138,25 @@ def test_docker_argv_mounts_the_working_copy_and_never_puts_values_on_the_comman
     assert "/tmp/w:/work" in argv and argv[-3:] == ["bash", "-c", ".build/run-tests.sh -a unit"]
     assert "eclipse-temurin:17" in argv and "4096m" in argv
     assert argv[argv.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"  # outputs owned by the caller
+
+
+@pytest.mark.parametrize("image", ["--privileged", "-v/:/host", "sample build:17", "Sample:17", "a:b:c",
+                                   "sample-build:17;rm -rf /", "x" * 600, "", "name:--tag"])
+def test_an_image_that_is_no_image_reference_never_reaches_docker(tmp_path, image):
+    log = tmp_path / "calls"
+    fake = tmp_path / "docker"
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> {log}\necho sha256:{'0' * 64}\n")
+    fake.chmod(0o755)
+    assert not valid_image_reference(image)
+    assert image_ids([image], docker=str(fake)) == {} and not log.exists()
+    assert "is not a docker image reference" in missing_image_reason(image, tmp_path)
+
+
+@pytest.mark.parametrize("image", ["sample-build:17", "eclipse-temurin:17-jdk-jammy", "localhost:5000/ns/img:1.0",
+                                   "apache/cassandra-testing-ubuntu2004-java11-w-dependencies",
+                                   f"debian@sha256:{'a' * 64}", f"sha256:{'b' * 64}"])
+def test_real_image_references_are_accepted(image):
+    assert valid_image_reference(image)
 
 
 def test_a_docker_client_without_an_engine_is_reported_clearly(tmp_path):

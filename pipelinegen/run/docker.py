@@ -10,6 +10,7 @@ while the runner died).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,19 @@ LABEL_HOST = "org.pipelinegen.host"  # pids mean something on this host only
 # cell whose image is missing: the CI-agnostic scripts contract (docs/scripts.md).
 IMAGE_BUILD_SCRIPT = ".build/docker/build-image.sh"
 _DOCKER_TIMEOUT_S = 60
+
+# docker's image reference grammar (distribution/reference): [domain[:port]/]name[/name...][:tag][@digest],
+# or a bare image id. Anything else never reaches a docker command line (e.g. an `image:` of '--privileged').
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REFERENCE = re.compile(
+    rf"(?:(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+    r"|sha256:[0-9a-f]{64})")
+
+
+def valid_image_reference(image: str) -> bool:
+    return len(image) <= 512 and _IMAGE_REFERENCE.fullmatch(image) is not None
 
 
 def docker_engine_problem(docker: str = "docker") -> str | None:
@@ -109,15 +123,21 @@ def image_ids(images: Iterable[str], docker: str = "docker") -> dict[str, str]:
     """{image: its id (sha256:…)} for each image the engine has; missing images are left out."""
     found: dict[str, str] = {}
     for image in sorted(set(images)):
+        if not valid_image_reference(image):
+            continue
         done = subprocess.run([docker, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True,
                               text=True, check=False, timeout=_DOCKER_TIMEOUT_S, stdin=subprocess.DEVNULL)
-        if done.returncode == 0 and done.stdout.strip():
-            found[image] = done.stdout.strip()
+        image_id = done.stdout.strip()
+        if done.returncode == 0 and valid_image_reference(image_id):
+            found[image] = image_id
     return found
 
 
 def missing_image_reason(image: str, project: Path) -> str:
     """Why a cell cannot start: its image is not in the engine, and the command that builds it."""
+    if not valid_image_reference(image):
+        return (f"image {image!r} is not a docker image reference (name[:tag][@digest]): "
+                "correct the step's `image:` in pipeline.yaml")
     if (project / IMAGE_BUILD_SCRIPT).is_file():
         build = f"(cd {shell_quote(str(project))} && {IMAGE_BUILD_SCRIPT} {shell_quote(image)})"
     else:

@@ -21,5 +21,5 @@ if [ "$have" = "$key" ]; then
   exit 0
 fi
 echo "build-image.sh: building $image from $base (JDK $jdk, key $key)"
-DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "BASE=$base" --build-arg "JDK=$jdk" \
+DOCKER_BUILDKIT=0 docker build --network host --build-arg "BASE=$base" --build-arg "JDK=$jdk" \
   --label "org.pipelinegen.key=$key" -t "$image" "$here"
