@@ -22,6 +22,9 @@ from pipelinegen.results.testcase import TestCaseResult
 # system-out cannot blow up the bundle or the HTML summary.
 MAX_TEXT_CHARS = 64 * 1024
 TRUNCATION_MARKER = "\n[... {n} characters truncated by pipelinegen ...]\n"
+# One text node is held whole only up to this; beyond it only its last MAX_TEXT_CHARS are kept (then
+# truncate() cuts as usual), so a 1 GiB <system-out> costs megabytes, not gigabytes, in any reader.
+TEXT_NODE_BUDGET = 16 * MAX_TEXT_CHARS
 
 # Suite/class/name used for the record that stands for a file we could not read to the end.
 PARSE_ERROR_SUITE = "pipelinegen"
@@ -251,8 +254,13 @@ class _RecordTarget:
         self._builder = None  # TreeBuilder while inside a test case with children
         self._depth = 0
         self._capture: list[str] | None = None
+        self._node_chars = 0  # characters of the current text node so far
+        self._tail: list[str] = []  # the last characters of a node past TEXT_NODE_BUDGET
+        self._tail_chars = 0
 
     def start(self, tag: str, attrib) -> None:
+        if self._node_chars:
+            self._end_text()
         if self._case is None:
             if tag == "testcase":
                 stack = self._stack
@@ -275,12 +283,39 @@ class _RecordTarget:
             self._depth = 2
 
     def data(self, text: str) -> None:
-        if self._builder is not None:
+        self._node_chars += len(text)
+        if self._node_chars > TEXT_NODE_BUDGET:  # a hostile gigabyte text node: keep only its tail
+            self._overflow(text)
+        elif self._builder is not None:
             self._builder.data(text)
         elif self._capture is not None:
             self._capture.append(text)
 
+    def _overflow(self, text: str) -> None:
+        if self._builder is None and self._capture is None:
+            return
+        self._tail.append(text)
+        self._tail_chars += len(text)
+        if self._tail_chars > 2 * MAX_TEXT_CHARS:  # amortised: join and trim only now and then
+            joined = "".join(self._tail)
+            self._tail = [joined[-MAX_TEXT_CHARS:]]
+            self._tail_chars = len(self._tail[0])
+
+    def _end_text(self) -> None:
+        """A text node ended (any start/end event): hand on the tail of an oversized one, marked."""
+        if self._tail:
+            tail = "".join(self._tail)[-MAX_TEXT_CHARS:]
+            text = TRUNCATION_MARKER.format(n=self._node_chars - TEXT_NODE_BUDGET - len(tail)) + tail
+            if self._builder is not None:
+                self._builder.data(text)
+            elif self._capture is not None:
+                self._capture.append(text)
+            self._tail, self._tail_chars = [], 0
+        self._node_chars = 0
+
     def end(self, tag: str) -> None:
+        if self._node_chars:
+            self._end_text()
         case = self._case
         if case is not None and self._builder is None:
             # The common case, a plain pass: a tuple from the attribute dict, no element, no general path.

@@ -234,3 +234,66 @@ SHAPES: dict[str, Callable[[Members, Path], bytes]] = {
 
 def sign_key(tmp: Path, name: str = "ci") -> Path:
     return keypair(tmp, f"key_{name}")
+
+
+class _Stream(io.RawIOBase):
+    """head, then *size* copies of *fill*, then tail: a member of any size without holding it."""
+
+    def __init__(self, head: bytes, size: int, tail: bytes, fill: bytes = b"a") -> None:
+        self.parts, self.left, self.tail, self.fill = [head] if head else [], size, tail, fill
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.parts:
+            data = self.parts.pop()
+        elif self.left:
+            n = min(len(buffer), self.left)
+            self.left -= n
+            data = self.fill * n
+        elif self.tail:
+            data, self.tail = self.tail, b""
+        else:
+            return 0
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def text_node_bomb(path: Path, members: Members, size: int) -> Path:
+    """A bundle whose junit.xml holds one failing test with a *size*-byte <system-out> and a suite-level
+    one as big: libxml2 hands such text to the reader whole unless the reader bounds it."""
+    name = "cells/unit_1of1/junit.xml"
+    head = (b'<?xml version="1.0"?><testsuites><testsuite name="org.A"><testcase classname="org.A" name="t1">'
+            b'<failure message="boom"/><system-out>')
+    middle = b"END</system-out></testcase><system-out>"
+    tail = b"END</system-out></testsuite></testsuites>"
+    cctx = zstandard.ZstdCompressor(level=1)
+    with open(path, "wb") as raw, cctx.stream_writer(raw, closefd=False) as out, \
+            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for n, d in members:
+            if n == name:
+                body = io.BufferedReader(_Stream(head, size, middle), 1 << 20)
+                second = io.BufferedReader(_Stream(b"", size, tail, b"s"), 1 << 20)
+                tar.addfile(_info(n, len(head) + size + len(middle) + size + len(tail)),
+                            io.BufferedReader(_Chain(body, second), 1 << 20))
+            else:
+                tar.addfile(_info(n, len(d)), io.BytesIO(d))
+    return path
+
+
+class _Chain(io.RawIOBase):
+    def __init__(self, *streams) -> None:
+        self.streams = list(streams)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.streams:
+            data = self.streams[0].read(len(buffer))
+            if data:
+                buffer[:len(data)] = data
+                return len(data)
+            self.streams.pop(0)
+        return 0

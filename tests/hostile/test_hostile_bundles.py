@@ -226,3 +226,14 @@ def test_a_compressed_log_bomb_in_a_failed_cell_is_ingested_with_bounded_memory(
     assert code == 0, out
     assert time.monotonic() - start < 30
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024 < 512
+
+
+@pytest.mark.slow
+def test_a_junit_member_with_a_300_mb_text_node_costs_megabytes_not_gigabytes(signed, tmp_path):
+    _path, members, _key, _allowed = signed
+    bomb = bm.text_node_bomb(tmp_path / "text.tar.zst", members, 300 << 20)
+    for args in (["results", "verify", str(bomb)], ["results", "summary", str(bomb)]):
+        code, out, seconds, rss = _child(args)
+        assert code in (1, 0), out
+        assert "Traceback" not in out
+        assert rss < 256 and seconds < 30, (args, rss, seconds)
