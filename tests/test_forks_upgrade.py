@@ -95,3 +95,15 @@ def test_a_new_step_is_still_a_new_step_not_a_missing_one(project):
         load_pipeline(project / "pipeline.yaml", [overlay])
     assert [f.line for f in caught.value.findings] == [3]  # only the partial entry naming no existing step
     assert "did you mean 'unit'?" in caught.value.findings[0].hint
+
+
+def test_a_profile_listing_a_step_upstream_renamed_gets_the_same_explanation(fork, runner):
+    (fork / "fork.yaml").write_text("profiles:\n  - name: fork-nightly\n    steps: [lint, test]\n")
+    assert runner.invoke(main, ["-C", str(fork), "compile"]).exit_code == 0
+    (fork / "pipeline.yaml").write_text(newer_upstream((REPO / "pipeline.yaml").read_text()))
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(fork / "pipeline.yaml")
+    [finding] = caught.value.findings
+    assert (finding.line, finding.key_path) == (3, "profiles[fork-nightly].steps")
+    assert "step 'test' is not in" in finding.message and "but this overlay lists it" in finding.message
+    assert finding.hint.startswith("did you mean 'unit-test'?")

@@ -88,7 +88,7 @@ def _gone_message(section: str, name: str, base: Any, action: str,
         hint = f"{close} If so, use the new name here; if the {word} is gone, delete this entry"
     else:
         hint = f"if the {word} was renamed, use its new name here; if it is gone, delete this entry"
-    if section == "steps":
+    if section == "steps" and action != "lists":
         hint += " (and from the profiles that list it)"
     return message, hint
 
@@ -280,6 +280,26 @@ def merge_overlays(base: Any, overlays: list[Any], previous: dict[str, tuple[str
         data = merger.merge_maps(data, overlay, "")
         if merger.removed_steps:
             _drop_removed_steps(data, merger.removed_steps, merger.notes)
+    if previous and overlays:
+        _check_profile_steps(merger, base, data, previous)
     if merger.errors:
         raise PipelineError(merger.errors)
     return MergeResult(data=data, notes=merger.notes)
+
+
+def _check_profile_steps(merger: _Merger, base: Any, data: dict, previous: dict[str, tuple[str, ...]]) -> None:
+    """A profile step an overlay lists that upstream had when generated/ was compiled and has no more: the
+    same explanation as for a step entry, instead of the model's plain 'unknown step'."""
+    steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    names = {str(item.get("name")) for item in steps if isinstance(item, dict)}
+    base_file = getattr(getattr(base, "origin", None), "file", "")
+    for profile in data.get("profiles") or []:
+        listed = profile.get("steps") if isinstance(profile, dict) else None
+        if not isinstance(listed, LocatedList):
+            continue
+        for index, step in enumerate(listed):
+            where = listed.location_of(index)
+            if not isinstance(step, str) or step in names or step not in previous.get("steps", ()) or where.file == base_file:
+                continue
+            message, hint = _gone_message("steps", step, steps, "lists", previous)
+            merger.error(where, f"profiles[{profile.get('name')}].steps", message, hint)
