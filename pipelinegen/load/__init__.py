@@ -16,6 +16,7 @@ from pipelinegen.load.discovery import (
     read_record,
 )
 from pipelinegen.load.repeats import REPEATS_FILE, load_repeats
+from pipelinegen.load.version_pin import PIN_KEY, version_pin_findings
 from pipelinegen.merge.overlay import merge_overlays
 from pipelinegen.model.build import build_pipeline
 from pipelinegen.model.pipeline import Pipeline, SourceFile
@@ -66,9 +67,10 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     merged = merge_overlays(base, overlay_docs, record.upstream if record else None)
     data = merged.data
     data.pop("overlays", None)
-    findings = validate_against_schema(data, display)
+    findings = validate_against_schema(data, display) or version_pin_findings(data, display)
     if findings:
         raise PipelineError(findings)
+    data.pop(PIN_KEY, None)
     pipeline = build_pipeline(data, display, path.parent, sources, merged.notes)
     pipeline = replace(pipeline, overlays=tuple(checkout_name(path.parent, p) for p in chosen.paths),
                        upstream_names=upstream)

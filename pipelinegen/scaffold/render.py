@@ -96,7 +96,7 @@ def pipeline_document(found: Found) -> list[tuple[str, dict]]:
     """(comment, section) pairs, in file order; each section is a one-key mapping of pipeline.yaml."""
     conv = conventions()
     has_jar = any(s.name == "jar" and s.build_once for s in found.steps)
-    head: dict = {"version": 1, "project": found.project}
+    head: dict = {"version": 1, "pipelinegen_version": f"=={__version__}", "project": found.project}
     if found.repository:
         head["canonical_repository"] = found.repository
     if found.branch:
