@@ -173,3 +173,24 @@ def test_a_library_file_missing_from_the_installation_fails_compile_loudly(insta
     assert "libraryResource('pipelinegen/run-cell.sh')" in done.stderr
     assert "reinstall pipelinegen" in done.stderr
     assert not (project / "generated").exists()
+
+
+def test_init_from_the_wheel_writes_what_the_editable_install_writes(installed, tmp_path):
+    outputs = []
+    for name, pipelinegen in (("editable", EDITABLE_PIPELINEGEN), ("wheel", installed.pipelinegen)):
+        project = tmp_path / name
+        shutil.copytree(installed.checkout / "examples" / "sample-project", project, symlinks=True,
+                        ignore=shutil.ignore_patterns("pipeline.yaml", "generated", "build"))
+        _run(pipelinegen, "-C", project, "init")
+        outputs.append(((project / "pipeline.yaml").read_bytes(), _tree(project / "generated")))
+    assert outputs[1] == outputs[0]
+    assert b"name: unit" in outputs[1][0]  # the conventions data file shipped: the runner's test types were found
+
+
+@pytest.mark.skipif(not shutil.which("groovy"), reason="needs Debian's groovy (scripts/setup.sh)")
+def test_lint_from_the_wheel_finds_its_groovy_resources(installed, tmp_path):
+    project = tmp_path / "sample"
+    shutil.copytree(installed.checkout / "examples" / "sample-project", project, symlinks=True)
+    _run(installed.pipelinegen, "-C", project, "compile")
+    linted = _run(installed.pipelinegen, "-C", project, "lint", "generated/Jenkinsfile")
+    assert "0 errors, 0 warnings in 1 file" in linted.stderr
