@@ -23,6 +23,7 @@ EXPECTED = {
     "compile.py": ([], "render generated/"),
     "deploy_driver.py": ([], "artifacts/s"),
     "history.py": ([], "flaky --json"),
+    "history_import.py": ([], "import / anchor"),
     "ingest.py": ([], "collect / bare"),
     "lint.py": ([], "engine only"),
     "lint_parity.py": ([], "structural rejections caught"),

@@ -19,7 +19,7 @@ from pipelinegen.deploy.bundle import write_build_bundle
 from pipelinegen.deploy.clone import render_clone_spec
 from pipelinegen.deploy.cluster import node_pool_problems, nodes_from_json, requirements_text
 from pipelinegen.deploy.crd import load_crd, parse_crd
-from pipelinegen.deploy.credentials import TOKEN_ENV, load_credentials
+from pipelinegen.deploy.credentials import load_credentials, url_without_secrets
 from pipelinegen.deploy.driver import JenkinsDriver
 from pipelinegen.deploy.errors import DeployError, MissingTool
 from pipelinegen.deploy.jobs import render_jobs
@@ -60,13 +60,6 @@ def deploy_errors(func: Callable) -> Callable:
             sys.exit(EXIT_CHECK_FAILED)
 
     return wrapper
-
-
-def _url_without_secrets(url: str) -> str:
-    if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
-        raise click.BadParameter(f"put no credentials in the URL; use --user and ${TOKEN_ENV} or --token-file",
-                                 param_hint="--jenkins-url")
-    return url
 
 
 @contextlib.contextmanager
@@ -124,7 +117,7 @@ def jobs_command(pipeline_path: Path, overlays: tuple[Path, ...], output: Path |
             atomic_write_text(output / f"{name}.xml", xml)
             click.echo(f"wrote {output / f'{name}.xml'}")
     if jenkins_url:
-        driver = JenkinsDriver(_url_without_secrets(jenkins_url), load_credentials(user, token_file), progress=_err)
+        driver = JenkinsDriver(url_without_secrets(jenkins_url), load_credentials(user, token_file), progress=_err)
         for name, xml in rendered.items():
             click.echo(f"{name}: {driver.upsert_job(name, xml)} on {driver.url}")
 
@@ -188,7 +181,7 @@ def test_on_clone_command(pipeline_path: Path, overlays: tuple[Path, ...], profi
     with sigterm_as_interrupt():
         try:
             if jenkins_url:
-                url = _url_without_secrets(jenkins_url)
+                url = url_without_secrets(jenkins_url)
                 creds = load_credentials(user, token_file)
                 out = results_dir or Path("results/test-on-clone") / f"{job}-{stamp}"
             else:
@@ -365,7 +358,7 @@ def catalogue_export(jenkins_url: str, user: str | None, token_file: Path | None
     pipelinegen/lint/export_catalogue.groovy, read-only; the user needs Overall/Administer)."""
     from pipelinegen.deploy.catalogue_export import export_catalogue
 
-    driver = JenkinsDriver(_url_without_secrets(jenkins_url), load_credentials(user, token_file), progress=_err)
+    driver = JenkinsDriver(url_without_secrets(jenkins_url), load_credentials(user, token_file), progress=_err)
     doc = export_catalogue(driver)
     atomic_write_text(output, json.dumps(doc, indent=1, sort_keys=True) + "\n")
     counts = ", ".join(f"{len(doc.get(key, {}))} {key.replace('_', ' ')}"

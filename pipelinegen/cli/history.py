@@ -80,6 +80,51 @@ def ingest(bundles: tuple[Path, ...], db: Path, allow_incomplete: bool) -> None:
     click.echo(f"{added} added, {skipped} already present; history: {db}")
 
 
+@history.command("import")
+@click.option("--jenkins-url", required=True, help="The Jenkins that ran the builds (e.g. https://ci-cassandra.apache.org/).")
+@click.option("--job", required=True, help="The job's full name (folders separated by '/').")
+@click.option("--user", help="Jenkins user (or $JENKINS_USER); the token comes from $JENKINS_TOKEN or --token-file.")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="File holding the API token.")
+@click.option("--pipeline", "pipeline_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("pipeline.yaml"), show_default=True,
+              help="Its cells name the stages the tests ran in (overlays are discovered as for every command).")
+@db_option
+@click.option("--since", type=click.IntRange(0, None), default=0, show_default=True,
+              help="Only builds with a higher number (by default: every build the history does not have).")
+@click.option("--max-builds", type=click.IntRange(1, 1_000_000), help="Import at most this many builds this time.")
+def import_builds(jenkins_url: str, job: str, user: str | None, token_file: Path | None, pipeline_path: Path,
+                  db: Path, since: int, max_builds: int | None) -> None:
+    """Import a Jenkins job's past builds: parameters, per-test results and durations, node names.
+
+    Incremental: builds already in the history are skipped, so an interrupted import resumes."""
+    from pipelinegen.analysis.jenkins_history import import_job
+    from pipelinegen.deploy.credentials import load_credentials, url_without_secrets
+    from pipelinegen.deploy.driver import JenkinsDriver
+    from pipelinegen.deploy.errors import DeployError
+    from pipelinegen.load import load_pipeline
+    from pipelinegen.plan.expand import cell_universe
+
+    cells = cell_universe(load_pipeline(pipeline_path)) if pipeline_path.is_file() else ()
+    driver = JenkinsDriver(url_without_secrets(jenkins_url), load_credentials(user, token_file),
+                           progress=lambda m: click.echo(m, err=True))
+    with HistoryStore(db) as store, store_errors(db):
+        try:
+            report = import_job(driver, store, job, cells, since=since, max_builds=max_builds,
+                                progress=lambda m: click.echo(m, err=True))
+        except DeployError as err:
+            click.echo(f"error: {err}", err=True)
+            click.echo("the builds imported before it are kept; run the same command again to resume", err=True)
+            sys.exit(1)
+    click.echo(f"{job}: {report.imported} builds imported ({report.testcases} test results; "
+               f"{report.cells_exact} cells matched to the plan, {report.cells_step_level} step-level), "
+               f"{report.skipped_existing} already in the history, {report.skipped_running} still running; "
+               f"history: {db}")
+    if report.without_tests:
+        shown = ", ".join(f"#{n}" for n in report.without_tests[:10])
+        click.echo(f"no test results in {len(report.without_tests)} builds ({shown}"
+                   f"{', ...' if len(report.without_tests) > 10 else ''})")
+
+
 @history.command("info")
 @db_option
 def info(db: Path) -> None:

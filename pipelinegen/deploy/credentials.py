@@ -45,3 +45,11 @@ def load_credentials(user: str | None = None, token_file: Path | None = None,
         raise PipelineError.single("<environment>", None, "a Jenkins token was given without a user",
                                    hint=f"pass --user or set {USER_ENV}")
     return Credentials(user=user, token=token)
+
+
+def url_without_secrets(url: str) -> str:
+    """The Jenkins URL, refused when it carries credentials (they would land in logs and shell history)."""
+    if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
+        raise PipelineError.single("--jenkins-url", None, "the URL carries credentials",
+                                   hint=f"put no credentials in the URL; use --user and ${TOKEN_ENV} or --token-file")
+    return url

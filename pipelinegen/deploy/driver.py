@@ -255,6 +255,25 @@ class JenkinsDriver:
             self.progress(f"{build.job} #{build.number} running ({clock() - start:.0f}s)")
             self.sleep(poll_s)
 
+    def get_json(self, what: str, path: str, params: dict[str, str] | None = None, *,
+                 absent_ok: bool = False, max_bytes: int = 512 << 20):
+        """GET a Remote Access API document (with `tree=` in *params* to bound it); None for a 404 when
+        *absent_ok* (e.g. a build without a test report), else the one retry policy of every call."""
+
+        def fetch():
+            try:
+                response = self._raw("GET", path, params=params or {})
+            except jenkins.NotFoundException:
+                if absent_ok:
+                    return None
+                raise
+            if len(response.content) > max_bytes:
+                raise DeployError(f"{self.url}{path} answered {len(response.content) >> 20} MiB, more than "
+                                  f"the {max_bytes >> 20} MiB read from one document")
+            return response.json()
+
+        return self._call(what, fetch)
+
     def test_report(self, build: BuildRef) -> dict | None:
         """junit's testReport JSON, or None when the build published none (Jenkins answers 404)."""
         return self._call(f"read the test report of {build.job} #{build.number}",

@@ -87,6 +87,8 @@ class JenkinsDouble:
         self.queue: dict[int, _QueueItem] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) log, for assertions
         self.lint_requests: list[str] = []
+        # Extra read-only endpoints: (method, path, query) -> (status, body, content type) or None.
+        self.extra_routes: list = []
         # The script console (POST /scriptText): a test gives the callable that "runs" a script; only these
         # users hold Overall/Administer.
         self.script_console: Callable[[str], str] | None = None
@@ -257,6 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- routes ------------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict, body: bytes) -> None:  # noqa: C901
         jd = self.jd
+        for route in jd.extra_routes:  # e.g. an archived job's build history (jenkins_double.history)
+            answer = route(method, path, query)
+            if answer is not None:
+                return self._send(*answer)
         if path in ("", "api/json") and method == "GET":
             return self._json({"_class": "hudson.model.Hudson", "mode": "NORMAL", "quietingDown": False,
                                "jobs": [{"name": n, "url": f"{jd.url}job/{n}/"} for n in jd.jobs]})
