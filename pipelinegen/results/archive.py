@@ -76,7 +76,7 @@ MAX_MEMBERS = 200_000
 MAX_HEADER_BYTES = 1 << 20  # a pax/GNU long-name header: tarfile reads these into memory
 MAX_END_PADDING = 1 << 20  # zero blocks after the end-of-archive marker (tar pads to 10 KiB records)
 # The members every reader loads into memory: much smaller bounds.
-SMALL_MEMBER_LIMITS = {MANIFEST: 64 << 20, DIGESTS: 64 << 20, ATTESTATION: 4 << 20, SIGNATURE: 64 << 10}
+SMALL_MEMBER_LIMITS = {MANIFEST: 8 << 20, DIGESTS: 64 << 20, ATTESTATION: 4 << 20, SIGNATURE: 64 << 10}
 _CHUNK = 1 << 16
 
 

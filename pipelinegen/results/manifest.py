@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field, fields
@@ -192,13 +193,14 @@ def schema_problems(manifest: object, limit: int = 20) -> list[str]:
     Messages quote the offending value: each is cut short, or a hostile manifest would print megabytes."""
     validator = jsonschema.Draft202012Validator(manifest_schema())
     problems = []
-    errors = sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
-    for err in errors[:limit]:
+    # Lazily, and only limit + 1 of them: a manifest of a million bad cells must not build a million errors.
+    errors = list(itertools.islice(validator.iter_errors(manifest), limit + 1))
+    for err in sorted(errors[:limit], key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(map(str, err.absolute_path))[:200] or "(top level)"
         message = err.message if len(err.message) <= 300 else err.message[:300] + "…"
         problems.append(f"{MANIFEST}: {where}: {message}")
     if len(errors) > limit:
-        problems.append(f"{MANIFEST}: … and {len(errors) - limit} more schema violations")
+        problems.append(f"{MANIFEST}: … and more schema violations")
     return problems
 
 
@@ -207,25 +209,53 @@ class ManifestError(ValueError):
 
 
 MAX_JSON_DEPTH = 32  # a manifest nests 5 levels deep; deeper is an attack on the parser, not data
+MAX_JSON_OBJECTS = 1_000_000  # objects in one document (a cell is 3): past this, parsing stops
+
+
+def _too_deep(value: object) -> bool:
+    """Nesting deeper than MAX_JSON_DEPTH (the C parser already stopped anything near the recursion limit,
+    so this walk is iterative and bounded; it visits containers only)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(MAX_JSON_DEPTH):
+        if not level:
+            return False
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, dict | list)]
+    return bool(level)
 
 
 def parse_json(data: bytes, what: str = MANIFEST) -> object:
-    """json.loads, but a nesting deeper than MAX_JSON_DEPTH is a ManifestError (not a RecursionError
-    traceback, nor a validator descending a million levels), as is invalid JSON or UTF-8."""
+    """json.loads, but refused as a ManifestError (never a RecursionError traceback, a validator descending
+    a million levels, or gigabytes of objects): nesting deeper than MAX_JSON_DEPTH, more than
+    MAX_JSON_OBJECTS objects, a key twice in one object, NaN/Infinity, invalid JSON or UTF-8."""
+    budget = [MAX_JSON_OBJECTS]
+
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+        # A key given twice ('"incomplete": true, "incomplete": false') reads differently in different
+        # JSON parsers: one document, one meaning, or it is refused.
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ValueError(f"more than {MAX_JSON_OBJECTS} objects")
+        found = dict(pairs)
+        if len(found) != len(pairs):
+            seen: set[str] = set()
+            twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+            raise ValueError(f"key {twice[:100]!r} appears twice in one object")
+        return found
+
     try:
-        value = json.loads(data)
+        value = json.loads(data, object_pairs_hook=unique_keys, parse_constant=_no_constant)
     except RecursionError as err:
         raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels") from err
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
         raise ManifestError(f"{what} is not valid JSON: {str(err)[:200]}") from err
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    if _too_deep(value):
+        raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON (NaN and Infinity are refused)")
 
 
 def load_manifest(data: bytes) -> dict:

@@ -114,8 +114,8 @@ def _parse_digests(data: bytes) -> dict[str, str] | None:
         if not line.strip():
             continue
         digest, sep, name = line.partition("  ")
-        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            return None
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest) or name in listed:
+            return None  # malformed, or a file listed twice (which of its digests would count?)
         listed[name] = digest
     return listed
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from pipelinegen.plan.cell import Cell, Plan
 from pipelinegen.plan.environment import script_environment
 from pipelinegen.results.junit import iter_testcases
+from pipelinegen.results.manifest import safe_id
 from pipelinegen.run import docker as docker_mod
 from pipelinegen.run.model import (
     ERROR,
@@ -431,7 +432,8 @@ class Executor:
         key = (url, branch)
         with self.clone_lock:
             if key not in self.clones:
-                dest = self.work / "_checkouts" / f"{name}-{len(self.clones) + 1}"
+                # the name comes from pipeline.yaml: never a path ('../x' would clone, and on failure delete, there)
+                dest = self.work / "_checkouts" / f"{safe_id(name)}-{len(self.clones) + 1}"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 clone(url, branch, dest, log, name)
                 self.clones[key] = dest

@@ -149,6 +149,10 @@ def _deep(depth: int) -> bytes:
     ("totals of the wrong type", lambda m: {**m, "totals": {"cells": "x", "tests": []}}),
     ("a cell without an id", lambda m: {**m, "cells": [{k: v for k, v in m["cells"][0].items() if k != "id"}]}),
     ("not JSON", lambda m: b"{\"format\": "),
+    ("a key twice: incomplete true, then false", lambda m: json.dumps({**m, "incomplete": True}).encode()[:-1]
+     + b', "incomplete": false}'),
+    ("NaN duration", lambda m: json.dumps({**m, "cells": [{**m["cells"][0], "duration_s": float("nan")}]}).encode()),
+    ("two million empty objects", lambda m: b'{"cells": [' + b"{}," * 2_000_000 + b"{}]}"),
     ("not UTF-8", lambda m: b"\xff\xfe{}"),
 ])
 def test_manifests_that_break_the_schema_are_exit_2_in_every_reader(label, edit, signed, tmp_path):
