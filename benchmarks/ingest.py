@@ -10,15 +10,17 @@ rather than wall time keeps neighbours on a shared machine out of them. Each is 
 Modes, on the same files in the same run:
 - bare:    python + lxml iterparse(tag="testcase") counting test cases, elem.clear() (the anchor);
 - records: results.junit.iter_records over every file (the parse-to-records path);
-- collect: `pipelinegen results collect DIR -o bundle.tar.zst` (parse, normalise, write, compress, hash).
+- collect: `pipelinegen results collect DIR -o bundle.tar.zst` (parse, normalise, write, compress, hash);
+- history ingest: `pipelinegen history ingest` of that bundle into a DB already holding another run.
 Targets (issue 16): records >= 0.8x and collect >= 0.5x the bare throughput on the dense corpus; collect's
-peak RSS at 4x the size <= 1.15x the peak at 1x, and <= 100 MiB.
+peak RSS at 4x the size <= 1.15x the peak at 1x, and <= 100 MiB; history ingest >= 500,000 test cases/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from corpus import SHAPES, generate  # noqa: E402
-from measure import best, load_line, run_measured  # noqa: E402
+from measure import best, load_line, pipelinegen, run_measured  # noqa: E402
 
 _CHILD = {
     "bare": """
@@ -55,8 +57,8 @@ print(n)
     "collect": """
 import sys
 from pipelinegen.cli import main
-sys.argv = ["pipelinegen", "results", "collect", sys.argv[1], "--commit", "0" * 40, "--profile", "bench",
-            "-o", sys.argv[2], "--repository", "bench"]
+sys.argv = ["pipelinegen", "results", "collect", sys.argv[1], "--commit", sys.argv[3] if len(sys.argv) > 3 else "0" * 40,
+            "--profile", "bench", "-o", sys.argv[2], "--repository", "bench"]
 main()
 """,
 }
@@ -68,6 +70,26 @@ def best_of(mode: str, directory: Path, repeat: int) -> dict:
                                                   str(Path(tmp) / "bundle.tar.zst")]))
     return {"mode": mode, "cpu_s": cost.cpu_s, "wall_s": cost.wall_s, "peak_mib": cost.peak_mib,
             "stdout": cost.stdout.strip()}
+
+
+def history_ingest(base: Path, directory: Path, repeat: int):
+    """CPU of `pipelinegen history ingest` for one bundle of *directory* into a DB that holds another run."""
+    bundles = [base / f"history-{i}.tar.zst" for i in (1, 2)]
+    for i, bundle in enumerate(bundles, start=1):
+        run_measured([sys.executable, "-c", _CHILD["collect"], str(directory), str(bundle), str(i) * 40])
+    template = base / "history-template.sqlite"
+    template.unlink(missing_ok=True)
+    run_measured(pipelinegen("history", "ingest", str(bundles[0]), "--db", str(template)))
+
+    def once():
+        db = base / "history.sqlite"
+        shutil.copyfile(template, db)
+        try:
+            return run_measured(pipelinegen("history", "ingest", str(bundles[1]), "--db", str(db)))
+        finally:
+            db.unlink()
+
+    return best(repeat, once)
 
 
 def corpus(base: Path, shape: str, size_mb: float) -> tuple[Path, float]:
@@ -109,6 +131,10 @@ def main() -> int:
                   f"{r['peak_mib']:>9.0f}")
         print(f"records / bare: {rows[1]['cpu_s'] and rows[0]['cpu_s'] / rows[1]['cpu_s']:.2f}x (target >= 0.8x); "
               f"collect / bare: {rows[0]['cpu_s'] / rows[2]['cpu_s']:.2f}x (target >= 0.5x)")
+        history = history_ingest(base, directory, args.repeat)
+        print(f"history ingest (whole process, a second run of the same tests into a DB holding the first): "
+              f"{history.cpu_s:.2f} s CPU, {cases / history.cpu_s:,.0f} test cases/s (target >= 500,000/s), peak "
+              f"{history.peak_mib:.0f} MiB; {history.cpu_s / rows[0]['cpu_s']:.2f}x the bare parse of the input")
         if not args.no_flat:
             big, big_mb = corpus(base, args.shape, args.size_mb * 4)
             large = best_of("collect", big, args.repeat)

@@ -120,3 +120,45 @@ def test_a_hash_collision_is_confirmed_exactly_not_reported(tmp_path, monkeypatc
     duplicates = read_bundle(out).manifest["duplicates"]
     assert [(d["classname"], d["name"], d["count"], d["cells"]) for d in duplicates] == [
         ("org.A", "x", 2, [SPLITS[0].id])]
+
+
+def _rewrite(bundle_path: Path, tmp: Path, change) -> Path:
+    """The same bundle with change(members) applied (members: name -> bytes, in archive order)."""
+    members = {name: handle.read() for name, handle in archive.iter_members(bundle_path)}
+    change(members)
+    staging = tmp / "staging"
+    for name, data in members.items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_bytes(data)
+    out = tmp / "changed.tar.zst"
+    archive.write_tar(out, staging, list(members))
+    return out
+
+
+def test_history_ingest_reads_records_and_refuses_edited_ones(tmp_path):
+    from pipelinegen.analysis.history import HistoryStore
+    from pipelinegen.errors import PipelineError
+    from pipelinegen.fsutil import sha256_bytes
+
+    out = tmp_path / "b.tar.zst"
+    with _writer(out) as writer:
+        writer.add_cell(SPLITS[0], status="passed", junit=[_junit(tmp_path, "s1", NASTY_JUNIT)])
+    records = f"cells/{SPLITS[0].id}/records.tsv"
+
+    def flip_a_failure_to_a_pass(members, rehash=False):
+        members[records] = members[records].replace(b"\tfailed\t", b"\tpassed\t")
+        if rehash:  # a forger who also fixes digests.sha256 is caught by the manifest counts
+            lines = [line for line in members["digests.sha256"].decode().splitlines() if not line.endswith(records)]
+            lines.append(f"{sha256_bytes(members[records])}  {records}")
+            members["digests.sha256"] = ("\n".join(sorted(lines, key=lambda x: x.split("  ")[1])) + "\n").encode()
+
+    for rehash, why in [(False, "does not match its sha256"), (True, "the manifest counts")]:
+        edited = _rewrite(out, tmp_path / f"e{rehash}", lambda m, r=rehash: flip_a_failure_to_a_pass(m, r))
+        with HistoryStore(tmp_path / f"h{rehash}.sqlite") as store:
+            with pytest.raises(PipelineError, match=why):
+                store.ingest_bundle(edited)
+            assert store.stats()["runs"] == 0  # rolled back: nothing of it stored
+    with HistoryStore(tmp_path / "good.sqlite") as store:
+        assert store.ingest_bundle(out)
+        stats = store.stats()
+        assert (stats["runs"], stats["executions"], stats["non_passing"]) == (1, 5, 4)

@@ -17,6 +17,7 @@ import json
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -465,7 +466,7 @@ class HistoryStore:
         except BaseException:
             self._close_quietly()
             raise
-        self._tests: dict[tuple[str, str], tuple[int, int]] | None = None
+        self._tests: dict[str, dict[str, int]] | None = None  # classname -> test name -> test id
         self._classes: dict[str, int] | None = None
         self._variants: dict[tuple[str, str], int] | None = None
         self._testsets: dict[int, dict[int, dict[int, int]]] = {}
@@ -528,12 +529,12 @@ class HistoryStore:
     def _load_interns(self) -> None:
         if self._tests is None:
             self._classes = {name: i for i, name in self.conn.execute("SELECT id, name FROM classes")}
-            self._tests = {
-                (cls, name): (i, cls_id)
-                for i, cls_id, cls, name in self.conn.execute(
-                    "SELECT tests.id, classes.id, classes.name, tests.name FROM tests"
-                    " JOIN classes ON classes.id = tests.class_id")
-            }
+            # classname -> {test name: test id}: consecutive test cases share a class, so the hot loop
+            # looks the class up once per class, then one plain string key per test case.
+            by_class: dict[int, dict[str, int]] = {i: {} for i in self._classes.values()}
+            for i, cls_id, name in self.conn.execute("SELECT id, class_id, name FROM tests"):
+                by_class[cls_id][name] = i
+            self._tests = {cls: by_class[i] for cls, i in self._classes.items()}
             self._variants = {(step, axes): i for i, step, axes in self.conn.execute("SELECT id, step, axes FROM variants")}
 
     def _variant_id(self, step: str, axes: Sequence[tuple[str, str]]) -> int:
@@ -559,46 +560,64 @@ class HistoryStore:
                 cell.log_tail[-LOG_TAIL_LIMIT:],
             ]
 
-        counts: dict[tuple[int, int], int] = {}
+        executed: list[int] = []  # one (test id << 32 | variant id) per execution, counted in C below
         durations: dict[tuple[int, int], list[float]] = {}
         outcomes: list[tuple] = []
         new_tests: list[tuple[int, int, str]] = []
         next_test = (conn.execute("SELECT max(id) FROM tests").fetchone()[0] or 0) + 1
         failures = 0
-        # The hot loop of ingest: plain dict look-ups, no SQL per test case.
+        last_class: str | None = None
+        last_cell: tuple[str, int] | None = None
+        names: dict[str, int] = {}
+        cls = variant = 0
+        cell: list = []
+        slot: list = []
+        record = executed.append
+        # The hot loop of ingest: no SQL per test case, and look-ups only when the class or cell changes
+        # (test cases come grouped by cell, then by class).
         for tc in testcases:
-            found = tests.get((tc.classname, tc.name))
-            if found is None:
-                cls = classes.get(tc.classname)
-                if cls is None:
-                    cls = conn.execute("INSERT INTO classes(name) VALUES (?)", (tc.classname,)).lastrowid
-                    classes[tc.classname] = cls
-                found = tests[(tc.classname, tc.name)] = (next_test, cls)
+            classname = tc.classname
+            if classname != last_class or (tc.cell_id, tc.attempt) != last_cell:
+                if classname != last_class:
+                    last_class = classname
+                    found_names = tests.get(classname)
+                    if found_names is None:
+                        cls = conn.execute("INSERT INTO classes(name) VALUES (?)", (classname,)).lastrowid
+                        classes[classname] = cls
+                        found_names = tests[classname] = {}
+                    else:
+                        cls = classes[classname]
+                    names = found_names
+                if (tc.cell_id, tc.attempt) != last_cell:
+                    last_cell = (tc.cell_id, tc.attempt)
+                    found_cell = cell_rows.get(last_cell)
+                    if found_cell is None:
+                        found_variant = cell_variant.get(tc.cell_id)
+                        if found_variant is None:
+                            found_variant = cell_variant[tc.cell_id] = self._variant_id("", ())
+                        found_cell = cell_rows[last_cell] = [tc.cell_id, tc.attempt, found_variant, "", "", 0.0, 0, 0, ""]
+                    cell = found_cell
+                    variant = cell[2]
+                slot = durations.get((variant, cls)) or durations.setdefault((variant, cls), [0.0, 0])
+            test = names.get(tc.name)
+            if test is None:
+                test = names[tc.name] = next_test
                 new_tests.append((next_test, cls, tc.name))
                 next_test += 1
-            test, cls = found
-            cell = cell_rows.get((tc.cell_id, tc.attempt))
-            if cell is None:
-                variant = cell_variant.get(tc.cell_id)
-                if variant is None:
-                    variant = cell_variant[tc.cell_id] = self._variant_id("", ())
-                cell = cell_rows[(tc.cell_id, tc.attempt)] = [tc.cell_id, tc.attempt, variant, "", "", 0.0, 0, 0, ""]
-            variant = cell[2]
-            key = (test, variant)
-            counts[key] = counts.get(key, 0) + 1
-            slot = durations.get((variant, cls))
-            if slot is None:
-                durations[(variant, cls)] = [tc.duration_s, 1]
-            else:
-                slot[0] += tc.duration_s
-                slot[1] += 1
+            record(test << 32 | variant)
             cell[6] += 1
+            slot[0] += tc.duration_s
+            slot[1] += 1
             if tc.status != "passed" or tc.flaky_reruns:
                 if tc.status in FAILED:
                     failures += 1
                     cell[7] += 1
                 outcomes.append((test, tc.cell_id, tc.attempt, variant, tc.status, tc.duration_s, tc.flaky_reruns,
                                  tc.message[:DETAILS_LIMIT], tc.details[:DETAILS_LIMIT]))
+        counts: dict[tuple[int, int], int] = {}
+        for key, n in Counter(executed).items():
+            counts[(key >> 32, key & 0xFFFFFFFF)] = n
+        del executed
 
         if new_tests:
             conn.executemany("INSERT INTO tests(id, class_id, name) VALUES (?, ?, ?)", new_tests)
@@ -881,21 +900,22 @@ def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = Fa
     if store.has_run(run.run_id):
         return False  # before reading any log or JUnit member
     from pipelinegen.results import archive as archive_errors
-    from pipelinegen.results.verify import integrity_problems
+    from pipelinegen.results.verify import AlteredBundle, verified_testcases
 
-    # Failing runs are welcome (that is what flaky needs), altered ones are not: flaky verdicts and split
-    # timings would rest on edited results. Costs one hashing pass over the archive.
-    try:
-        altered = integrity_problems(path)
-    except archive_errors.CorruptArchive as err:
-        raise PipelineError.single(str(path), None, f"cannot read result bundle: {str(err).removeprefix(f'{path}: ')}",
-                                   hint="check the file with `pipelinegen results verify`") from err
-    if altered:
-        raise PipelineError.single(str(path), None, f"bundle was altered: {altered[0]}",
-                                   hint="check it with `pipelinegen results verify`; ingest the original")
     manifest = bundle.manifest  # type: ignore[attr-defined]
     if manifest.get("incomplete") and not allow_incomplete:
         raise PipelineError.single(str(path), None, f"bundle is incomplete: {manifest.get('incomplete_reason', '')}",
                                    hint="its missing cells would look like passing history; "
                                         "pass --allow-incomplete to ingest anyway")
-    return store.ingest_run(run, bundle.iter_testcases(), bundle_cells(bundle))  # type: ignore[attr-defined]
+    # Failing runs are welcome (that is what flaky needs), altered ones are not: flaky verdicts and split
+    # timings would rest on edited results. One pass reads the test cases (from the compact records member)
+    # and hashes every member; an altered bundle raises after the last test case, inside ingest_run's
+    # transaction, so nothing of it is stored.
+    try:
+        return store.ingest_run(run, verified_testcases(path, manifest), bundle_cells(bundle))
+    except archive_errors.CorruptArchive as err:
+        raise PipelineError.single(str(path), None, f"cannot read result bundle: {str(err).removeprefix(f'{path}: ')}",
+                                   hint="check the file with `pipelinegen results verify`") from err
+    except AlteredBundle as err:
+        raise PipelineError.single(str(path), None, f"bundle was altered: {err}",
+                                   hint="check it with `pipelinegen results verify`; ingest the original") from err

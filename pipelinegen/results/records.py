@@ -9,7 +9,6 @@ with backslash, tab, LF and CR written as \\\\, \\t, \\n, \\r. The cell id is th
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -76,19 +75,37 @@ class RecordsWriter:
             self._parts.clear()
 
 
+def _lines(handle: BinaryIO, chunk: int = 1 << 20) -> Iterator[str]:
+    """Lines (without their newline) of a UTF-8 stream that ends with one; any object with read() will do."""
+    carry = b""
+    while True:
+        data = handle.read(chunk)
+        if not data:
+            break
+        data = carry + data
+        end = data.rfind(b"\n") + 1
+        carry = data[end:]
+        if end:
+            lines = data[:end].decode("utf-8").split("\n")
+            lines.pop()  # the empty string after the last newline
+            yield from lines
+    if carry:
+        raise RecordsError("the last line has no newline (file cut short?)")
+
+
 def read_records(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME) -> Iterator[TestCaseResult]:
     """Stream the TestCaseResults of one records file. Raises RecordsError naming *name* and the line."""
-    text = io.TextIOWrapper(handle, encoding="utf-8", newline="\n")
-    header = text.readline()
-    if header != HEADER:
-        raise RecordsError(f"{name}: line 1: not a pipelinegen records file (version 1)")
     statuses = _STATUSES
-    number = 1
+    number = 0
     try:
-        for number, line in enumerate(text, start=2):  # noqa: B007 (number is read in the error message)
-            fields = line[:-1].split("\t")
-            if len(fields) != _FIELDS or line[-1] != "\n":
-                raise RecordsError("expected 9 tab-separated fields and a newline")
+        lines = _lines(handle)
+        number = 1
+        if next(lines, None) != HEADER[:-1]:
+            raise RecordsError("not a pipelinegen records file (version 1)")
+        for number, line in enumerate(lines, start=2):  # noqa: B007 (number is read in the error message)
+            fields = line.split("\t")
+            if len(fields) != _FIELDS:
+                raise RecordsError("expected 9 tab-separated fields")
             if "\\" in line:
                 fields = [_unescape(f) if "\\" in f else f for f in fields]
             suite, classname, test, status, duration, attempt, flaky, message, details = fields
@@ -98,5 +115,5 @@ def read_records(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME) -> It
                                    f"flaky_reruns {flaky!r} out of range")
             yield _new_record(TestCaseResult, (suite, classname, test, cell_id, status, seconds, message, details,
                                                tries, reruns))
-    except (RecordsError, ValueError, UnicodeDecodeError) as err:
+    except (RecordsError, ValueError) as err:  # UnicodeDecodeError is a ValueError
         raise RecordsError(f"{name}: line {number}: {err}") from err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from pipelinegen.results.manifest import (
     parse_json,
     schema_problems,
 )
+from pipelinegen.results.records import RecordsError, read_records
+from pipelinegen.results.testcase import TestCaseResult
 
 _JUNIT_MEMBER = re.compile(r"^cells/([A-Za-z0-9_.-]+)/junit\.xml$")
 _SMALL = {MANIFEST, DIGESTS, ATTESTATION, SIGNATURE}
@@ -153,6 +155,57 @@ def integrity_problems(path: Path) -> list[str]:
         else:
             digests[name] = _HashingReader(handle).drain()
     return _digest_problems(digests, small)
+
+
+class AlteredBundle(Exception):
+    """What verified_testcases read is not what the producer wrote (or not all of it); discard it."""
+
+
+def verified_testcases(path: Path, manifest: dict) -> Iterator[TestCaseResult]:
+    """Every test case of the bundle, in ONE pass that also runs check 1 of verify (every member against
+    digests.sha256) and check 6 (each cell's test cases against its manifest counts).
+
+    Each cell's test cases come from its records member when it has one (line-split speed), else from its
+    junit.xml. The checks can only finish after the last member, so AlteredBundle is raised after the
+    last test case has been yielded: the caller must read everything inside one transaction and roll it
+    back on the exception (history ingest does). Raises CorruptArchive for an unreadable archive.
+    """
+    sources: dict[str, dict] = {}
+    for cell in manifest.get("cells", []):
+        member = cell.get("records") or cell.get("junit")
+        if member:
+            sources[member] = cell
+    digests: dict[str, str] = {}
+    small: dict[str, bytes] = {}
+    counted: dict[str, dict[str, int]] = {}
+    for name, handle in iter_members(Path(path)):
+        if name in _SMALL:
+            small[name] = handle.read()
+            digests[name] = sha256_bytes(small[name])
+            continue
+        reader = _HashingReader(handle)
+        cell = sources.get(name)
+        if cell is not None:
+            counts = counted[name] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+            try:
+                cases = read_records(reader, cell["id"], name) if name == cell.get("records") \
+                    else iter_testcases(reader, cell["id"], repair=False)
+                for case in cases:
+                    counts[case.status] += 1
+                    yield case
+            except RecordsError as err:
+                raise AlteredBundle(f"records: {err}") from err
+        digests[name] = reader.drain()
+    problems = _digest_problems(digests, small)
+    for name, cell in sources.items():
+        counts = counted.get(name)
+        if counts is None:
+            problems.append(f"cells: '{cell.get('name', cell['id'])}' ({cell['id']}): {name} is missing")
+        elif counts != {k: (cell.get("tests") or {}).get(k) for k in counts}:
+            problems.append(f"cells: '{cell.get('name', cell['id'])}' ({cell['id']}): the manifest counts "
+                            f"{ {k: (cell.get('tests') or {}).get(k) for k in counts} } but {name} holds {counts}")
+    if problems:
+        raise AlteredBundle(problems[0])
 
 
 FULL_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
