@@ -36,7 +36,8 @@ TEXT = NASTY.map(lambda s: s.replace("\r", " "))
 ONE_LINE = NASTY.map(lambda s: re.sub(r"[\r\n\t]", " ", s).strip() or "x")
 NO_SPACE = NASTY.map(lambda s: re.sub(r"\s", "", s) or "x")
 GIT_REF = NO_SPACE.map(lambda s: re.sub(r"[~^:?*\[\\]", "", s).replace("..", ".").replace("//", "/").lstrip("-") or "x")
-FIELDS = {"command": TEXT, "env": TEXT, "results": ONE_LINE, "default": ONE_LINE, "description": TEXT,
+GLOB = NO_SPACE.map(lambda s: re.sub(r"[\"'`$;|&<>\\]", "", s).replace("..", ".").lstrip("/~-") or "x")
+FIELDS = {"command": TEXT, "env": TEXT, "results": GLOB, "default": ONE_LINE, "description": TEXT,
           "branch": GIT_REF, "url": NO_SPACE, "profile": ONE_LINE, "project_description": TEXT}
 
 

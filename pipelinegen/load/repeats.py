@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jsonschema
-
 from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import RepeatSpec
+from pipelinegen.schema import PipelineValidator
 from pipelinegen.yamlsource import format_path, load_located, locate
 
 REPEATS_FILE = "repeats.yaml"
@@ -20,20 +19,21 @@ SCHEMA = {
     "required": ["version", "repeats"],
     "properties": {
         "version": {"const": 1},
-        "base": {"type": "string"},
+        "base": {"type": "string", "maxLength": 255},
         "repeats": {
             "type": "array",
+            "maxItems": 1000,
             "items": {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["step", "tests", "count"],
                 "properties": {
-                    "step": {"type": "string"},
-                    "tests": {"type": "string", "minLength": 1},
-                    "count": {"type": "integer", "minimum": 1},
+                    "step": {"type": "string", "maxLength": 64},
+                    "tests": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "^[^\\u0000-\\u001f\\u007f]*$"},
+                    "count": {"type": "integer", "minimum": 1, "maximum": 10000},
                     "stop_on_failure": {"type": "boolean"},
-                    "machines": {"type": "integer", "minimum": 1},
-                    "file": {"type": "string"},
+                    "machines": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "file": {"type": "string", "maxLength": 1000},
                 },
             },
         },
@@ -45,10 +45,11 @@ def load_repeats(path: Path, display: str, test_steps: dict[str, int]) -> tuple[
     """Read repeats.yaml; *test_steps* maps each test step to its split count (the default machines)."""
     data = load_located(path, display)
     findings = []
-    for error in jsonschema.Draft202012Validator(SCHEMA).iter_errors(data):
+    for error in PipelineValidator(SCHEMA).iter_errors(data):  # integers are integers, as in pipeline.yaml
         where = locate(data, list(error.absolute_path))
+        message = error.message if len(error.message) < 300 else f"{error.validator} failed: {error.message[:200]}…"
         findings.append(
-            Finding(display, where.line if where else None, error.message, format_path(list(error.absolute_path), data))
+            Finding(display, where.line if where else None, message, format_path(list(error.absolute_path), data))
         )
     if findings:
         raise PipelineError(findings)

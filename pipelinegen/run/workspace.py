@@ -157,7 +157,7 @@ def clone(url: str, branch: str, dest: Path, log, name: str) -> None:
     """Shallow clone of *url* at *branch* into *dest*; a failure is a WorkspaceError naming the way out."""
     log.write(f"pipelinegen: checkout {name}: git clone {url} ({branch or 'default branch'})\n")
     log.flush()
-    argv = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", branch] if branch else []), url, str(dest)]
+    argv = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", branch] if branch else []), "--", url, str(dest)]
     done = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
     if done.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)
