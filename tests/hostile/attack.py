@@ -69,8 +69,7 @@ class Compiled:
 
 def compile_in_memory(project: Path) -> Compiled:
     """Load + render every generated file in memory (what `compile` would write), or the PipelineError."""
-    from pipelinegen.render.generate import render_all
-
+    from pipelinegen.generate import render_all
     from pipelinegen.load import load_pipeline
 
     previous = Path.cwd()
