@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from pipelinegen.analysis.estimate import Comparison, Estimate, SensitivityRow, TargetResult, Task
+from pipelinegen.analysis.estimate_inputs import EstimateInputs
 
 MODEL_NOTE = (
     "Simulated, not measured: one cell per agent, FIFO queue per resource class, build-once cells before "
@@ -39,6 +39,7 @@ class Report:
     schedule_model: str = "dag"  # "jenkins" (stage barriers of the generated Jenkinsfile) or "dag"
     title: str = "pipelinegen estimate"
     notes: Sequence[str] = field(default_factory=tuple)
+    inputs: EstimateInputs | None = None  # each input with where it came from
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -61,6 +62,9 @@ def as_dict(report: Report) -> dict:
         "notes": list(report.notes),
         "agents": dict(report.agents),
         "prices_per_hour": dict(report.prices),
+        "currency": report.inputs.currency if report.inputs else "",
+        "inputs": report.inputs.lines() if report.inputs else [],
+        "runs_per_year_known": report.inputs is None or report.inputs.runs_per_year is not None,
         "makespan_minutes": _r(est.makespan),
         "lower_bound_minutes": _r(est.lower_bound),
         "critical_path_minutes": _r(est.critical_path),
@@ -152,6 +156,15 @@ def comparison_summary(rows: Sequence[Comparison]) -> dict:
     }
 
 
+def _cost_line(d: dict, priced: bool) -> str:
+    if not priced:
+        return "  cost            unknown: declare resources[].price in pipeline.yaml or give --price small=0.05,..."
+    money = f"{d['currency']} " if d["currency"] else ""
+    per_year = (f"per year {money}{d['cost_per_year']:,.2f} ({d['runs_per_year']:,} runs)"
+                if d["runs_per_year_known"] else "per year unknown (no runs_per_year)")
+    return f"  cost per run    {money}{d['cost_per_run']:,.2f}   {per_year}; busy agent-hours x price"
+
+
 def to_text(report: Report) -> str:
     d = as_dict(report)
     w = max([10] + [len(c["resource"]) + 2 for c in d["classes"]])  # labels can be long
@@ -162,12 +175,7 @@ def to_text(report: Report) -> str:
         f"  critical path   {_m(d['critical_path_minutes'])}   ({' -> '.join(d['critical_path_cells'][:4])})",
         f"  capacity bound  {_m(d['capacity_bound_minutes'])}   (busiest class: work / agents)",
         f"  queue time      mean {_m(d['queue_minutes']['mean'])}, max {_m(d['queue_minutes']['max'])}",
-        (
-            f"  cost per run    {d['cost_per_run']:.2f}   per year {d['cost_per_year']:.2f}"
-            f" ({d['runs_per_year']} runs; busy agent-hours x price)"
-            if report.prices
-            else "  cost            give --price small=0.05,... (per agent-hour) and --runs-per-year"
-        ),
+        _cost_line(d, bool(report.prices)),
         "",
         f"  {'class':<{w}}{'agents':>7}{'cells':>7}{'agent-h':>9}{'util':>7}{'peak':>6}{'cost':>9}{'fixed pool':>12}",
     ]
@@ -178,6 +186,8 @@ def to_text(report: Report) -> str:
         )
     sources = ", ".join(f"{n} {src}" for src, n in d["duration_sources"].items())
     lines += ["", f"  cell durations from: {sources}"]
+    if d["inputs"]:
+        lines += ["", "  inputs"] + [f"    {line}" for line in d["inputs"]]
     if d["cells_over_timeout"]:
         lines.append(
             f"  WARNING: {len(d['cells_over_timeout'])} cell(s) are estimated past their timeout, e.g."
@@ -254,10 +264,18 @@ CHART_WIDTH = 1000
 LABEL_WIDTH = 120
 
 
-def _colour(step: str) -> str:
-    # Stable per step across runs and machines (hash(), unlike sha1, is salted per process).
-    hue = int(hashlib.sha1(step.encode()).hexdigest()[:4], 16) % 360
-    return f"hsl({hue}, 60%, 55%)"
+_LIGHTNESS = (45, 62, 35, 72)
+
+
+def step_colours(steps: Sequence[str]) -> dict[str, str]:
+    """A distinct colour per step: hues a golden angle apart in the sorted step order, lightness cycling
+    every turn, so no two steps of one chart share a colour (a hash of the name let jar, dtest and
+    microbench-test collide)."""
+    colours = {}
+    for i, step in enumerate(sorted(set(steps))):
+        hue = round((i * 137.508) % 360)
+        colours[step] = f"hsl({hue}, 65%, {_LIGHTNESS[(i // 3) % len(_LIGHTNESS)]}%)"
+    return colours
 
 
 def gantt(report: Report) -> dict:
@@ -269,6 +287,7 @@ def gantt(report: Report) -> dict:
     index = {row: i for i, row in enumerate(rows)}
     scale = CHART_WIDTH / est.makespan if est.makespan else 0.0
     critical = set(est.critical_cells)
+    colour = step_colours([t.step for t in report.tasks])
     bars = []
     for b in est.schedule.bars:
         task = steps[b.task_id]
@@ -278,7 +297,7 @@ def gantt(report: Report) -> dict:
                 "y": index[(b.resource, b.agent)] * row_height,
                 "w": max(0.5, round((b.end - b.start) * scale, 2)),
                 "h": max(1, row_height - 1),
-                "fill": _colour(task.step),
+                "fill": colour[task.step],
                 "critical": b.task_id in critical,  # outlined: the chain no agent count can shorten
                 "title": f"{task.name} (attempt {b.attempt}): {_m(b.start)}-{_m(b.end)}, queued {_m(b.start - b.ready)}"
                 + (", on the critical path" if b.task_id in critical else ""),
@@ -304,13 +323,15 @@ def gantt(report: Report) -> dict:
     legend = sorted({t.step for t in report.tasks})
     return {
         "width": LABEL_WIDTH + CHART_WIDTH + 40,
-        "height": len(rows) * row_height + 20,
+        "height": len(rows) * row_height + 36,
         "rows_height": len(rows) * row_height,
         "bars": bars,
         "labels": labels,
         "separators": separators,
         "ticks": ticks,
-        "legend": [{"step": s, "fill": _colour(s)} for s in legend],
+        "legend": [{"step": s, "fill": colour[s]} for s in legend],
+        "x_label": "minutes since the run started (simulated)",
+        "y_label": "agents, grouped by resource class",
     }
 
 

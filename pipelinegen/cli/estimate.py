@@ -14,8 +14,10 @@ import click
 from pipelinegen.analysis import estimate as est
 from pipelinegen.analysis import splits as sp
 from pipelinegen.analysis import timings as tm
+from pipelinegen.analysis.estimate_inputs import resolve_inputs
 from pipelinegen.analysis.estimate_report import Report, as_dict, to_html, to_text
 from pipelinegen.fsutil import atomic_write_text
+from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
 from pipelinegen.results.archive import CorruptArchive
 
@@ -326,9 +328,16 @@ def plan_from_dict(data: dict) -> Plan:
 def load_plan(
     pipeline: Path, plan_json: Path | None, parameters: Parameters, overlays: tuple[Path, ...] = ()
 ) -> Plan:
+    return load_plan_and_model(pipeline, plan_json, parameters, overlays)[0]
+
+
+def load_plan_and_model(
+    pipeline: Path, plan_json: Path | None, parameters: Parameters, overlays: tuple[Path, ...] = ()
+) -> tuple[Plan, Pipeline | None]:
+    """The plan, and the pipeline it came from (None for a saved --plan-json)."""
     if plan_json is not None:
         try:
-            return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8")))
+            return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8"))), None
         except (KeyError, TypeError, ValueError) as err:
             raise click.BadParameter(
                 f"{plan_json}: not a plan JSON ({err})", param_hint="--plan-json"
@@ -341,7 +350,7 @@ def load_plan(
     model = load_selected(pipeline, overlays)
     if not parameters.profile and model.profiles:  # the job's default: the first profile listed
         parameters = replace(parameters, profile=model.profiles[0].name)
-    return build_plan(model, parameters)
+    return build_plan(model, parameters), model
 
 
 # ---------------------------------------------------------------- estimate
@@ -370,9 +379,12 @@ def load_plan(
     help="Agents per resource class (small=20,medium=150) or per agent label (cassandra-arm64-large=8).",
 )
 @click.option(
-    "--price", multiple=True, callback=_pairs_option("--price"), help="Price per agent-hour: small=0.05,..."
+    "--price", multiple=True, callback=_pairs_option("--price"),
+    help="Price per agent-hour: small=0.05,... (default: resources[].price in pipeline.yaml).",
 )
-@click.option("--runs-per-year", type=click.IntRange(min=0), default=0, help="For the yearly cost.")
+@click.option("--currency", default="", help="ISO 4217 code of --price (default: pipeline.yaml's).")
+@click.option("--runs-per-year", type=click.IntRange(0, 1_000_000), default=None,
+              help="For the yearly cost (default: the profile's runs_per_year in pipeline.yaml).")
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
 @click.option("--branch", default="", help="Branch whose history is used.")
 @click.option(
@@ -448,6 +460,7 @@ def estimate_command(
     repository,
     agents,
     price,
+    currency,
     runs_per_year,
     history,
     branch,
@@ -481,7 +494,7 @@ def estimate_command(
         jdk=jdk,
         repository=repository,
     )
-    plan = load_plan(pipeline, plan_json, parameters, overlay)
+    plan, pipeline_model = load_plan_and_model(pipeline, plan_json, parameters, overlay)
     _bundle_observations.cache_clear()
     if not plan.cells:
         raise click.UsageError("the plan has no cells for these parameters")
@@ -501,12 +514,13 @@ def estimate_command(
             target = est.agents_for_target(tasks, target_minutes)
             if not agents:
                 agents = dict(target.agents)
-        if not agents:
-            raise click.UsageError(f"give --agents ({','.join(f'{r}=N' for r in used)}) or --target-minutes")
         unknown = sorted(set(agents) - set(used))
         if unknown:
             notes.append(f"--agents names classes this plan does not use: {', '.join(unknown)}")
-        result = est.estimate(tasks, agents, price, runs_per_year)
+        inputs = resolve_inputs(pipeline_model, plan.parameters.profile, used, agents, price, runs_per_year,
+                                currency)
+        agents, price = inputs.agents, inputs.prices
+        result = est.estimate(tasks, agents, price, inputs.runs_per_year or 0)
         if schedule == "jenkins":
             # What the stage barriers cost: the same pool if each cell waited only for its own dependencies.
             free = est.simulate(
@@ -545,6 +559,7 @@ def estimate_command(
         title=f"pipelinegen estimate: profile {plan.parameters.profile or '(default)'}, {len(plan.cells)} cells",
         notes=tuple(notes),
         schedule_model=schedule,
+        inputs=inputs,
     )
     if html is not None:
         atomic_write_text(html, to_html(report))

@@ -21,6 +21,7 @@ from pipelinegen.model.pipeline import (
     Controller,
     JobParameter,
     Pipeline,
+    Price,
     Profile,
     RepeatSettings,
     Repository,
@@ -409,7 +410,8 @@ def _build_profiles(check: _Checker, step_names: list[str]) -> list[Profile]:
             check.error(check.at("profiles", index), f"profiles[{name}]", "a custom profile selects steps by the profile_custom_regexp parameter; it lists none", "remove `steps`/`extends`")
         if not custom and not steps and not raw.get("extends"):
             check.error(check.at("profiles", index), f"profiles[{name}]", "selects no step", "list steps, extend a profile, or set custom: true")
-        profiles.append(Profile(name=name, steps=steps, custom=custom, description=raw.get("description", ""), location=check.at("profiles", index)))
+        profiles.append(Profile(name=name, steps=steps, custom=custom, description=raw.get("description", ""),
+                                runs_per_year=raw.get("runs_per_year"), location=check.at("profiles", index)))
     return profiles
 
 
@@ -439,8 +441,17 @@ def build_pipeline(data: Any, file: str, base_dir: Path, sources: list[SourceFil
             container_memory_gb=raw.get("container_memory_gb"),
             ephemeral_storage_gb=raw.get("ephemeral_storage_gb"),
             instance_cap=raw.get("instance_cap"),
+            price=Price(per_hour=float(raw["price"]["per_hour"]), currency=raw["price"]["currency"],
+                        source=raw["price"].get("source", "")) if raw.get("price") else None,
             location=check.at("resources", index),
         )
+    priced = [r for r in resources.values() if r.price]  # declaration order: the first priced class sets the currency
+    for index, raw in enumerate(data.get("resources", []) or []):
+        currency = (raw.get("price") or {}).get("currency")
+        if priced and currency and currency != priced[0].price.currency:
+            check.error(check.at("resources", index, "price", "currency"), f"resources[{raw['name']}].price",
+                        f"currency {currency} differs from {priced[0].price.currency} (resources[{priced[0].name}])",
+                        "give every resource class's price in one currency")
     repositories = {}
     for raw in data.get("repositories", []) or []:
         repositories[raw["name"]] = Repository(

@@ -32,6 +32,15 @@ class Axis:
 
 
 @dataclass(frozen=True)
+class Price:
+    """What one agent-hour of a resource class costs, and where that figure comes from."""
+
+    per_hour: float
+    currency: str  # ISO 4217
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Resource:
     name: str
     label: str  # may contain {axis} placeholders, e.g. cassandra-{arch}-medium
@@ -40,6 +49,7 @@ class Resource:
     container_memory_gb: float | None = None
     ephemeral_storage_gb: float | None = None
     instance_cap: int | None = None
+    price: Price | None = None
     location: Location | None = field(default=None, compare=False)
 
 
@@ -86,6 +96,7 @@ class Profile:
     steps: tuple[str, ...]  # after `extends` is resolved, in declaration order
     custom: bool = False
     description: str = ""
+    runs_per_year: int | None = None  # declared, for yearly cost estimates
     location: Location | None = field(default=None, compare=False)
 
 
