@@ -299,3 +299,14 @@ def test_ci_setup_leaves_an_engine_it_did_not_start_running(engine, tmp_path):
     assert not started.exists()
     subprocess.run(["bash", script, "stop", str(started)], check=True, timeout=60)
     assert docker_mod.docker_engine_problem() is None
+
+
+def test_the_memory_limit_is_enforced(engine, tmp_path):
+    # resource `small` has memory_gb 0.5: 800 MB cannot be had inside the container (the host has plenty)
+    project = tiny_project(tmp_path / "p", "python3 -c 'b = bytearray(800 * 1024 * 1024)' && echo allocated")
+    done = run_tiny(project, tmp_path / "out")
+    assert done.returncode == 1, done.stdout + done.stderr
+    cell = json.loads((tmp_path / "out/summary.json").read_text())["cells"][0]
+    assert cell["status"] == "failed" and cell["reason"] == "exit code 137"  # SIGKILL from the OOM killer
+    log = (tmp_path / "out/cells/probe/attempt-1.log").read_text()
+    assert "Killed" in log and "allocated" not in log.splitlines()
