@@ -14,7 +14,14 @@ from pathlib import Path
 from pipelinegen.errors import PipelineError
 from pipelinegen.escape import shell_quote
 from pipelinegen.fsutil import atomic_write_bytes
-from pipelinegen.load.discovery import GENERATED_DIR, RECORDED_OVERLAYS_FILE, render_record
+from pipelinegen.load.discovery import (
+    GENERATED_DIR,
+    OVERLAYS_FILE,
+    RECORDED_OVERLAYS_FILE,
+    describe_overlays,
+    recorded_overlays,
+    render_record,
+)
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.render.jenkinsfile import render_jenkinsfile
 from pipelinegen.render.library import library_sources, missing_library_parts, render_library
@@ -126,3 +133,16 @@ def compile_advice(overlays: tuple[Path, ...] = (), output_dir: Path | str = GEN
     if Path(output_dir) != Path(GENERATED_DIR):
         again += f" --output {shell_quote(str(output_dir))}"
     return f"pipelinegen compile{again}"
+
+
+def stale_advice(overlays: tuple[str, ...], given: tuple[Path, ...] = (), output_dir: Path | str = GENERATED_DIR) -> str:
+    """What to run when *output_dir* is stale. When it was compiled with overlays this run lacks (a fork's
+    checkout without its pipelinegen.overlays.yaml, a forgotten --overlay), recompiling as-is would drop
+    them: name both ways out."""
+    recorded = recorded_overlays(Path(output_dir))
+    now = compile_advice(given, output_dir)
+    if recorded is None or set(recorded) <= set(overlays):  # same set, or overlays added on purpose
+        return f"run `{now}` and commit the result"
+    keep = compile_advice(tuple(Path(name) for name in recorded), output_dir)
+    return (f"to keep the overlays {output_dir}/ was compiled with, list them in {OVERLAYS_FILE} (or run `{keep}`); "
+            f"`{now}` compiles with {describe_overlays(overlays)} instead")

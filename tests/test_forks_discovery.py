@@ -140,3 +140,13 @@ def test_json_report_of_validate_keeps_every_finding(fork, runner):
     result = runner.invoke(main, ["-C", str(fork), "validate", "--no-harness", "--format", "json"])
     data = json.loads(result.stdout)
     assert data["findings"][0]["rule"] == "overlays"
+
+
+def test_stale_advice_offers_to_keep_the_overlays_a_checkout_lost(fork, runner):
+    _ok(runner, fork, "compile")
+    (fork / "pipelinegen.overlays.yaml").unlink()
+    checked = runner.invoke(main, ["-C", str(fork), "compile", "--check"])
+    last = checked.output.splitlines()[-1]
+    assert last == ("generated/ is stale: to keep the overlays generated/ was compiled with, list them in "
+                    "pipelinegen.overlays.yaml (or run `pipelinegen compile --overlay ci/fork.yaml`); "
+                    "`pipelinegen compile` compiles with no overlay instead.")

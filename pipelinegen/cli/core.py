@@ -12,7 +12,7 @@ import click
 from pipelinegen import generate
 from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
 from pipelinegen.errors import EXIT_CHECK_FAILED
-from pipelinegen.generate import compile_advice
+from pipelinegen.generate import stale_advice
 from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
 from pipelinegen.plan.expand import build_plan
 from pipelinegen.schema import pipeline_schema
@@ -69,7 +69,7 @@ def compile_command(
             for label, names in (("changed", staleness.changed), ("missing", staleness.missing), ("no longer generated", staleness.extra)):
                 for name in names:
                     click.echo(f"{output_dir}/{name}: {label}", err=True)
-            click.echo(f"{output_dir}/ is stale: run `{compile_advice(overlays, output_dir)}` and commit the result.", err=True)
+            click.echo(f"{output_dir}/ is stale: {stale_advice(pipeline.overlays, overlays, output_dir)}.", err=True)
             sys.exit(EXIT_CHECK_FAILED)
         click.echo(f"{output_dir}/ is up to date ({len(files)} files)")
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipelinegen import generate
 from pipelinegen.errors import Finding
-from pipelinegen.generate import compile_advice
+from pipelinegen.generate import compile_advice, stale_advice
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.load.discovery import RECORDED_OVERLAYS_FILE, overlay_mismatch
 from pipelinegen.validate import differential, origin, semantics, sizes
@@ -68,14 +68,14 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
     staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
     for label, names in (("differs from what pipelinegen compile writes now", staleness.changed),
                          ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
-        hint = f"run `{compile_advice(tuple(overlays), generated_dir)}` and commit"
+        hint = stale_advice(pipeline.overlays, tuple(overlays), generated_dir)
         report.findings += [Finding(str(generated_dir / name), None, label, hint=hint, rule="stale") for name in names]
     mismatch = overlay_mismatch(pipeline.overlays, generated_dir)
     if mismatch:  # every harness case would disagree on the fork's cells: say the cause once instead
-        report.likely_cause = f"{mismatch}; run `{compile_advice(tuple(overlays), generated_dir)}` or fix the overlay set"
+        advice = stale_advice(pipeline.overlays, tuple(overlays), generated_dir)
+        report.likely_cause = f"{mismatch}; {advice}"
         report.findings.insert(0, Finding(str(generated_dir / RECORDED_OVERLAYS_FILE), None, mismatch, rule="overlays",
-                                          hint=f"run `{compile_advice(tuple(overlays), generated_dir)}` and commit, "
-                                               f"or validate with the overlays generated/ was compiled with"))
+                                          hint=advice))
     library = generated_dir / "library"
     groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
     lint_findings = lint_paths([jenkinsfile], groovy_files)
