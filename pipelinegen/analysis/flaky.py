@@ -6,13 +6,15 @@ it and asks `classify` for the verdict. Everything here is pure except the one s
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple, TextIO
 
 from pipelinegen.analysis.classify import Context, Thresholds, Verdict, classify, load_signatures
-from pipelinegen.analysis.history import FAILED, HistoryBackend, TestRun
+from pipelinegen.analysis.history import FAILED, History, HistoryBackend, Outcome
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
@@ -53,10 +55,13 @@ class Rate:
         low, high = wilson_interval(failures, executions)
         return cls(executions, failures, failures / executions if executions else 0.0, low, high)
 
+    def as_dict(self) -> dict:
+        return {"executions": self.executions, "failures": self.failures, "rate": self.rate, "low": self.low,
+                "high": self.high}
 
-@dataclass(frozen=True)
-class Point:
-    """One run of one test, for the timeline."""
+
+class Point(NamedTuple):
+    """One run of one test, for the timeline (a NamedTuple: a report holds one per run per flagged test)."""
 
     run_id: str
     commit: str
@@ -83,9 +88,18 @@ class TestReport:
     timeline: list[Point] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data["timeline"] = [asdict(p) for p in self.timeline]
-        return data
+        # Written out field by field: dataclasses.asdict deep-copies every timeline point (issue 16: it was
+        # most of `flaky --json` at 1,000 runs).
+        return {
+            "test": self.test, "kind": self.kind, "flaky": self.flaky, "confirmed": self.confirmed,
+            "rate": self.rate.as_dict(), "runs": self.runs, "commits": self.commits,
+            "runs_needed": self.runs_needed, "evidence": list(self.evidence),
+            "first_failing_commit": self.first_failing_commit, "last_passing_commit": self.last_passing_commit,
+            "variants": {label: rate.as_dict() for label, rate in self.variants.items()},
+            "timeline": [{"run_id": p.run_id, "commit": p.commit, "started_at": p.started_at,
+                          "executions": p.executions, "failures": p.failures, "infra_failures": p.infra_failures}
+                         for p in self.timeline],
+        }
 
 
 @dataclass
@@ -102,6 +116,9 @@ class FlakyReport:
         return [t for t in self.tests if t.kind == "test"]
 
     def as_dict(self) -> dict:
+        return {**self._header(), "tests": [t.as_dict() for t in self.tests]}
+
+    def _header(self) -> dict:
         return {
             "branch": self.branch,
             "since": self.since,
@@ -111,8 +128,18 @@ class FlakyReport:
             "counts": {
                 kind: sum(1 for t in self.tests if t.kind == kind) for kind in ("test", "code", "infra")
             },
-            "tests": [t.as_dict() for t in self.tests],
         }
+
+    def write_json(self, out: TextIO) -> None:
+        """as_dict() as compact JSON with sorted keys, written test by test: memory holds one test's JSON,
+        not the whole document twice, and each test is encoded by json's C encoder (no indent)."""
+        header = json.dumps(self._header(), sort_keys=True, separators=(",", ":"))
+        out.write(header[:-1] + ',"tests":[')
+        for i, test in enumerate(self.tests):
+            if i:
+                out.write(",")
+            out.write(json.dumps(test.as_dict(), sort_keys=True, separators=(",", ":")))
+        out.write("]}\n")
 
 
 def report_for(name: str, ctx: Context, timelines: str = "none") -> TestReport:
@@ -157,22 +184,41 @@ def report_for(name: str, ctx: Context, timelines: str = "none") -> TestReport:
         first_failing_commit=verdict.first_failing_commit,
         last_passing_commit=verdict.last_passing_commit,
         variants=variants,
-        timeline=timeline_points(history.timeline(name), infra) if with_timeline else [],
+        timeline=timeline_points(history, name, infra) if with_timeline else [],
     )
 
 
-def timeline_points(timeline: Sequence[TestRun], infra: set[tuple[int, str, int]]) -> list[Point]:
+def timeline_points(history: History, test: str, infra: set[tuple[int, str, int]]) -> list[Point]:
+    """One point per run *test* ran in. O(runs), so written for speed: runs without a non-passing outcome
+    (nearly all) cost a dict look-up and a tuple, and the executions per test set are summed once."""
+    test_id = history.test_ids[test]
+    by_run: dict[int, list[Outcome]] = {}
+    for run, outcome in history.outcomes.get(test, []):
+        by_run.setdefault(run.id, []).append(outcome)
+    totals: dict[int, int | None] = {}  # test set -> executions of this test (None: not in it)
     points = []
-    for entry in timeline:
-        fails = infra_fails = 0
-        for o in entry.outcomes:
+    append = points.append
+    for run in history.runs:
+        total = totals.get(run.testset, -1)
+        if total == -1:
+            executions = history.testsets[run.testset].get(test_id)
+            total = totals[run.testset] = sum(executions.values()) if executions is not None else None
+        if total is None:
+            continue
+        outcomes = by_run.get(run.id)
+        if not outcomes:
+            append(Point(run.run_id, run.commit, run.started_at, total, 0, 0))
+            continue
+        fails = infra_fails = skipped = 0
+        for o in outcomes:
             if o.status in FAILED:
-                if (entry.run.id, o.cell_id, o.attempt) in infra:
+                if (run.id, o.cell_id, o.attempt) in infra:
                     infra_fails += 1
                 else:
                     fails += 1
-        points.append(Point(entry.run.run_id, entry.run.commit, entry.run.started_at,
-                            entry.total - entry.skipped() - infra_fails, fails, infra_fails))
+            elif o.status == "skipped":
+                skipped += 1
+        append(Point(run.run_id, run.commit, run.started_at, total - skipped - infra_fails, fails, infra_fails))
     return points
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pipelinegen.analysis import flaky as flaky_mod
+if TYPE_CHECKING:
+    from pipelinegen.analysis import flaky as flaky_mod
+
 from pipelinegen.analysis.history import DEFAULT_DB, HistoryStore, ingest_bundle, store_errors
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
-from pipelinegen.fsutil import atomic_write_text
+from pipelinegen.fsutil import atomic_write_text, atomic_writer
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -179,6 +183,8 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
         return
     since_ts = parse_since(since)  # bad input is reported before anything is opened
     with _open_existing(db) as store, store_errors(db):
+        from pipelinegen.analysis import flaky as flaky_mod  # not at import: `history ingest` starts faster
+
         report = flaky_mod.analyse(store, branch, since_ts, signatures=signatures,
                                    timelines="flagged" if (html or as_json or json_file) else "none")
     if html:
@@ -186,9 +192,13 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
 
         atomic_write_text(html, render_html(report))
     if json_file:
-        atomic_write_text(json_file, json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n")
+        with atomic_writer(json_file) as raw:
+            out = io.TextIOWrapper(raw, encoding="utf-8")
+            report.write_json(out)
+            out.flush()
+            out.detach()  # atomic_writer still flushes, syncs and renames the raw file
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        report.write_json(sys.stdout)
         return
     _print_report(report, kind)
     if html:
@@ -251,6 +261,8 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
     db, branch, since, signatures = _inherit(ctx, db=db, branch=branch, since=since, signatures=signatures)
     since_ts = parse_since(since)
     with _open_existing(db) as store, store_errors(db):
+        from pipelinegen.analysis import flaky as flaky_mod
+
         report = flaky_mod.analyse(store, branch, since_ts, tests=[test], signatures=signatures)
     if not report.tests:
         click.echo(f"no test matching {test!r} in the history window", err=True)
