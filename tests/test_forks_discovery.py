@@ -150,3 +150,31 @@ def test_stale_advice_offers_to_keep_the_overlays_a_checkout_lost(fork, runner):
     assert last == ("generated/ is stale: to keep the overlays generated/ was compiled with, list them in "
                     "pipelinegen.overlays.yaml (or run `pipelinegen compile --overlay ci/fork.yaml`); "
                     "`pipelinegen compile` compiles with no overlay instead.")
+
+
+def test_flaky_repeats_uses_the_forks_declared_split_count(tmp_path, runner):
+    """`flaky repeats` spreads a changed test's repeats over the fork's split count, with no --overlay."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import REPO
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    shutil.copy(REPO / "pipeline.yaml", tmp_path / "pipeline.yaml")
+    (tmp_path / "fork.yaml").write_text("steps:\n  - {name: test, splits: 5}\n")
+    (tmp_path / "pipelinegen.overlays.yaml").write_text("overlays: [fork.yaml]\n")
+    git("init", "-q", "-b", "trunk")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    git("checkout", "-q", "-b", "feature")
+    (tmp_path / "test/unit/org/acme").mkdir(parents=True)
+    (tmp_path / "test/unit/org/acme/AcmeTest.java").write_text("class AcmeTest {}")
+    git("add", ".")
+    git("commit", "-q", "-m", "a test")
+    result = runner.invoke(main, ["-C", str(tmp_path), "flaky", "repeats", "--base", "trunk", "--json"])
+    assert result.exit_code == 0, result.output
+    [unit] = [r for r in json.loads(result.stdout)["repeats"] if r["step"] == "test"]
+    assert len(unit["per_split"]) == 5  # the fork's 5 splits, not upstream's 20
