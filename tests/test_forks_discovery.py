@@ -178,3 +178,13 @@ def test_flaky_repeats_uses_the_forks_declared_split_count(tmp_path, runner):
     assert result.exit_code == 0, result.output
     [unit] = [r for r in json.loads(result.stdout)["repeats"] if r["step"] == "test"]
     assert len(unit["per_split"]) == 5  # the fork's 5 splits, not upstream's 20
+
+
+def test_a_mistyped_overlay_path_gets_a_did_you_mean(fork):
+    from pipelinegen.errors import PipelineError
+
+    (fork / "pipelinegen.overlays.yaml").write_text("overlays:\n  - ci/frok.yaml\n")
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(fork / "pipeline.yaml")
+    [finding] = caught.value.findings
+    assert (finding.line, finding.message, finding.hint) == (2, "'ci/frok.yaml': file not found", "did you mean 'ci/fork.yaml'?")

@@ -66,7 +66,9 @@ def confined_overlay(checkout: Path, text: str, where: Location, findings: list[
         refuse(f"'{text}' resolves outside the checkout (a symlink?)", "keep the fork's overlays inside the checkout")
         return None
     if not resolved.is_file():
-        candidates = [p.relative_to(checkout).as_posix() for p in checkout.glob("**/*.y*ml") if p.is_file()][:500]
+        # near misses in the directory it names (not a walk of the whole checkout: Cassandra's is large)
+        folder = path.parent if path.parent.is_dir() and path.parent.resolve().is_relative_to(root) else checkout
+        candidates = [p.relative_to(checkout).as_posix() for p in sorted(folder.glob("*.y*ml"))[:500] if p.is_file()]
         refuse(f"'{text}': file not found", suggest(text, candidates) or "check the path (relative to this file)")
         return None
     return path
