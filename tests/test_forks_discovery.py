@@ -188,3 +188,12 @@ def test_a_mistyped_overlay_path_gets_a_did_you_mean(fork):
         load_pipeline(fork / "pipeline.yaml")
     [finding] = caught.value.findings
     assert (finding.line, finding.message, finding.hint) == (2, "'ci/frok.yaml': file not found", "did you mean 'ci/fork.yaml'?")
+
+
+def test_lint_text_output_stops_at_twenty_findings():
+    from pipelinegen.lint.formats import render_text
+
+    findings = [Finding(file="Jenkinsfile", line=n, message="unknown step 'x'", rule="unknown-step") for n in range(1, 51)]
+    lines = render_text(findings, ["Jenkinsfile"]).splitlines()
+    assert sum(line.startswith("Jenkinsfile:") for line in lines) == 20
+    assert lines[20] == "... 30 more not shown (50 findings; --format json lists every one)"

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from pipelinegen import __version__
-from pipelinegen.errors import Finding
+from pipelinegen.errors import Finding, flood_summary, shown_findings
 from pipelinegen.lint.rules import rule
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -31,7 +31,9 @@ def format_text_finding(finding: Finding) -> str:
 
 
 def render_text(findings: Sequence[Finding], checked: Sequence[str]) -> str:
-    return "\n".join(format_text_finding(f) for f in findings)
+    """At most MAX_SHOWN findings (errors first), then how many more and where most of them are."""
+    shown = [format_text_finding(f) for f in shown_findings(list(findings))]
+    return "\n".join(shown + flood_summary(list(findings)))
 
 
 def render_json(findings: Sequence[Finding], checked: Sequence[str]) -> str:
