@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipelinegen import __version__
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.escape import groovy_comment
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.render.plan_data import render_plan_json
 
@@ -72,7 +73,7 @@ def render_library(pipeline: Pipeline, project_dir: Path) -> dict[str, bytes]:
     for relative, entry in sorted(_walk(source_dir)):
         text = entry.read_text(encoding="utf-8")
         if relative.endswith(".groovy"):
-            text = HEADER.format(version=__version__, source=f"library/{relative}") + text
+            text = HEADER.format(version=__version__, source=groovy_comment(f"library/{relative}")) + text
         files[relative] = text.encode("utf-8")
     files["resources/pipelinegen/plan.json"] = render_plan_json(pipeline).encode("ascii")
     return files

@@ -102,11 +102,12 @@ def _bounded() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = TIME_LIMIT) -> CliRun:
-    """`pipelinegen ARGS` in a child process limited to 1 GiB of address space; a timeout fails the test."""
+def run_cli(args: list[str], cwd: Path, timeout: float = TIME_LIMIT, bounded: bool = True) -> CliRun:
+    """`pipelinegen ARGS` in a child process limited to 1 GiB of address space; a timeout fails the test.
+    bounded=False for commands that start a JVM (it reserves more address space than it uses)."""
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-c", "from pipelinegen.cli import main; main()", *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=timeout, preexec_fn=_bounded, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+                            timeout=timeout, preexec_fn=_bounded if bounded else None, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     return CliRun(result.returncode, result.stdout, result.stderr, time.monotonic() - start)
 
 
