@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from pipelinegen.analysis.splits import Assignment, Split, write_split_files
+from tests.conftest import REPO
 
 DOC = REPO / "docs" / "adopting.md"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import MINIMAL_PIPELINE
 
 from pipelinegen import __version__
 from pipelinegen.cli import main
+from tests.conftest import MINIMAL_PIPELINE
 
 
 def _pinned(project, spec: str) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import REPO
 
 from pipelinegen.cli import main
 from pipelinegen.render import library
+from tests.conftest import REPO
 
 
 def _compile(runner, project):

@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from pipelinegen.cli import main
 from pipelinegen.load import load_pipeline
 from pipelinegen.plan import Parameters, build_plan
 from pipelinegen.scaffold import render as scaffold_render
+from tests.conftest import REPO
 
 SAMPLE = REPO / "examples" / "sample-project"
 

@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from lxml import etree
 
 from pipelinegen.run.jdk import detect_jdks
+from tests.conftest import REPO
 
 SAMPLE = REPO / "examples" / "sample-project"
 SCRIPTS = sorted((SAMPLE / ".build").glob("*.sh"))

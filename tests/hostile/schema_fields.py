@@ -19,6 +19,7 @@ from pipelinegen.schema import pipeline_schema, resolve
 # Every key of the schema, set once, valid as a whole (tests/hostile/test_schema_fields.py checks both).
 FULL_PIPELINE_YAML = """\
 version: 1
+pipelinegen_version: ">=0.1"
 project: full
 description: every field of the schema, once
 canonical_repository: https://example.org/full.git
@@ -40,7 +41,7 @@ axes:
     cell_name: {"11": jdk11, "17": jdk17}
 resources:
   - {name: small, description: small agents, label: "full-{arch}-small", cpu: 1, memory_gb: 1, container_memory_gb: 2,
-     ephemeral_storage_gb: 20, instance_cap: 4}
+     ephemeral_storage_gb: 20, instance_cap: 4, price: {per_hour: 0.5, currency: USD, source: a price list}}
 controller: {cpu: 2, memory_gb: 4, java_opts: "-Xmx2G"}
 defaults:
   build: {description: a build, resource: small, timeout_minutes: 10, attempts: 1, axes: [arch, jdk], splits: 1,
@@ -62,7 +63,7 @@ steps:
      post_commit_only: false, repeat_count: 10, always: false, build_once: false, stash: "x/**"}
   - {name: deploy, kind: publish, command: "publish.sh", axes: []}
 profiles:
-  - {name: smoke, description: quick, steps: [unit]}
+  - {name: smoke, description: quick, steps: [unit], runs_per_year: 1000}
   - {name: all, extends: [smoke], steps: [deploy]}
   - {name: custom, custom: true}
 parameters:
