@@ -8,6 +8,7 @@ start fast instead of importing jenkins-job-builder, lxml rules, ... for all of 
 from __future__ import annotations
 
 import difflib
+import errno
 import importlib
 import os
 import sys
@@ -38,6 +39,10 @@ COMMANDS: dict[str, str] = {
     "clone": "pipelinegen.cli.deploy:clone_group",
     "catalogue": "pipelinegen.cli.deploy:catalogue_group",
 }
+
+
+_FILE_SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
+                                  errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.EMFILE, errno.ENFILE})
 
 
 class PipelinegenGroup(click.Group):
@@ -71,6 +76,17 @@ class PipelinegenGroup(click.Group):
                 click.echo(line, err=True)
             n = len(err.findings)
             click.echo(f"{n:,} error{'s' if n != 1 else ''}; nothing was written.", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except OSError as err:
+            # A full disk, a read-only or forbidden output directory: the user's machine, not a bug of ours.
+            # Every output is written through fsutil's temp file + rename, so nothing half-written is left.
+            if err.errno not in _FILE_SYSTEM_ERRNOS:
+                raise
+            where = str(err.filename or err.filename2 or "<output>")
+            if Path(where).name.startswith("."):  # our temp file (.NAME.xxxx.tmp, .bundle-xxxx): name its directory
+                where = str(Path(where).parent)
+            click.echo(f"{where}: error: {err.strerror or err} — free space or choose a writable location; "
+                       f"no partial file was left", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
 
