@@ -796,7 +796,7 @@ def _log_tail(name: str, handle) -> str:
             while block := reader.read(1 << 16):
                 yield block
             return
-        obj = (lzma.LZMADecompressor() if name.endswith(".xz") else
+        obj = (lzma.LZMADecompressor(memlimit=256 << 20) if name.endswith(".xz") else
                zlib.decompressobj(wbits=47) if name.endswith(".gz") else None)
         while True:
             raw = handle.read(1 << 16)

@@ -78,6 +78,7 @@ MAX_END_PADDING = 1 << 20  # zero blocks after the end-of-archive marker (tar pa
 # The members every reader loads into memory: much smaller bounds.
 SMALL_MEMBER_LIMITS = {MANIFEST: 8 << 20, DIGESTS: 64 << 20, ATTESTATION: 4 << 20, SIGNATURE: 64 << 10}
 _CHUNK = 1 << 16
+_XZ_MEMLIMIT = 256 << 20  # decoder memory an xz header may claim (xz -9 needs 65 MiB)
 
 
 def member_limit(name: str) -> int:
@@ -163,7 +164,7 @@ class _Decompressor:
             raw.seek(0)
             self._zstd = zstandard.ZstdDecompressor().stream_reader(raw, closefd=False, read_across_frames=False)
         elif magic.startswith(_XZ_MAGIC):
-            self._obj = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+            self._obj = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=_XZ_MEMLIMIT)  # a header can ask for 4 GiB
         elif magic.startswith(_GZ_MAGIC):
             self._obj = zlib.decompressobj(wbits=31)
         self._pending = b""  # gzip's unconsumed input

@@ -241,3 +241,26 @@ def test_a_junit_member_with_a_300_mb_text_node_costs_megabytes_not_gigabytes(si
         assert code in (1, 0), out
         assert "Traceback" not in out
         assert rss < 256 and seconds < 30, (args, rss, seconds)
+
+
+@pytest.mark.parametrize("label, data", [
+    ("xz header claiming a 1.5 GiB dictionary", "xz-dict"),
+    ("empty file", b""),
+    ("random bytes", bytes(range(256)) * 4),
+    ("a zstd frame holding no tar", "zstd-not-tar"),
+])
+def test_streams_that_are_no_bundle_are_refused_cheaply(label, data, tmp_path):
+    import lzma
+
+    if data == "xz-dict":
+        data = lzma.compress(b"x" * 100, filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1536 << 20}])
+    elif data == "zstd-not-tar":
+        data = bm.zstd(b"hello, not a tar archive\n" * 100)
+    bad = tmp_path / "x.tar.zst"
+    bad.write_bytes(data)
+    with pytest.raises(archive.CorruptArchive):
+        list(archive.iter_members(bad))
+    code, out = _cli("results", "verify", bad)
+    assert code == 1 and "FAIL: archive:" in out, (label, out)
+    code, out = _cli("history", "ingest", "--db", tmp_path / "h.sqlite", bad)
+    assert code == 2, (label, out)
