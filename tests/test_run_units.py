@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from run_helpers import make_cell, make_plan
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.run.docker import (
+    container_name,
     docker_argv,
     docker_engine_problem,
     image_ids,
@@ -138,6 +140,12 @@ def test_docker_argv_mounts_the_working_copy_and_never_puts_values_on_the_comman
     assert "/tmp/w:/work" in argv and argv[-3:] == ["bash", "-c", ".build/run-tests.sh -a unit"]
     assert "eclipse-temurin:17" in argv and "4096m" in argv
     assert argv[argv.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"  # outputs owned by the caller
+
+
+def test_container_names_are_valid_docker_names_and_distinct():
+    names = {container_name("20261201T000000Z", cell, 1) for cell in ("unit_jdk17_1of2", "a b", "a/b", "a\u00e9b")}
+    assert "pipelinegen-20261201T000000Z-unit_jdk17_1of2-a1" in names and len(names) == 4
+    assert all(re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name) for name in names)
 
 
 @pytest.mark.parametrize("image", ["--privileged", "-v/:/host", "sample build:17", "Sample:17", "a:b:c",

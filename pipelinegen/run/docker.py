@@ -9,6 +9,7 @@ while the runner died).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -60,8 +61,16 @@ def docker_engine_problem(docker: str = "docker") -> str | None:
     return None
 
 
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+
+
 def container_name(run_id: str, cell_id: str, attempt: int) -> str:
-    return f"pipelinegen-{run_id}-{cell_id}-a{attempt}"
+    """A docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*), unique per run, cell and attempt."""
+    name = f"pipelinegen-{run_id}-{cell_id}-a{attempt}"
+    safe = _NAME_UNSAFE.sub("-", name)
+    if safe != name:  # two cell ids differing only in unsafe characters must not share a name
+        safe += "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return safe
 
 
 def process_identity(pid: int) -> str:
