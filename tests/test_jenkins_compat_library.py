@@ -98,13 +98,21 @@ abstract class StubDsl extends Script {
         env.NODE_NAME = 'n' + nodes
         try { body.call() } finally { env.NODE_NAME = null }
     }
+    String lastOutcome = ''
     def sh(Map a) {
         if ((a.script as String).contains('run-cell')) {
             String outcome = commandOutcomes.remove(0)
-            if (outcome == 'fail') { throw new Exception('script returned exit code 1') }
+            lastOutcome = outcome
+            if (outcome == 'fail' || outcome == 'testfail') { return 1 }  // returnStatus: true
             if (outcome != 'pass') { throw new Interruption(outcome == 'abort') }
+            return 0
         }
     }
+    def junit(Map a) {  // junit's TestResultSummary: the tests of the attempt that just ran
+        return [totalCount: 3, failCount: lastOutcome == 'testfail' ? 1 : 0]
+    }
+    def unstable(String message) { events << 'unstable' }
+    def error(String message) { throw new Exception(message) }
     def retry(Map a, Closure body) {
         int left = a.count as int
         while (true) {
@@ -127,9 +135,12 @@ Map runCell(Class cls, List<String> outcomes) {
     StubDsl script = (StubDsl) cls.newInstance()
     script.setCommandOutcomes(new ArrayList(outcomes))  // Script.setProperty would write the binding
     Map cell = [id: 'c', name: 'cell', label: 'amd64 || arm64', attempts: 3, depends_on: [], checkouts: [], env: [],
-                collect_patterns: [], junit_patterns: [], timeout_minutes: 60, build_once: false, results_dir: 'r']
+                collect_patterns: [], junit_patterns: ['r/*.xml'], timeout_minutes: 60, build_once: false,
+                results_dir: 'r', kind: 'test', retry_on: 'infra']
+    Map rule = [infra_exit_code: 75, infra_signatures: [], statuses: [passed: 'passed', 'tests-failed': 'failed', infra: 'error'],
+                retry_policies: [infra: ['infra'], 'infra-and-tests': ['infra', 'tests-failed'], never: []]]
     String escaped = null
-    try { script.runCell(cell, new HashSet()) } catch (Interruption i) { escaped = i.message }
+    try { script.runCell(cell, new HashSet(), rule) } catch (Interruption i) { escaped = i.message }
     return [events: script.events, escaped: escaped]
 }
 
@@ -155,6 +166,8 @@ Map out = [
 out.timeout_fail_pass = runCell(cells, ['timeout', 'fail', 'pass'])
 out.always_timeout = runCell(cells, ['timeout', 'timeout', 'timeout'])
 out.user_abort = runCell(cells, ['abort', 'pass', 'pass'])
+out.tests_fail = runCell(cells, ['testfail', 'pass', 'pass'])
+out.infra_then_tests_fail = runCell(cells, ['fail', 'testfail', 'pass'])
 out.parsed_type = out.parsed.getClass().name
 out.nested_type = out.parsed.cells[0].getClass().name
 println(JsonOutput.toJson(out))
@@ -221,3 +234,14 @@ def test_plan_strings_that_look_like_json_stay_strings(groovy_results: dict) -> 
     # plain, Serializable collections (CPS keeps them across steps), not JsonSlurper's LazyMap
     assert groovy_results["parsed_type"] == "java.util.LinkedHashMap"
     assert groovy_results["nested_type"] == "java.util.LinkedHashMap"
+
+
+def test_failing_tests_are_unstable_and_not_retried(groovy_results: dict) -> None:
+    # the default retry_on (infra): a deterministic test failure is reported, not re-run on another agent
+    assert groovy_results["tests_fail"]["events"] == ["node amd64 || arm64", "unstable"]
+
+
+def test_an_infra_failure_is_retried_then_failing_tests_make_the_cell_unstable(groovy_results: dict) -> None:
+    # exit 1 without a failing test = infrastructure: retried elsewhere; the retry's failing tests end it UNSTABLE
+    assert groovy_results["infra_then_tests_fail"]["events"] == [
+        "node amd64 || arm64", "retrying", 'node (amd64 || arm64) && !"n1"', "unstable"]

@@ -99,8 +99,9 @@ def _junit_command(fail_on_attempts: str) -> str:
 
 
 def test_a_test_failing_then_passing_on_retry_passes_the_cell_and_is_reported_flaky(tmp_path):
+    # retry_on: infra-and-tests (a step that opts in): failing tests get another attempt too
     cell = make_cell("unit", "mkdir -p logs && echo heap > logs/unit.log; " + _junit_command("1"), attempts=2,
-                     results=("out/*.xml",), archive=("logs/**",))
+                     results=("out/*.xml",), archive=("logs/**",), retry_on="infra-and-tests")
     summary, cells, out = run(tmp_path, cell)
     unit = cells["unit"]
     assert unit.attempts[1].archived == ["cells/unit/attempt-2/archive/logs/unit.log"]
@@ -112,8 +113,30 @@ def test_a_test_failing_then_passing_on_retry_passes_the_cell_and_is_reported_fl
     assert (out / "cells/unit/attempt-2.log").is_file()
 
 
+def test_failing_tests_are_not_retried_by_default_an_infra_failure_is(tmp_path):
+    """The three-valued outcome of model/outcome.py, as Jenkins applies it: failing tests end the cell (failed,
+    one attempt); a non-zero exit without a failing test, or no results from a test step, is infrastructure
+    (error) and gets another attempt; the script's exit code 75 says so explicitly."""
+    tests = make_cell("tests", _junit_command("1|2"), attempts=2, results=("out/*.xml",))
+    crash = make_cell("crash", "exit 3", attempts=2, results=("out/*.xml",))
+    declared = make_cell("declared", "echo 'docker: pull failed'; exit 75", attempts=3, results=("out/*.xml",))
+    disk = make_cell("disk", "echo 'write: No space left on device'; " + _junit_command("1|2|3"), attempts=2,
+                     results=("out/*.xml",))
+    silent = make_cell("silent", "true", attempts=2, results=("out/*.xml",))
+    summary, cells, _ = run(tmp_path, tests, crash, declared, disk, silent)
+    assert (cells["tests"].status, len(cells["tests"].attempts)) == ("failed", 1)
+    assert cells["tests"].attempts[0].outcome == "tests-failed"
+    assert (cells["crash"].status, len(cells["crash"].attempts)) == ("error", 2)
+    assert cells["crash"].reason == "exit code 3 without a failing test"
+    assert (cells["declared"].status, len(cells["declared"].attempts)) == ("error", 3)
+    assert (cells["disk"].status, len(cells["disk"].attempts)) == ("error", 2)  # failing tests, but the disk was full
+    assert cells["disk"].reason == "a known infrastructure failure in the console"
+    assert (cells["silent"].status, cells["silent"].reason) == ("error", "no test results")
+    assert summary.exit_code == 2
+
+
 def test_a_test_failing_on_every_attempt_fails_the_run_with_exit_1(tmp_path):
-    cell = make_cell("unit", _junit_command("1|2"), attempts=2, results=("out/*.xml",))
+    cell = make_cell("unit", _junit_command("1|2"), attempts=2, results=("out/*.xml",), retry_on="infra-and-tests")
     summary, cells, out = run(tmp_path, cell)
     assert summary.exit_code == 1 and cells["unit"].status == "failed"
     assert cells["unit"].reason == "1 failing test"
@@ -130,9 +153,10 @@ def test_missing_jdk_and_failed_build_make_cells_skipped_never_green(tmp_path):
     summary, cells, _ = run(tmp_path, jar11, unit11, jar17, unit17)
     assert cells["jar11"].status == "skipped" and cells["jar11"].reason == "jdk 11 not installed"
     assert cells["unit11"].status == "skipped"
-    assert cells["jar17"].status == "failed" and cells["jar17"].reason == "exit code 3"
+    # a build command failing without a failing test: an infrastructure failure (model/outcome.py), exit 2
+    assert cells["jar17"].status == "error" and cells["jar17"].reason == "exit code 3 without a failing test"
     assert cells["unit17"].status == "skipped" and "jar17" in cells["unit17"].reason
-    assert summary.exit_code == 1
+    assert summary.exit_code == 2
 
 
 def test_summary_is_valid_json_while_running_and_marked_complete_at_the_end(tmp_path):

@@ -25,6 +25,8 @@ def project(tmp_path_factory):
         HarnessRun("jar jdk11 fails twice", {"profile": "packaging", "repository": ""}, fail={"jar_jdk11": 2}),
         HarnessRun("lint jdk17 fails once", {"profile": "packaging", "repository": ""}, fail={"lint_jdk17": 1},
                    node_name='agent "{n}" x'),
+        HarnessRun("test split fails its tests", {"profile": "skinny", "jdk": "11"},
+                   test_failures={"cqlsh-test_jdk11_python3.8": 5}),
         HarnessRun("bad jdk", differential.job_params(pipeline, Parameters(profile="packaging", jdk="8"))),
         HarnessRun("undeclared parameter", {"profile": "packaging", "no_such_parameter": "x"}),
         HarnessRun("unknown profile choice", {"profile": "nightly"}),
@@ -88,6 +90,35 @@ def test_a_build_once_cell_that_keeps_failing_stops_its_dependants_only(project)
     not_run = [e["json"]["cell"] for e in run.events
                if isinstance(e.get("json"), dict) and e["json"].get("status") == "not-run"]
     assert sorted(not_run) == ["artifacts_jdk11", "debian_jdk11", "lint_jdk11", "redhat_jdk11"]
+
+
+def test_jar_fails_0_agents_for_not_run_cells(project):
+    """A failed build-once cell's dependants take no agent: they are recorded not-run by the summary stage,
+    on the one node it takes anyway (before: one medium/large node per dependant, ~200 pods for nothing)."""
+    _, _, results = project
+    run = results["jar jdk11 fails twice"]
+    not_run = {"artifacts_jdk11", "debian_jdk11", "lint_jdk11", "redhat_jdk11"}
+    nodes = [e for e in run.events if e["type"] == "node"]
+    by_stage = {stage: sum(1 for e in nodes if e.get("stage") == stage) for stage in ("build", "tests", "summary")}
+    ran = {c.id for c in run.cells()}
+    assert by_stage == {"build": 3 + 1, "tests": len(ran) - 3, "summary": 1}  # jar x3 jdks + 1 retry; 1 per cell
+    recorded = [e for e in run.events if isinstance(e.get("json"), dict) and e["json"].get("status") == "not-run"]
+    assert {e["json"]["cell"] for e in recorded} == not_run
+    assert {e["stage"] for e in recorded} == {"summary"}
+    assert not [e for e in run.events if e.get("cell") in not_run and e["type"] == "sh"]
+
+
+def test_failing_tests_make_the_build_unstable_without_a_retry(project):
+    """Three-valued outcome: a split whose tests fail is UNSTABLE (Jenkins's junit convention) and, with the
+    default retry_on: infra, not re-run on another agent; its status record says tests-failed."""
+    _, _, results = project
+    run = results["test split fails its tests"]
+    assert run.ok and run.result == "UNSTABLE"
+    attempts = [e for e in run.events if e["type"] == "sh" and e.get("cell") == "cqlsh-test_jdk11_python3.8" and "run-cell" in e["script"]]
+    assert len(attempts) == 1
+    records = [e["json"] for e in run.events if isinstance(e.get("json"), dict) and e["json"].get("cell") == "cqlsh-test_jdk11_python3.8"]
+    assert records and records[-1]["outcome"] == "tests-failed" and records[-1]["status"] == "failed"
+    assert any(e["type"] == "unstable" for e in run.events)
 
 
 def test_a_failed_attempt_is_retried_on_another_node(project):

@@ -18,6 +18,7 @@ from pipelinegen.results.collect import (
     detect_producer,
     discover_cells,
     git_subject_details,
+    read_jenkins_results,
     read_run_directory,
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
@@ -92,8 +93,9 @@ def results() -> None:
 def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path, repository: str, branch: str,
                 params: tuple[str, ...], pipeline: Path | None, overlays: tuple[Path, ...],
                 plan_file: Path | None, producer_kind: str | None, log_globs: tuple[str, ...], sign_key: Path | None) -> None:
-    """Bundle a `pipelinegen run` result directory, or any directory of JUnit XML files (then each
-    directory holding *.xml is one cell; name it after the plan cell id to match the plan)."""
+    """Bundle a `pipelinegen run` result directory, the ci-results/ directory a Jenkins build's summary stage
+    assembles, or any directory of JUnit XML files (then each directory holding *.xml is one cell; name it
+    after the plan cell id to match the plan)."""
     full, tree, origin = git_subject_details(commit, Path.cwd())
     full = full or (commit if is_full_commit(commit) else "")
     if not full:
@@ -107,7 +109,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     model = None
     if pipeline is not None:
         model, identity = _load(pipeline, overlays)
-    run_dir = read_run_directory(directory)
+    run_dir = read_run_directory(directory) or read_jenkins_results(directory)
     if run_dir is not None:
         parameters = parameters_from_dict(run_dir.parameters)
         if profile and profile != parameters.profile:

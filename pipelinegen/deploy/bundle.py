@@ -6,19 +6,14 @@ status-<attempt>.json per attempt; those, the plan and the build JSON are all th
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelinegen.plan.cell import Parameters, Plan
 from pipelinegen.render.plan_data import RESULTS_ROOT
 from pipelinegen.results.bundle import write_bundle
-from pipelinegen.results.collect import DEFAULT_LOG_GLOBS
-from pipelinegen.results.manifest import CELL_STATUSES, Producer, Subject
-
-STATUS_FILE = re.compile(r"status-(\d+)\.json$")
+from pipelinegen.results.collect import jenkins_cell_items
+from pipelinegen.results.manifest import CellRef, Producer, Subject
 
 
 def built_revision(build_info: dict) -> tuple[str, str]:
@@ -39,31 +34,7 @@ def _iso_ms(value) -> str:
 
 def cell_items(artifacts_dir: Path, plan: Plan) -> list[dict]:
     """BundleWriter.add_cell keyword dicts for every plan cell that left files in the download."""
-    root = artifacts_dir / RESULTS_ROOT
-    items = []
-    for cell in plan.cells:
-        directory = root / cell.id
-        if not directory.is_dir():
-            continue
-        records = sorted(((int(m.group(1)), p) for p in directory.glob("status-*.json")
-                          if (m := STATUS_FILE.search(p.name))), key=lambda pair: pair[0])
-        last = json.loads(records[-1][1].read_text()) if records else {}
-        status = last.get("status", "")
-        junit = sorted(p for p in directory.rglob("*.xml") if p.is_file())
-        logs = sorted(p for p in directory.rglob("*") if p.is_file()
-                      and any(fnmatch.fnmatch(p.name, g) for g in DEFAULT_LOG_GLOBS))
-        started, ended = last.get("started_ms"), last.get("ended_ms")
-        items.append({
-            "cell": cell,
-            # No status record (an interrupted download): the JUnit decides, the reported status is unknown.
-            "status": status if status in CELL_STATUSES else "error",
-            "attempts": max(len(records), 1),
-            "duration_s": (int(ended) - int(started)) / 1000 if started and ended else 0.0,
-            "node": str(last.get("node", "")),
-            "junit": junit,
-            "logs": logs,
-        })
-    return items
+    return jenkins_cell_items(artifacts_dir / RESULTS_ROOT, [CellRef.from_cell(c) for c in plan.cells])
 
 
 def write_build_bundle(out: Path, download_dir: Path, plan: Plan, parameters: Parameters, build_info: dict,

@@ -15,6 +15,7 @@ from lxml import etree
 
 from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.fsutil import display_path, inside, sha256_file
+from pipelinegen.model.outcome import DEFAULT_RETRY_POLICY
 from pipelinegen.model.pipeline import (
     ARCH_AXIS,
     Axis,
@@ -321,6 +322,7 @@ def _build_steps(check: _Checker, axes: dict[str, Axis], resources: dict[str, Re
                 resource=resource,
                 timeout_minutes=merged.get("timeout_minutes", 60),
                 attempts=merged.get("attempts", 1),
+                retry_on=merged.get("retry_on", DEFAULT_RETRY_POLICY),
                 axes=step_axes,
                 only=only,
                 exclude=exclude,

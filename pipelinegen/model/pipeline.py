@@ -72,6 +72,7 @@ class Step:
     resource: str = ""
     timeout_minutes: int = 60
     attempts: int = 1
+    retry_on: str = "infra"  # which attempt outcomes are retried: model/outcome.py RETRY_POLICIES
     axes: tuple[str, ...] = ()
     only: tuple[tuple[str, tuple[str, ...]], ...] = ()  # axis -> allowed values (already resolved: no 'default')
     exclude: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...] = ()

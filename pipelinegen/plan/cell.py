@@ -68,6 +68,7 @@ class Cell:
     results: tuple[str, ...] = ()  # glob patterns of JUnit XML files the cell writes
     archive: tuple[str, ...] = ()  # glob patterns of other files to keep
     stash_includes: str = ""  # for build_once cells: what is stashed for dependants
+    retry_on: str = "infra"  # which attempt outcomes get another attempt (model/outcome.py RETRY_POLICIES)
 
     def axis(self, name: str) -> str | None:
         for key, value in self.axes:

@@ -117,6 +117,7 @@ def cell_universe(pipeline: Pipeline) -> tuple[Cell, ...]:
                         memory_gb=resource.memory_gb,
                         timeout_minutes=step.timeout_minutes,
                         attempts=step.attempts,
+                        retry_on=step.retry_on,
                         depends_on=tuple(depends),
                         build_once=step.build_once,
                         post_commit_only=step.post_commit_only,

@@ -82,6 +82,7 @@ def repeat_cells(spec: RepeatSpec, base_cells: list[Cell]) -> list[Cell]:
                     split=index,
                     splits=len(shares),
                     attempts=1,  # a failing repetition is the finding: a retry would only hide it
+                    retry_on="never",
                     env=tuple(sorted(env.items())),
                 )
             )

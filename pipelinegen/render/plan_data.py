@@ -13,6 +13,7 @@ import json
 
 from pipelinegen import __version__
 from pipelinegen.model.build import template_fields
+from pipelinegen.model.outcome import outcome_data
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell
 from pipelinegen.plan.expand import cell_universe
@@ -57,6 +58,7 @@ def step_data(pipeline: Pipeline, step: Step) -> dict:
         "resource": resource.name,
         "timeout_minutes": step.timeout_minutes,
         "attempts": step.attempts,
+        "retry_on": step.retry_on,
         "stash_includes": step.stash,
         "env": [f"{key}={value}" for key, value in step.env],
         # result/archive globs may use {step}/{axis} placeholders: rendered per cell by the Python plan;
@@ -85,6 +87,7 @@ def plan_data(pipeline: Pipeline) -> dict:
         "project": pipeline.project,
         "canonical_repository": pipeline.canonical_repository,
         "results_root": RESULTS_ROOT,
+        "outcome": outcome_data(),
         "axes": [
             {
                 "name": a.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.plan.cell import Cell
-from pipelinegen.results.manifest import CellRef, ManifestError, Producer, parse_json, safe_id
+from pipelinegen.results.manifest import CELL_STATUSES, CellRef, ManifestError, Producer, parse_json, safe_id
 
 DEFAULT_LOG_GLOBS = ("*.log", "*.log.xz", "*.log.gz", "*.log.zst", "*.txt")
 
@@ -184,3 +185,72 @@ def _run_directory(root: Path, plan: dict, summary: dict) -> RunDirectory:
     reason = "" if complete else (summary.get("reason") or f"local run status {summary.get('status', 'unknown')}")
     return RunDirectory(parameters=summary.get("parameters") or plan.get("parameters") or {}, planned=planned,
                         cells=cells, producer=producer, incomplete=not complete, reason=reason)
+
+
+# ---- a Jenkins build's results, as the generated library's summary stage lays them out -------------------------
+JENKINS_RESULTS_FORMAT = "pipelinegen-jenkins-results"
+_STATUS_FILE = re.compile(r"status-(\d+)\.json$")
+
+
+def jenkins_cell_items(root: Path, refs: Sequence[CellRef], log_globs: Sequence[str] = DEFAULT_LOG_GLOBS) -> list[dict]:
+    """BundleWriter.add_cell keyword dicts for every cell of *refs* that left files under *root*/<cell id>/:
+    one status-<attempt>.json per attempt (the last one decides; status-0 = recorded not-run without an agent),
+    its JUnit files and its logs. Symlinks are never followed: a doctored directory cannot pull files in."""
+    items = []
+    for ref in refs:
+        if ref.id != safe_id(ref.id):
+            raise ManifestError(f"cell id {ref.id!r} is not a plain name")
+        directory = Path(root) / ref.id
+        if directory.is_symlink() or not directory.is_dir():
+            continue
+        files = [p for p in _files_below(directory)]
+        records = sorted(((int(m.group(1)), p) for p in files if p.parent == directory
+                          and (m := _STATUS_FILE.fullmatch(p.name))), key=lambda pair: pair[0])
+        last = parse_json(records[-1][1].read_bytes(), records[-1][1].name) if records else {}
+        if not isinstance(last, dict):
+            raise ManifestError(f"{records[-1][1]}: a status record must be a JSON object")
+        status = last.get("status", "")
+        started, ended = last.get("started_ms"), last.get("ended_ms")
+        items.append({
+            "cell": ref,
+            # No status record (an interrupted download): the JUnit decides, the reported status is unknown.
+            "status": status if status in CELL_STATUSES else "error",
+            "attempts": sum(1 for number, _ in records if number > 0),
+            "duration_s": (int(ended) - int(started)) / 1000 if started and ended else 0.0,
+            "node": str(last.get("node", "")),
+            "junit": sorted(p for p in files if p.suffix == ".xml"),
+            "logs": sorted(p for p in files if any(fnmatch.fnmatch(p.name, g) for g in log_globs)),
+        })
+    return items
+
+
+def _files_below(directory: Path) -> list[Path]:
+    """Regular files under *directory*, not through symlinks."""
+    out = []
+    for current, dirs, names in os.walk(directory):  # os.walk does not descend into symlinked directories
+        dirs[:] = [d for d in dirs if not (Path(current) / d).is_symlink()]
+        out.extend(Path(current) / n for n in names if (Path(current) / n).is_file() and not (Path(current) / n).is_symlink())
+    return out
+
+
+def read_jenkins_results(root: Path) -> RunDirectory | None:
+    """None unless *root*/plan.json was written by the library's summary stage (format JENKINS_RESULTS_FORMAT)."""
+    plan_path = Path(root) / "plan.json"
+    if not plan_path.is_file() or plan_path.is_symlink():
+        return None
+    try:
+        plan = parse_json(plan_path.read_bytes(), "plan.json")
+        if not isinstance(plan, dict) or plan.get("format") != JENKINS_RESULTS_FORMAT:
+            return None
+        planned = [_ref_from_dict(c) for c in plan.get("cells", [])]
+        complete = bool(plan.get("complete"))
+        producer = Producer(kind="jenkins", url=str(plan.get("build_url", "")),
+                            agent_labels=tuple(sorted({str(label) for label in plan.get("labels") or []})),
+                            started_at=_iso(int(plan["started_ms"]) / 1000) if plan.get("started_ms") else "",
+                            finished_at=_iso(int(plan["ended_ms"]) / 1000) if plan.get("ended_ms") else "")
+        return RunDirectory(parameters=plan.get("parameters") or {}, planned=planned,
+                            cells=jenkins_cell_items(Path(root), planned), producer=producer, incomplete=not complete,
+                            reason="" if complete else str(plan.get("reason") or "the build did not finish"))
+    except (ManifestError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise PipelineError.single(str(root), None, f"not a readable Jenkins results directory: {err}",
+                                   hint="collect the ci-results/ directory the summary stage assembled, unmodified") from err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -17,9 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelinegen.model.outcome import INFRA, INFRA_SIGNATURES, TESTS_FAILED, Observed, classify, retries
+from pipelinegen.model.outcome import PASSED as PASSED_OUTCOME
 from pipelinegen.plan.cell import Cell, Plan
 from pipelinegen.plan.environment import script_environment
-from pipelinegen.results.junit import iter_testcases
+from pipelinegen.results.junit import PARSE_ERROR_CLASS, iter_testcases
 from pipelinegen.results.manifest import safe_id
 from pipelinegen.run import docker as docker_mod
 from pipelinegen.run.model import (
@@ -50,6 +53,16 @@ from pipelinegen.run.workspace import (
 )
 
 SUMMARY_INTERVAL_S = 1.0
+_INFRA_SIGNATURE = re.compile("|".join(f"(?:{s})" for s in INFRA_SIGNATURES))
+
+
+def _has_infra_signature(log_path: Path) -> bool:
+    """A known infrastructure message in the attempt's console (run-cell.sh greps the same expressions)."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as log:
+            return any(_INFRA_SIGNATURE.search(line) for line in log)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -280,7 +293,8 @@ class Executor:
         result.attempts.append(attempt)
         with self.lock:
             self.running.pop(cell.id, None)
-        retry = attempt.status in (FAILED, TIMEOUT, ERROR) and attempt.attempt < cell.attempts and not self.stop.is_set()
+        retry = (attempt.status in (FAILED, TIMEOUT, ERROR) and retries(attempt.outcome or INFRA, cell.retry_on)
+                 and attempt.attempt < cell.attempts and not self.stop.is_set())
         self.progress.attempt_finished(cell, attempt, retry)
         keep_stash = cell.build_once and attempt.status == PASSED
         if retry:
@@ -392,20 +406,41 @@ class Executor:
             result.archived = self._collect_archive(cell, workdir, attempt, skipped)
             for note in skipped:
                 log.write(f"pipelinegen: {note}\n".encode())
-        if result.status == PASSED and result.tests.failed:
-            # a script that exits 0 despite failing tests is still a failing cell
-            result.status, result.reason = FAILED, f"{result.tests.failed} failing tests (exit code was 0)"
-        elif result.status == FAILED and result.tests.failed:
-            result.reason = f"{result.tests.failed} failing test{'s' if result.tests.failed != 1 else ''}"
-        elif result.status == PASSED and not result.tests.total and dict(cell.env).get("PIPELINEGEN_REPEAT_TESTS"):
-            # a mistyped --repeat regexp matches nothing and the script exits 0: green, but nothing was hunted
-            result.reason = "no test ran: does the repeat regexp match a test name?"
+        if result.status in (PASSED, FAILED, TIMEOUT):  # the command ran: the one rule (model/outcome.py) decides
+            self._classify(cell, result, log_path, finished=running.kill_reason is None)
         return passed_tests
 
     def _container(self, cell: Cell, attempt: int) -> str:
         if self.options.docker and cell.image:
             return docker_mod.container_name(self.options.run_id, cell.id, attempt)
         return ""
+
+    def _classify(self, cell: Cell, result: AttemptResult, log_path: Path, finished: bool) -> None:
+        """passed / tests failed (FAILED) / infrastructure failure (ERROR, or TIMEOUT when the cell timed out)."""
+        unreadable = any(f["test"].startswith(f"{PARSE_ERROR_CLASS}.") for f in result.tests.failing)
+        observed = Observed(
+            exit_code=result.returncode if finished else None,
+            tests_total=result.tests.total,
+            tests_failed=result.tests.failed,
+            results_readable=not unreadable,
+            infra_signature=result.returncode not in (0, None) and _has_infra_signature(log_path),
+            expects_tests=cell.kind == "test" and bool(cell.results),
+        )
+        outcome, reason = classify(observed)
+        result.outcome = outcome
+        if outcome == PASSED_OUTCOME:
+            result.status, result.reason = PASSED, ""
+            if not result.tests.total and dict(cell.env).get("PIPELINEGEN_REPEAT_TESTS"):
+                # a mistyped --repeat regexp matches nothing and the script exits 0: green, but nothing was hunted
+                result.reason = "no test ran: does the repeat regexp match a test name?"
+        elif outcome == TESTS_FAILED:
+            result.status, result.reason = FAILED, reason
+        else:
+            result.status = TIMEOUT if result.status == TIMEOUT else ERROR
+            result.reason = result.reason if result.status == TIMEOUT else reason
+            if reason == "no test results" and dict(cell.env).get("PIPELINEGEN_REPEAT_TESTS"):
+                # a mistyped --repeat regexp matches nothing and the script exits 0: nothing was hunted
+                result.reason = "no test ran: does the repeat regexp match a test name?"
 
     def _timeout_text(self, cell: Cell) -> str:
         if self.options.timeout_s is not None:

@@ -36,6 +36,7 @@ class AttemptResult:
     tests: TestCounts = field(default_factory=TestCounts)
     reason: str = ""
     command: str = ""
+    outcome: str = ""  # model/outcome.py: passed | tests-failed | infra ("" when the command never started)
 
     @property
     def duration_s(self) -> float:

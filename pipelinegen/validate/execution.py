@@ -27,6 +27,7 @@ class HarnessRun:
     name: str
     params: dict[str, object]
     fail: dict[str, int] = field(default_factory=dict)  # cell id -> how many attempts of its command fail
+    test_failures: dict[str, int] = field(default_factory=dict)  # cell id -> how many attempts report a failing test
     env: dict[str, str] = field(default_factory=dict)
     jenkinsfile: Path | None = None  # per-run override (the fuzz test runs many pipelines in one JVM)
     workspace: Path | None = None
@@ -166,6 +167,7 @@ def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace
                 "name": run.name,
                 "params": run.params,
                 "fail": run.fail,
+                "test_failures": run.test_failures,
                 "env": run.env,
                 "step_budget": run.step_budget,
                 **({"node_name": run.node_name} if run.node_name else {}),

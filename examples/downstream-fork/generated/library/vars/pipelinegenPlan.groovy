@@ -277,6 +277,7 @@ static List repeatCells(Map data, Map step, Map cell, Map spec) {
         Map described = describeCell(data, step, repeat)
         described.splits = machines
         described.attempts = 1  // a failing repetition is the finding: a retry would only hide it
+        described.retry_on = 'never'
         described.env = described.env.collect { String entry ->
             entry.startsWith('PIPELINEGEN_SPLITS=') ? "PIPELINEGEN_SPLITS=${machines}".toString() : entry
         }
