@@ -27,7 +27,7 @@ SUMMARY = "generated/library/vars/pipelinegenSummary.groovy"
 
 # name -> (file, old text, new text, parameters)
 MUTANTS = {
-    "typo in a library step": (CELLS, "        deleteDir()\n        checkoutProject()", "        deleteDirr()\n        checkoutProject()", PACKAGING),
+    "typo in a library step": (CELLS, "        deleteDir()\n        commit = checkoutProject()", "        deleteDirr()\n        commit = checkoutProject()", PACKAGING),
     "typo in a Jenkinsfile step": ("generated/Jenkinsfile", "pipelinegenInit()", "pipelinegenInt()", PACKAGING),
     "workspace step outside node": (SUMMARY, "    node(summaryLabel(selection.cells)) {\n        deleteDir()",
                                     "    deleteDir()\n    node(summaryLabel(selection.cells)) {", PACKAGING),
