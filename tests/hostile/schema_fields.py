@@ -49,7 +49,7 @@ defaults:
           post_commit_only: false, repeat_count: 5, results: ["out/*.xml"], archive: ["logs/*.log"],
           command: "build.sh {jdk}", stash: "build/**", checkouts: [extra], always: false, build_once: false,
           needs: [jar]}
-  test: {resource: small, timeout_minutes: 20, attempts: 2, needs: [jar]}
+  test: {resource: small, timeout_minutes: 20, attempts: 2, retry_on: infra, needs: [jar]}
   publish: {resource: small, post_commit_only: true}
 repositories:
   - {name: extra, url: "https://example.org/extra.git", branch: main, directory: extra-dir,
@@ -57,7 +57,7 @@ repositories:
 steps:
   - {name: jar, kind: build, command: "build.sh {jdk}", build_once: true, always: true, stash: "build/**", needs: []}
   - {name: unit, kind: test, description: unit tests, splits: 2, command: "run.sh {step} {split}/{splits} {jdk}",
-     resource: small, timeout_minutes: 30, attempts: 2, axes: [arch, jdk], only: {arch: [amd64]},
+     resource: small, timeout_minutes: 30, attempts: 2, retry_on: infra-and-tests, axes: [arch, jdk], only: {arch: [amd64]},
      exclude: [{jdk: ["17"], arch: [arm64]}], needs: [jar], env: {TEST_MODE: full, RETRIES: 1, FAST: true},
      image: "img:{jdk}", results: ["out/{step}/*.xml"], archive: ["logs/*.log"], checkouts: [extra],
      post_commit_only: false, repeat_count: 10, always: false, build_once: false, stash: "x/**"}
