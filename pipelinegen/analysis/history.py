@@ -35,6 +35,7 @@ DETAILS_LIMIT = 8000  # failure text kept per execution; the bundle keeps the fu
 LOG_TAIL_LIMIT = 8000
 NOT_PASSED = ("failed", "error", "skipped")
 BUSY_TIMEOUT_S = 60  # how long a writer waits for another (parallel ingests take turns)
+QUICK_CHECK_MAX_BYTES = 64 << 20  # DBs up to this size get PRAGMA quick_check on every open
 LOG_TAIL_MAX_INPUT = 256 << 20  # uncompressed log bytes read to find a tail; a bomb beyond is not read
 FAILED = ("failed", "error")
 
@@ -460,6 +461,11 @@ class HistoryStore:
                                                     "upgrade it" if current < known[-1][0] else "upgrade pipelinegen")
             else:
                 _migrate(self.conn, self.path)
+            if kind == "sqlite" and self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+                # Cheap at this size (well under a second): never add to, or analyse, a damaged DB.
+                damaged = self.integrity_problems()
+                if damaged:
+                    raise sqlite3.DatabaseError(f"database disk image is malformed ({damaged[0]})")
         except (sqlite3.Error, OSError) as err:
             self._close_quietly()
             raise store_error(self.path, err) from err

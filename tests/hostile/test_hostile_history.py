@@ -89,10 +89,8 @@ def test_a_corrupt_page_is_a_clear_error_everywhere_and_info_tells_the_truth(tab
     for command in (["flaky", "--db", db], ["flaky", "--db", db, "explain", "org.x.T.t"],
                     ["history", "ingest", "--db", db, bundles[5]]):
         code, text = _cli(*command)
-        assert code in (1, 2), (command, text)
-        if code == 2:
-            assert "corrupt" in text or "malformed" in text, (command, text)
-        assert "move this file away" not in text
+        assert code == 2 and "corrupt" in text, (command, text)  # quick_check on open: small DBs are checked
+        assert "move this file away" not in text and "not a SQLite" not in text
     assert db.read_bytes() == before  # pipelinegen did not touch the damaged DB
 
 
