@@ -249,8 +249,8 @@ def load_located_text(text: str, file: str) -> Any:
     return data
 
 
-def load_located(path: Path, display_name: str | None = None) -> Any:
-    """Read a YAML file into Located containers: a regular file of at most MAX_FILE_BYTES, UTF-8."""
+def read_yaml_text(path: Path, display_name: str | None = None) -> str:
+    """The text of a YAML input file: a regular file of at most MAX_FILE_BYTES, UTF-8; PipelineError otherwise."""
     name = display_name or str(path)
     try:
         # O_NONBLOCK: a FIFO must not hang the open; fstat then refuses anything but a regular file
@@ -271,12 +271,17 @@ def load_located(path: Path, display_name: str | None = None) -> Any:
         raise PipelineError.single(name, None, f"larger than {MAX_FILE_BYTES >> 20} MiB",
                                    hint="a pipeline definition is a few KB: split it, or check the file is the right one")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise PipelineError.single(name, line, f"not UTF-8 text: byte 0x{data[err.start]:02x} cannot be decoded",
                                    hint="save the file as UTF-8") from None
-    return load_located_text(text, name)
+
+
+def load_located(path: Path, display_name: str | None = None) -> Any:
+    """Read a YAML file (read_yaml_text's bounds) into Located containers."""
+    name = display_name or str(path)
+    return load_located_text(read_yaml_text(path, name), name)
 
 
 def locate(data: Any, path: tuple[Any, ...] | list[Any]) -> Location | None:

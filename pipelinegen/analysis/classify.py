@@ -27,6 +27,7 @@ import yaml
 
 from pipelinegen.analysis.history import FAILED, CellRow, History, Outcome, RunRow
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.yamlsource import load_located_text, read_yaml_text
 
 DEFAULT_SIGNATURES = "signatures.yaml"
 
@@ -122,11 +123,7 @@ def _entry_lines(text: str) -> list[int]:
 
 def parse_signatures(text: str, source: str) -> list[Signature]:
     """Signatures from one YAML document; errors name the file, the line and a fix."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise PipelineError.single(source, mark.line + 1 if mark else None, f"not valid YAML: {err}") from err
+    data = load_located_text(text, source)  # bounded: alias bombs, nesting, NUL end as a PipelineError
     lines = _entry_lines(text)
     findings = []
     for error in jsonschema.Draft202012Validator(SIGNATURES_SCHEMA).iter_errors(data):
@@ -170,15 +167,7 @@ def load_signatures(extra: Sequence[Path] = ()) -> list[Signature]:
     shipped = resources.files("pipelinegen.analysis").joinpath(DEFAULT_SIGNATURES).read_text(encoding="utf-8")
     by_name = {s.name: s for s in parse_signatures(shipped, f"pipelinegen/analysis/{DEFAULT_SIGNATURES}")}
     for path in extra:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as err:
-            raise PipelineError.single(
-                str(path),
-                None,
-                f"cannot read signatures file: {err.strerror}",
-                hint="pass an existing YAML file to --signatures",
-            ) from err
+        text = read_yaml_text(Path(path))
         for signature in parse_signatures(text, str(path)):
             by_name[signature.name] = signature
     return list(by_name.values())

@@ -22,6 +22,7 @@ import yaml
 
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.plan.repeat import spread
+from pipelinegen.yamlsource import load_located_text, read_yaml_text
 
 DEFAULT_RULES = "repeat_rules.yaml"
 DEFAULT_COUNTS: dict[str, int] = {"default": 500, "long": 100, "upgrade": 25}
@@ -138,11 +139,7 @@ def _lines(text: str) -> list[int]:
 
 
 def parse_rules(text: str, source: str) -> list[RepeatRule]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise PipelineError.single(source, mark.line + 1 if mark else None, f"not valid YAML: {err}") from err
+    data = load_located_text(text, source)  # bounded: alias bombs, nesting, NUL end as a PipelineError
     lines = _lines(text)
     findings = []
     for error in jsonschema.Draft202012Validator(RULES_SCHEMA).iter_errors(data):
@@ -177,11 +174,7 @@ def load_rules(path: Path | None = None) -> list[RepeatRule]:
     if path is None:
         text = resources.files("pipelinegen.analysis").joinpath(DEFAULT_RULES).read_text(encoding="utf-8")
         return parse_rules(text, f"pipelinegen/analysis/{DEFAULT_RULES}")
-    try:
-        return parse_rules(Path(path).read_text(encoding="utf-8"), str(path))
-    except OSError as err:
-        raise PipelineError.single(str(path), None, f"cannot read repeat rules: {err.strerror}",
-                                   hint="pass an existing YAML file to --rules") from err
+    return parse_rules(read_yaml_text(Path(path)), str(path))
 
 
 def step_class(step: str) -> str:

@@ -141,3 +141,23 @@ def test_the_full_pipeline_uses_aliases_and_merge_keys_as_yaml_means_them(tmp_pa
     data = load_located_text(text, "x.yaml")
     assert dict(data["merged"]) == {"a": 9, "b": 2, "c": 4}
     assert FULL_PIPELINE_YAML  # the fixture the other tests use is itself plain YAML
+
+
+@pytest.mark.parametrize("reader", ["signatures", "repeat rules"])
+@pytest.mark.parametrize("content", ["bomb", "nesting", "devzero", "nul"])
+def test_other_yaml_inputs_have_the_same_bounds(reader: str, content: str, tmp_path: Path):
+    """flaky --signatures and compile --repeat-changed --rules read YAML too: the same loader, the same bounds."""
+    from pipelinegen.analysis.classify import load_signatures
+    from pipelinegen.analysis.repeats import load_rules
+
+    path = tmp_path / "input.yaml"
+    if content == "devzero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_text({"bomb": alias_bomb(10, 9), "nesting": "a: " + "[" * 10_000 + "]" * 10_000,
+                         "nul": "signatures: [\x00]\n"}[content], encoding="utf-8")
+    start = time.monotonic()
+    with pytest.raises(PipelineError) as refused:
+        load_signatures([path]) if reader == "signatures" else load_rules(path)
+    assert time.monotonic() - start < 10
+    assert refused.value.findings[0].file.endswith("input.yaml")
