@@ -166,3 +166,18 @@ def test_init_in_a_cassandra_shaped_checkout_takes_steps_splits_sizes_and_profil
     cells = build_plan(pipeline, Parameters(profile="skinny", jdk="11")).cells
     assert sum(1 for c in cells if c.step == "test") == 20
     assert runner.invoke(main, ["-C", str(root), "compile", "--check"]).exit_code == 0
+
+
+def test_a_plain_ant_project_gets_its_jar_and_test_targets_as_steps(runner, tmp_path):
+    (tmp_path / "build.xml").write_text(
+        '<project name="plain"><property name="java.supported" value="17,21"/><property name="java.default" value="21"/>'
+        '<target name="jar"/><target name="test"/><target name="long-test"/><target name="javadoc"/></project>')
+    done = _init(runner, tmp_path)
+    assert done.exit_code == 0, done.output
+    assert "build.xml (ant targets)" in done.output
+    pipeline = load_pipeline(tmp_path / "pipeline.yaml")
+    assert [(s.name, s.command) for s in pipeline.steps] == [
+        ("jar", "ant jar"), ("test", "ant test"), ("long-test", "ant long-test")]
+    cells = build_plan(pipeline, Parameters(profile="pre-commit")).cells
+    assert sorted(c.name for c in cells) == sorted(
+        f"{step} jdk{jdk}" for step in ("jar", "test", "long-test") for jdk in ("17", "21"))
