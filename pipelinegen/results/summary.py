@@ -125,6 +125,8 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, loader=jinja2.DictLoader({"summary.html.j2": template}))
     env.filters["duration"] = _fmt_duration
+    # A bundle's producer URL becomes a link only when it is a web address: never javascript: or data:.
+    env.tests["match_web_url"] = lambda url: isinstance(url, str) and url.startswith(("https://", "http://"))
     return env
 
 

@@ -264,3 +264,26 @@ def test_streams_that_are_no_bundle_are_refused_cheaply(label, data, tmp_path):
     assert code == 1 and "FAIL: archive:" in out, (label, out)
     code, out = _cli("history", "ingest", "--db", tmp_path / "h.sqlite", bad)
     assert code == 2, (label, out)
+
+
+def test_the_html_summary_of_a_hostile_bundle_runs_no_script(signed, tmp_path):
+    """Producer URL, cell names and test names are the producer's: escaped, and a URL links only if http(s)."""
+    _path, members, _key, _allowed = signed
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    manifest = json.loads(dict(members)[MANIFEST])
+    manifest["producer"]["url"] = "javascript:alert(document.cookie)"
+    manifest["cells"][0]["name"] = evil
+    junit = (f'<testsuites><testsuite name="S"><testcase classname="{evil.replace("<", "&lt;").replace(chr(34), "&quot;")}"'
+             f' name="t"><failure message="m">{evil.replace("<", "&lt;")}</failure></testcase></testsuite>'
+             f'</testsuites>').encode()
+    forged = bm.redigest([(n, dumps(manifest) if n == MANIFEST else junit if n.endswith("junit.xml") else d)
+                          for n, d in members if n != SIGNATURE])
+    bad = tmp_path / "xss.tar.zst"
+    bad.write_bytes(bm.zstd(bm.tar_bytes(forged)))
+    html = tmp_path / "s.html"
+    code, out = _cli("results", "summary", bad, "--html", html)
+    assert code == 0, out
+    text = html.read_text()
+    assert "<script" not in text and "<img" not in text and "&lt;script&gt;" in text
+    assert 'href="javascript:' not in text
+    assert "Content-Security-Policy" in text
