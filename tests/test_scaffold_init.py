@@ -181,3 +181,13 @@ def test_a_plain_ant_project_gets_its_jar_and_test_targets_as_steps(runner, tmp_
     cells = build_plan(pipeline, Parameters(profile="pre-commit")).cells
     assert sorted(c.name for c in cells) == sorted(
         f"{step} jdk{jdk}" for step in ("jar", "test", "long-test") for jdk in ("17", "21"))
+
+
+def test_dry_run_prints_the_draft_and_writes_nothing_even_beside_an_existing_pipeline(runner, sample):
+    (sample / "pipeline.yaml").write_text("# mine\n")
+    before = sorted(p.name for p in sample.iterdir())
+    done = runner.invoke(main, ["-C", str(sample), "init", "--dry-run"])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("# What CI tests in this checkout") and "name: unit" in done.output
+    assert (sample / "pipeline.yaml").read_text() == "# mine\n"
+    assert sorted(p.name for p in sample.iterdir()) == before

@@ -58,12 +58,15 @@ def _foreign_generated_files(files: dict[str, bytes], out_dir: Path) -> list[str
 @click.option("--force", is_flag=True, help="Replace an existing pipeline.yaml and any generated/ file in the way.")
 @click.option("--project", "project_name", default=None,
               help="The project name (default: build.xml's <project name=...>, else the directory's name).")
-def init_command(force: bool, project_name: str | None) -> None:
+@click.option("--dry-run", is_flag=True,
+              help="Print the pipeline.yaml init would write (checked to load and compile) and write nothing: "
+              "compare it with an existing one.")
+def init_command(force: bool, project_name: str | None, dry_run: bool) -> None:
     """Write a starting pipeline.yaml for this checkout (JDKs from build.xml, the steps and profiles of its
     scripts and Jenkinsfile) plus generated/, and print the next steps."""
     root = Path(".")
     target = root / DEFAULT_PIPELINE
-    if target.exists() and not force:
+    if target.exists() and not force and not dry_run:
         raise PipelineError.single(str(target), None, "already exists: init writes a pipeline.yaml only where there is none",
                                    hint="edit it and run `pipelinegen compile`, or `pipelinegen init --force` to replace it")
     found = detect(root, project_name)
@@ -73,6 +76,11 @@ def init_command(force: bool, project_name: str | None) -> None:
             hint="write pipeline.yaml by hand (docs/pipeline-yaml.md; `pipelinegen schema` for editors)")
     text = render_pipeline_yaml(found)
     files = _validated_files(text, root)
+    if dry_run:
+        click.echo(text, nl=False)
+        for note in found.notes:
+            click.echo(f"note: {note}", err=True)
+        return
     out_dir = root / generate.GENERATED_DIR
     foreign = _foreign_generated_files(files, out_dir)
     if foreign and not force:
