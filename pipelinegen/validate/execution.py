@@ -7,6 +7,7 @@ Nothing here knows the plan; `differential` compares what the harness recorded w
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -151,14 +152,25 @@ def run_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path) -> l
     return run_harness_and_measure(runs, jenkinsfile, workspace)[0]
 
 
+def harness_threads() -> int:
+    """Builds the harness runs at once: one per CPU, at most 4 (PIPELINEGEN_HARNESS_THREADS overrides)."""
+    given = os.environ.get("PIPELINEGEN_HARNESS_THREADS", "")
+    if given.isdigit() and int(given) > 0:
+        return min(int(given), 64)
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path,
                             bytecode: tuple[Path, ...] = (), timeout_s: float = 900.0,
                             ) -> tuple[list[HarnessResult], list[MethodBytes]]:
-    """The harness runs plus, in the same JVM, the bytecode size of every method of the *bytecode* files."""
+    """The harness runs plus, in the same JVM, the bytecode size of every method of the *bytecode* files.
+
+    The runs are built on harness_threads() threads; results come back in the order of *runs*."""
     if not runs and not bytecode:
         return [], []
     groovy, env = groovy_environment()
     config = {
+        "threads": harness_threads(),
         "bytecode": [str(Path(p).resolve()) for p in bytecode],
         "jenkinsfile": str(Path(jenkinsfile).resolve()),
         "workspace": str(Path(workspace).resolve()),

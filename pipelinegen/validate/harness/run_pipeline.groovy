@@ -716,12 +716,15 @@ class Harness {
     // ---- compiling and loading ----
     Script instantiate(File file, String fileName) {
         String key = file.canonicalPath
-        Class cls = (Class) classCache[key]
-        if (cls == null) {
-            GroovyCodeSource source = new GroovyCodeSource(file.getText('UTF-8'), fileName, '/groovy/script')
-            source.cachable = false
-            cls = loader.parseClass(source, false)
-            classCache[key] = cls
+        Class cls
+        synchronized (classCache) {  // one compile per file, whichever build thread needs it first
+            cls = (Class) classCache[key]
+            if (cls == null) {
+                GroovyCodeSource source = new GroovyCodeSource(file.getText('UTF-8'), fileName, '/groovy/script')
+                source.cachable = false
+                cls = loader.parseClass(source, false)
+                classCache[key] = cls
+            }
         }
         Script script = (Script) cls.newInstance()
         script.binding = new HarnessBinding(this)
@@ -743,7 +746,9 @@ class Harness {
         }
         File src = new File(dir, 'src')
         if (src.isDirectory()) {
-            loader.addClasspath(src.canonicalPath)
+            synchronized (classCache) {
+                loader.addClasspath(src.canonicalPath)
+            }
         }
         config.library_dir = dir.canonicalPath
         File[] scripts = new File(dir, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }
@@ -1006,11 +1011,15 @@ class Harness {
                                    'the harness only models returnPojo: true')
         }
         // Parsing the same plan data for every call dominates a run; a deep copy is the same fresh object.
-        if (!jsonCache.containsKey(text)) {
-            jsonCache.clear()
-            jsonCache[text] = new JsonSlurperClassic().parseText(text)
+        Object parsed
+        synchronized (jsonCache) {  // shared by the builds running on other threads
+            if (!jsonCache.containsKey(text)) {
+                jsonCache.clear()
+                jsonCache[text] = new JsonSlurperClassic().parseText(text)
+            }
+            parsed = jsonCache[text]
         }
-        return deepCopy(jsonCache[text])
+        return deepCopy(parsed)
     }
 
     static Object deepCopy(Object value) {
@@ -1456,12 +1465,16 @@ class LabelExpression {
     }
 }
 
-/** How many @NonCPS methods are running now (their bodies are wrapped by NonCpsTracker at compile time). */
+/** How many @NonCPS methods are running now (their bodies are wrapped by NonCpsTracker at compile time).
+ *  Per thread: builds run on several threads, one build per thread at a time. */
 class NonCpsDepth {
-    static int depth = 0
-    static String current = ''
-    static void enter(String name) { depth++; current = name }
-    static void exit() { depth-- }
+    static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial({ new int[1] } as java.util.function.Supplier)
+    static final ThreadLocal<String> CURRENT = ThreadLocal.withInitial({ '' } as java.util.function.Supplier)
+    static int getDepth() { return DEPTH.get()[0] }
+    static void setDepth(int value) { DEPTH.get()[0] = value }
+    static String getCurrent() { return CURRENT.get() }
+    static void enter(String name) { DEPTH.get()[0]++; CURRENT.set(name) }
+    static void exit() { DEPTH.get()[0]-- }
 }
 
 /** Wraps every @NonCPS method body in NonCpsDepth.enter/exit, so a step called from one is caught cheaply. */
@@ -1584,7 +1597,10 @@ if (config.bytecode) {
 }
 compiler.addCompilationCustomizers(new NonCpsTracker())  // after measuring: it adds bytecode of its own
 Map classCache = [:]
-for (Map run : (List<Map>) config.runs) {
+// Builds are independent (each its own Harness: events, env, stashes); they share only compiled classes and
+// parsed JSON, both guarded. Several run at once so a many-core (or 2-core) machine finishes sooner; the
+// results are printed in the order of config.runs whatever order they finish in.
+String runOne(Map config, Map run, GroovyClassLoader loader, Map classCache, Class abortClass, Class interruptClass) {
     Harness harness = new Harness(config, run, loader, classCache, abortClass, interruptClass)
     Map out = [name: run.name, params: run.params]
     try {
@@ -1607,6 +1623,24 @@ for (Map run : (List<Map>) config.runs) {
     out.job_params = harness.params
     out.events = harness.events
     out.bugs = harness.bugs
-    System.out.println(JsonOutput.toJson(out))
-    System.out.flush()
+    return JsonOutput.toJson(out)
+}
+
+List<Map> runs = (List<Map>) config.runs
+int threads = Math.max(1, Math.min((config.threads ?: 1) as int, runs.size()))
+// Worker threads get a main-thread-sized stack (the JVM default for new threads is smaller): a deeply nested
+// pipeline must overflow, or not, the same way whatever thread builds it.
+java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+    { Runnable task -> Thread worker = new Thread(null, task, 'harness-build', 16L << 20); worker.daemon = true; worker }
+        as java.util.concurrent.ThreadFactory)
+try {
+    List<java.util.concurrent.Future<String>> done = runs.collect { Map run ->
+        pool.submit({ runOne(config, run, loader, classCache, abortClass, interruptClass) } as java.util.concurrent.Callable<String>)
+    }
+    for (java.util.concurrent.Future<String> result : done) {
+        System.out.println(result.get())
+        System.out.flush()
+    }
+} finally {
+    pool.shutdownNow()
 }
