@@ -16,6 +16,7 @@ from typing import BinaryIO
 from pipelinegen.results.testcase import STATUSES, TestCaseResult
 
 RECORDS_NAME = "records.tsv"
+MAX_LINE_BYTES = 4 << 20  # one record: message <= 1 KiB and details <= 64 Ki characters, escaped
 HEADER = ("#pipelinegen-records 1\tsuite\tclassname\tname\tstatus\tduration_s\tattempt\tflaky_reruns\tmessage"
           "\tdetails\n")
 _FIELDS = 9
@@ -85,6 +86,8 @@ def _lines(handle: BinaryIO, chunk: int = 1 << 20) -> Iterator[str]:
         data = carry + data
         end = data.rfind(b"\n") + 1
         carry = data[end:]
+        if len(carry) > MAX_LINE_BYTES:  # a hostile member of one endless line must not be held whole
+            raise RecordsError(f"a line longer than {MAX_LINE_BYTES >> 20} MiB (records are truncated far below)")
         if end:
             lines = data[:end].decode("utf-8").split("\n")
             lines.pop()  # the empty string after the last newline

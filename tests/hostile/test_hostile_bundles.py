@@ -153,6 +153,10 @@ def _deep(depth: int) -> bytes:
      + b', "incomplete": false}'),
     ("NaN duration", lambda m: json.dumps({**m, "cells": [{**m["cells"][0], "duration_s": float("nan")}]}).encode()),
     ("two million empty objects", lambda m: b'{"cells": [' + b"{}," * 2_000_000 + b"{}]}"),
+    ("a billion attempts (history would expand each)", lambda m: {**m, "cells": [{**m["cells"][0],
+                                                                                  "attempts": 10**9}]}),
+    ("a duration that overflows to infinity", lambda m: json.dumps(m).encode().replace(
+        b'"duration_s": 0.0', b'"duration_s": 1e400', 1)),
     ("not UTF-8", lambda m: b"\xff\xfe{}"),
 ])
 def test_manifests_that_break_the_schema_are_exit_2_in_every_reader(label, edit, signed, tmp_path):
