@@ -189,9 +189,11 @@ def test_init_from_the_wheel_writes_what_the_editable_install_writes(installed, 
 
 
 @pytest.mark.skipif(not shutil.which("groovy"), reason="needs Debian's groovy (scripts/setup.sh)")
-def test_lint_from_the_wheel_finds_its_groovy_resources(installed, tmp_path):
+def test_validate_from_the_wheel_finds_its_groovy_resources(installed, tmp_path):
+    # validate runs the linter (lint/ast_dump.groovy) and the harness (validate/harness/run_pipeline.groovy)
     project = tmp_path / "sample"
     shutil.copytree(installed.checkout / "examples" / "sample-project", project, symlinks=True)
     _run(installed.pipelinegen, "-C", project, "compile")
-    linted = _run(installed.pipelinegen, "-C", project, "lint", "generated/Jenkinsfile")
-    assert "0 errors, 0 warnings in 1 file" in linted.stderr
+    validated = _run(installed.pipelinegen, "-C", project, "validate")
+    assert "0 errors, 0 warnings" in validated.stdout + validated.stderr
+    assert "SUCCESS, equal to the plan" in validated.stdout + validated.stderr
