@@ -114,3 +114,40 @@ def test_html_gives_every_step_its_own_colour_and_labels_its_axes(tmp_path):
     assert len({colour for colour, _ in legend}) == len(legend)  # was: jar, dtest, microbench-test shared one
     assert "minutes since the run started" in html and "agents, grouped by resource class" in html
     assert "price/h (USD)" in html
+
+
+def _measured_bundle(tmp_path: Path, name: str, usage: dict[str, tuple[float, float, float]]) -> Path:
+    """A bundle whose cells carry run-measured usage: cell id -> (peak MiB, cpu s, wall s)."""
+    from pipelinegen.load import load_pipeline
+    from pipelinegen.plan.expand import cell_universe
+    from pipelinegen.results.bundle import BundleWriter
+    from pipelinegen.results.manifest import Producer, Subject
+
+    cells = {c.id: c for c in cell_universe(load_pipeline(ROOT / "pipeline.yaml"))}
+    out = tmp_path / name
+    with BundleWriter(out, subject=Subject("https://example.org/c.git", "b" * 40), parameters={"profile": "skinny"},
+                      producer=Producer(kind="local")) as writer:
+        for cell_id, (peak, cpu, wall) in usage.items():
+            writer.add_cell(cells[cell_id], status="passed", duration_s=wall,
+                            usage=[{"attempt": 1, "cpu_seconds": cpu, "peak_memory_mb": peak, "method": "test"}])
+    return out
+
+
+def test_resources_recommends_the_smallest_class_that_held_the_peak_and_what_it_saves(tmp_path):
+    bundle = _measured_bundle(tmp_path, "r.tar.zst", {
+        "test_jdk11_1of20": (1800, 360, 600), "test_jdk11_2of20": (1500, 300, 600),   # medium -> small fits
+        "dtest_jdk11_1of64": (14500, 2400, 600),                                      # large: too small
+        "jvm-dtest_jdk11_1of16": (4000, 1200, 600),                                   # medium: 2 cores, 4 GB
+    })
+    result = estimate("--profile", "skinny", "--bundle", str(bundle), "--resources")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.startswith("  ")
+            and len(line.split()) > 5 and line.split()[1].isdigit()}
+    assert rows["test"].split()[4:6] == ["medium", "small"]
+    # (0.17 - 0.0832) USD/h over the step's 60 cells x 10 min in one run of the skinny plan
+    assert "USD 0.87" in rows["test"] and "a smaller class holds the observed peak" in rows["test"]
+    assert "no class holds the observed peak" in rows["dtest"]
+    assert rows["jvm-dtest"].split()[4:6] == ["medium", "medium"]  # 2 busy cores + 25 % need medium's 3
+    assert "already the smallest class that fits" in rows["jvm-dtest"]
+    no_bundle = estimate("--profile", "skinny", "--resources")
+    assert no_bundle.exit_code == 2 and "--bundle" in no_bundle.output

@@ -151,6 +151,14 @@ class BundleCell:
     attempts: int
     seconds: float
     junit: str  # path inside the bundle ("" when the cell wrote none)
+    peak_memory_mb: float | None = None  # the highest of its attempts (pipelinegen run's measurement)
+    cpu_seconds: float | None = None  # of all attempts
+
+
+def _usage_max(usage: object, key: str, combine) -> float | None:
+    values = [u.get(key) for u in usage if isinstance(u, dict)] if isinstance(usage, list) else []
+    numbers = [float(v) for v in values if isinstance(v, int | float) and v >= 0]
+    return combine(numbers) if numbers else None
 
 
 def read_bundle_cells(bundle: Path) -> list[BundleCell]:
@@ -165,6 +173,8 @@ def read_bundle_cells(bundle: Path) -> list[BundleCell]:
             int(c.get("attempts", 1)),
             float(c.get("duration_s", 0)),
             c.get("junit") or "",
+            _usage_max(c.get("usage"), "peak_memory_mb", max),
+            _usage_max(c.get("usage"), "cpu_seconds", sum),
         )
         for c in _manifest(Path(bundle)).get("cells", [])
     ]

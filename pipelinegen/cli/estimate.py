@@ -16,6 +16,7 @@ from pipelinegen.analysis import splits as sp
 from pipelinegen.analysis import timings as tm
 from pipelinegen.analysis.estimate_inputs import resolve_inputs
 from pipelinegen.analysis.estimate_report import Report, as_dict, to_html, to_text
+from pipelinegen.analysis.resources import recommend, recommendation_lines, step_usage
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
@@ -441,6 +442,11 @@ def load_plan_and_model(
     type=click.Path(exists=True, path_type=Path),
     help="A result bundle of a real run of this plan: estimated vs actual per cell.",
 )
+@click.option("--resources", "show_resources", is_flag=True,
+              help="Also recommend per step the smallest resource class that held the peak memory and CPU "
+                   "measured in --bundle (bundles of `pipelinegen run`), and what it saves.")
+@click.option("--resource-margin", type=click.FloatRange(0, 5), default=0.25, show_default=True,
+              help="Headroom over the observed peak for --resources.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option(
     "--html",
@@ -477,6 +483,8 @@ def estimate_command(
     sensitivity,
     split_target,
     compare_bundle,
+    show_resources,
+    resource_margin,
     as_json,
     html,
 ):
@@ -546,6 +554,16 @@ def estimate_command(
         comparisons = tuple(est.compare(tasks, actual))
         if not comparisons:
             notes.append(f"{compare_bundle}: no cell of this plan is in the bundle")
+    resource_lines: list[str] = []
+    if show_resources:
+        if pipeline_model is None or not bundle:
+            raise click.UsageError("--resources needs the pipeline (not --plan-json) and --bundle of measured runs")
+        cells = [c for b in bundle for c in _bundle_call(tm.read_bundle_cells, b, "--bundle")]
+        plan_hours: dict[str, float] = defaultdict(float)
+        for task in tasks:
+            plan_hours[task.step] += task.minutes * task.attempts / 60
+        recs = recommend(pipeline_model, step_usage(cells, runs=len(bundle)), resource_margin, plan_hours)
+        resource_lines = recommendation_lines(recs, resource_margin, inputs.currency)
     report = Report(
         estimate=result,
         tasks=tasks,
@@ -568,6 +586,8 @@ def estimate_command(
         click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True))
     else:
         sys.stdout.write(to_text(report))
+        if resource_lines:
+            sys.stdout.write("\n".join(resource_lines) + "\n")
 
 
 DEFAULT_SETUP_MINUTES = 2.0

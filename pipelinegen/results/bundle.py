@@ -204,7 +204,7 @@ class BundleWriter:
 
     def add_cell(self, cell: Cell | CellRef, *, status: str, attempts: int = 1, duration_s: float = 0.0,
                  node: str = "", junit: Sequence[Path] = (), logs: Sequence[Path] = (),
-                 flaky_tests: Sequence[str] = ()) -> CellResult:
+                 flaky_tests: Sequence[str] = (), usage: Sequence[dict] = ()) -> CellResult:
         """Record one finished cell; its JUnit files (of the last attempt) are parsed and normalised now.
 
         flaky_tests: test ids (classname.name) that failed on an earlier attempt of this cell and passed
@@ -218,7 +218,8 @@ class BundleWriter:
             raise ValueError(f"cell {ref.id}: status {status!r} is not one of {', '.join(CELL_STATUSES)}")
         if ref.id in self._results:
             raise ValueError(f"cell {ref.id} was added twice")
-        result = CellResult(ref=ref, reported_status=status, attempts=attempts, duration_s=duration_s, node=node)
+        result = CellResult(ref=ref, reported_status=status, attempts=attempts, duration_s=duration_s, node=node,
+                            usage=[dict(u) for u in usage])
         cell_dir = self.staging / CELLS_DIR / ref.id
         cell_dir.mkdir(parents=True, exist_ok=True)
         sources = junit_files(junit)

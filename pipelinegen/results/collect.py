@@ -156,6 +156,21 @@ def _inside(root: Path, rel: object) -> Path | None:
     return path
 
 
+def _usage(attempts: list[dict]) -> list[dict]:
+    """Per attempt, what its process tree used (numbers checked: summary.json is input like any other)."""
+    out = []
+    for number, attempt in enumerate(attempts, 1):
+        usage = attempt.get("usage") if isinstance(attempt, dict) else None
+        if not isinstance(usage, dict):
+            continue
+        row: dict = {"attempt": number, "method": str(usage.get("usage_method") or "")[:200]}
+        for key in ("cpu_seconds", "peak_memory_mb"):
+            value = usage.get(key)
+            row[key] = float(value) if isinstance(value, int | float) and 0 <= value < 1e9 else None
+        out.append(row)
+    return out
+
+
 def _run_directory(root: Path, plan: dict, summary: dict) -> RunDirectory:
     planned = [_ref_from_dict(c) for c in plan.get("cells", [])]
     refs = {ref.id: ref for ref in planned}
@@ -176,6 +191,7 @@ def _run_directory(root: Path, plan: dict, summary: dict) -> RunDirectory:
             "logs": [p for p in (_inside(root, rel) for rel in [a.get("log") for a in attempts]
                                  + list(last.get("archived", []))) if p is not None],
             "flaky_tests": list(cell.get("flaky_tests") or []),
+            "usage": _usage(attempts),
         })
     started, ended = summary.get("started"), summary.get("ended")
     producer = Producer(kind="local", host=socket.gethostname(),

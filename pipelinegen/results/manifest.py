@@ -128,6 +128,7 @@ class CellResult:
     junit_files: list[str] = field(default_factory=list)  # source files ingested, for audit
     logs: list[str] = field(default_factory=list)  # paths inside the bundle
     tests: TestCounts = field(default_factory=TestCounts)
+    usage: list[dict] = field(default_factory=list)  # per attempt: attempt, cpu_seconds, peak_memory_mb, method
 
     @property
     def status(self) -> str:
@@ -141,7 +142,8 @@ class CellResult:
                 "axes": dict(self.ref.axes), "split": self.ref.split, "splits": self.ref.splits,
                 "status": self.status, "reported_status": self.reported_status, "attempts": self.attempts,
                 "duration_s": round(self.duration_s, 3), "node": self.node, "junit": self.junit,
-                **({"records": self.records} if self.records else {}), "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict()}
+                **({"records": self.records} if self.records else {}), "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict(),
+                **({"usage": self.usage} if self.usage else {})}
 
 
 def parameters_from_dict(data: dict) -> Parameters:

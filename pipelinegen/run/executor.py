@@ -41,6 +41,7 @@ from pipelinegen.run.model import (
 )
 from pipelinegen.run.process import ProcessGuard, reap_group, signal_group, start_group
 from pipelinegen.run.scheduler import blocked_by, pick, run_order, slots_needed
+from pipelinegen.run.usage import Usage, wait_measured
 from pipelinegen.run.workspace import (
     CheckoutSource,
     WorkspaceError,
@@ -63,6 +64,7 @@ def _has_infra_signature(log_path: Path) -> bool:
             return any(_INFRA_SIGNATURE.search(line) for line in log)
     except OSError:
         return False
+UNMEASURED_DOCKER = Usage(None, None, "docker cell: the container's usage is not measured")
 
 
 @dataclass(frozen=True)
@@ -382,7 +384,11 @@ class Executor:
                     running.proc = start_group(argv, workdir, env, log)
                     self.guard.watch(running.proc.pid, self._container(cell, attempt))
                 try:
-                    returncode = running.proc.wait()
+                    if self._container(cell, attempt):  # the container's processes are not in our tree
+                        returncode, usage = running.proc.wait(), UNMEASURED_DOCKER
+                    else:
+                        returncode, usage = wait_measured(running.proc)
+                    result.usage = usage.as_dict()
                     reap_group(running.proc)
                 finally:
                     self.guard.forget(running.proc.pid, self._container(cell, attempt))

@@ -37,6 +37,8 @@ class AttemptResult:
     reason: str = ""
     command: str = ""
     outcome: str = ""  # model/outcome.py: passed | tests-failed | infra ("" when the command never started)
+    # what the attempt's process tree used (run/usage.py): cpu_seconds, peak_memory_mb, usage_method
+    usage: dict = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
