@@ -122,3 +122,18 @@ def test_a_hostile_report_is_bounded_and_typed(jenkins, tmp_path):
     rows = sqlite3.connect(db).execute("SELECT duration_s, length(message) FROM outcomes").fetchall()
     assert rows == [(0.0, 1000)]
     assert json.loads(json.dumps(hostile))  # the document itself was not altered
+
+
+def test_estimate_and_splits_work_from_imported_history(jenkins, tmp_path):
+    serve_archived_job(jenkins, ArchivedJob("Cassandra-trunk", builds=3, cells=CELLS[:3], tests_per_cell=200))
+    db = tmp_path / "h.sqlite"
+    assert run_import(db, jenkins).exit_code == 0
+    estimate = CliRunner().invoke(main, ["-C", str(ROOT), "estimate", "--profile", "skinny", "--jdk", "11",
+                                         "--no-sensitivity", "--history", str(db), "--json"])
+    assert estimate.exit_code == 0, estimate.output
+    sources = json.loads(estimate.stdout)["duration_sources"]
+    assert sources.get("timings", 0) >= 20, sources  # the test step's cells are timed from the imported tests
+    splits = CliRunner().invoke(main, ["-C", str(ROOT), "splits", "--step", "test", "--history", str(db),
+                                       "--output", str(tmp_path / "splits")])
+    assert splits.exit_code == 0, splits.output
+    assert list((tmp_path / "splits").rglob("*.txt"))
