@@ -56,8 +56,8 @@ cmd_engine() {
   # setsid: the engine outlives this script (setup.sh) and is not in the caller's process group (Ctrl-C)
   "${sudo[@]}" setsid dockerd --iptables=false --bridge=none --pidfile "$pidfile" \
     </dev/null >>"$log" 2>&1 &
-  local i
-  for ((i = 0; i < 60; i++)); do
+  local launched=$! i wait_s=${PIPELINEGEN_DOCKERD_WAIT_S:-60}
+  for ((i = 0; i < wait_s; i++)); do
     if engine_answers; then
       local pid
       pid=$(cat "$pidfile")
@@ -65,10 +65,14 @@ cmd_engine() {
       say "docker engine up after ${i}s (pid $pid)"
       return 0
     fi
+    if ! kill -0 "$launched" 2>/dev/null; then
+      tail -n 20 "$log" >&2 || true
+      die "dockerd exited instead of starting (log: $log)"
+    fi
     sleep 1
   done
   tail -n 20 "$log" >&2 || true
-  die "dockerd did not answer within 60 s (log: $log)"
+  die "dockerd did not answer within ${wait_s} s (log: $log)"
 }
 
 cmd_stop() {
