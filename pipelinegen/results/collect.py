@@ -85,8 +85,13 @@ def _git(args: Sequence[str], cwd: Path) -> str:
 
 def git_subject_details(commit: str, cwd: Path) -> tuple[str, str, str]:
     """(full commit sha, tree hash, origin URL) from the git checkout at *cwd*, "" where unknown."""
-    full = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd)
-    tree = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}"], cwd) if full else ""
+    if not commit or commit.startswith("-") or any(ord(c) < 33 for c in commit):
+        full = ""  # an option-looking or control-character revision never reaches git's command line
+    else:
+        full = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd)
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", full):
+        full = ""
+    tree = _git(["rev-parse", "--verify", "--quiet", f"{full}^{{tree}}"], cwd) if full else ""
     origin = _git(["remote", "get-url", "origin"], cwd)
     return full, tree, origin
 

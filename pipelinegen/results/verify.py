@@ -227,6 +227,16 @@ def _commit_problem(recorded: str, wanted: str) -> str | None:
     return None
 
 
+def _checked(check, *args) -> tuple[bool, str]:
+    """A signature check that could not run (no ssh-keygen, a hung one) fails closed, with the reason."""
+    import subprocess
+
+    try:
+        return check(*args)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as err:
+        return False, f"cannot be checked ({err}); a signed bundle is certified only with a checked signature"
+
+
 def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: dict | None = None,
                   required_cells: Sequence[Cell | CellRef] | None = None, allowed_signers: Path | None = None,
                   allow_known: dict[str, str] | None = None) -> VerifyReport:
@@ -267,7 +277,8 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
         if SIGNATURE not in scan.small:
             problems.append("signature: the bundle is not signed but --allowed-signers was given")
         elif ATTESTATION in scan.small:
-            ok, who = attest.verify_signature(scan.small[ATTESTATION], scan.small[SIGNATURE], allowed_signers)
+            ok, who = _checked(attest.verify_signature, scan.small[ATTESTATION], scan.small[SIGNATURE],
+                               allowed_signers)
             if ok:
                 notes.append(f"signature: good, signed by {who}")
             else:
@@ -276,7 +287,7 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
         # A signature that is there must hold, trusted signer or not: a stale one (the bundle was edited and
         # re-digested) or garbage is evidence of tampering, whoever is asked to trust the key.
         if ATTESTATION in scan.small:
-            ok, why = attest.check_signature(scan.small[ATTESTATION], scan.small[SIGNATURE])
+            ok, why = _checked(attest.check_signature, scan.small[ATTESTATION], scan.small[SIGNATURE])
             if ok:
                 notes.append(f"signature: valid for the key it names ({why}), but that key is not checked "
                              f"against anyone (pass --allowed-signers FILE)")
