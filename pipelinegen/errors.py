@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -10,6 +11,10 @@ from dataclasses import dataclass, field
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+
+
+# C0/C1 controls but tab and line feed (ESC sequences), DEL, and the bidi overrides/isolates of "Trojan source"
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class Finding:
         return text
 
     def format(self) -> str:
+        """One line for a terminal: values quoted from input files cannot move the cursor, recolour the
+        terminal or reorder the text (control and bidi characters are shown as escapes)."""
         text = f"{self.where()}: {self.severity}: "
         if self.key_path:
             text += f"{self.key_path}: "
@@ -54,7 +61,7 @@ class Finding:
             text += f" — {self.hint}"
         if self.rule:
             text += f" [{self.rule}]"
-        return text
+        return _TERMINAL_UNSAFE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
     def as_dict(self) -> dict:
         return {

@@ -186,7 +186,7 @@ class _Builder:
                     Finding(
                         file=self.file,
                         line=line,
-                        message=f"duplicate key '{key}' (first at line {explicit[key]})",
+                        message=f"duplicate key {key[:60]!r} (first at line {explicit[key]})",
                         hint="remove one of them; YAML would silently keep only the last",
                     )
                 )

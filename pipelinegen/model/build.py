@@ -56,8 +56,11 @@ class _Checker:
 def template_fields(template: str) -> list[str]:
     """The {placeholders} of a str.format-style template (raises ValueError on a malformed one)."""
     fields = []
-    for _, field_name, _, _ in string.Formatter().parse(template):
+    for _, field_name, format_spec, conversion in string.Formatter().parse(template):
         if field_name is not None:
+            if format_spec or conversion:  # {x:>900000000} would build a 900 MB string; {x!r} adds quotes
+                raise ValueError(f"{{{field_name}{'!' + conversion if conversion else ''}{':' + format_spec if format_spec else ''}}}"
+                                 " has a conversion or format spec: placeholders are plain {name}")
             fields.append(field_name)
     return fields
 

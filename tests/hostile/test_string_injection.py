@@ -113,3 +113,19 @@ def test_the_marker_scan_sees_injected_calls(tmp_path: Path):
     data.write_text("def s = 'pwned_x()'\n", encoding="utf-8")
     verdicts = groovy_marker_scan([code, data])
     assert verdicts[code].startswith("CALL") and verdicts[data] == "OK"
+
+
+TEMPLATE_FIELDS = [("steps", "[]", "command"), ("resources", "[]", "label"), ("steps", "[]", "image"),
+                   ("steps", "[]", "results", "[]"), ("steps", "[]", "archive", "[]")]
+
+
+@pytest.mark.parametrize("placeholder", ["{jdk:>900000000}", "{jdk!r}", "{jdk.__class__.__mro__}", "{jdk[0]}", "{0}",
+                                         "{}", "{jdk", "jdk}"])
+@pytest.mark.parametrize("path", TEMPLATE_FIELDS, ids=lambda p: ".".join(p))
+def test_template_placeholders_are_plain_names(path, placeholder, tmp_path: Path):
+    """str.format templates: a format spec would build gigabyte strings, attribute access would read Python
+    internals; only a plain {name} of a known placeholder is accepted."""
+    value = f"x-{placeholder}-y" if path[-1] != "label" else f"x-{{arch}}-{placeholder}"
+    compiled = compile_in_memory(write_project(tmp_path / "p", set_field(full_document(), path, value)))
+    assert compiled.error is not None, f"{'.'.join(path)} = {value!r} accepted"
+    assert_located(compiled.error)
