@@ -60,7 +60,11 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     overlay_docs = []
     for overlay_path in chosen.paths:
         overlay_display = display_path(overlay_path)
-        overlay_docs.append(load_located(overlay_path, overlay_display))
+        overlay = load_located(overlay_path, overlay_display)
+        if not isinstance(overlay, dict):  # a bare scalar carries no location of its own: name the file here
+            raise PipelineError.single(overlay_display, 1, "an overlay must be a mapping at top level",
+                                       hint="write keys of pipeline.yaml, e.g. `steps: [...]`")
+        overlay_docs.append(overlay)
         sources.append(SourceFile(path=overlay_display, sha256=sha256_file(overlay_path), role="overlay"))
     upstream = upstream_names(base)
     record = read_record(path.parent / GENERATED_DIR)  # explains an overlay naming what upstream renamed since

@@ -44,6 +44,9 @@ SCHEMA = {
 def load_repeats(path: Path, display: str, test_steps: dict[str, int]) -> tuple[RepeatSpec, ...]:
     """Read repeats.yaml; *test_steps* maps each test step to its split count (the default machines)."""
     data = load_located(path, display)
+    if not isinstance(data, dict):
+        raise PipelineError.single(display, 1, "repeats.yaml must be a mapping at top level",
+                                   hint="regenerate it with `pipelinegen compile --repeat-changed`")
     findings = []
     for error in PipelineValidator(SCHEMA).iter_errors(data):  # integers are integers, as in pipeline.yaml
         where = locate(data, list(error.absolute_path))

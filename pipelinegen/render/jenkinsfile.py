@@ -25,6 +25,7 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # Groovy, not HTML: every value goes through the `groovy` filter instead
     )
     env.filters["groovy"] = groovy_string
+    env.filters["groovy_comment"] = groovy_comment  # text inside // comments: never groovy_string (\uXXXX)
     return env
 
 
