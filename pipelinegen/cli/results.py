@@ -157,6 +157,9 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     except RuntimeError as err:  # signing failed: wrong key, passphrase needed, no ssh-keygen
         raise PipelineError.single(str(key), None, str(err),
                                    hint="use an unencrypted key file or ssh-agent; see docs/result-format.md") from err
+    except ValueError as err:  # the inputs make a manifest outside the bundle schema (a doctored duration, …)
+        raise PipelineError.single(str(directory), None, str(err)[:2000],
+                                   hint="collect the directory the run or CI wrote, unmodified") from err
     manifest = read_bundle(output).manifest
     totals = manifest["totals"]
     click.echo(f"wrote {output}: {totals['cells']['total']} cells ({totals['cells']['not-run']} not run), "

@@ -139,7 +139,7 @@ def read_run_directory(root: Path) -> RunDirectory | None:
         if not isinstance(plan, dict) or not isinstance(summary, dict):
             raise ManifestError("plan.json and summary.json must each hold a JSON object")
         return _run_directory(root, plan, summary)
-    except (ManifestError, KeyError, TypeError, ValueError, AttributeError) as err:
+    except (ManifestError, KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
         raise PipelineError.single(str(root), None, f"not a readable `pipelinegen run` directory: {err}",
                                    hint="collect the directory `pipelinegen run --out` wrote, unmodified") from err
 
@@ -272,6 +272,6 @@ def read_jenkins_results(root: Path) -> RunDirectory | None:
         return RunDirectory(parameters=plan.get("parameters") or {}, planned=planned,
                             cells=jenkins_cell_items(Path(root), planned), producer=producer, incomplete=not complete,
                             reason="" if complete else str(plan.get("reason") or "the build did not finish"))
-    except (ManifestError, KeyError, TypeError, ValueError, AttributeError) as err:
+    except (ManifestError, KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
         raise PipelineError.single(str(root), None, f"not a readable Jenkins results directory: {err}",
                                    hint="collect the ci-results/ directory the summary stage assembled, unmodified") from err

@@ -246,13 +246,20 @@ def parse_json(data: bytes, what: str = MANIFEST) -> object:
         return found
 
     try:
-        value = json.loads(data, object_pairs_hook=unique_keys, parse_constant=_no_constant)
+        value = json.loads(data, object_pairs_hook=unique_keys, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError as err:
         raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels") from err
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
         raise ManifestError(f"{what} is not valid JSON: {str(err)[:200]}") from err
     if _too_deep(value):
         raise ManifestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is out of range (it would read as infinity)")
     return value
 
 

@@ -163,3 +163,21 @@ def test_collect_of_deeply_nested_or_broken_run_json_is_exit_2(which, tmp_path):
         code, text = _cli("results", "collect", root, "--commit", bm.COMMIT, "-o", tmp_path / "b.tar.zst")
         assert code == 2, text
         assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("status", [
+    '{"status": "passed", "started_ms": 1, "ended_ms": 99999999999999999999}',
+    '{"status": "passed", "started_ms": 1, "ended_ms": 9e999}',
+    '[1, 2]',
+    '{"status": "passed", "status": "failed"}',
+])
+def test_collect_of_a_doctored_jenkins_results_directory_is_exit_2(status, tmp_path):
+    root = tmp_path / "ci-results"
+    (root / "c").mkdir(parents=True)
+    (root / "plan.json").write_text(json.dumps({"format": "pipelinegen-jenkins-results", "complete": True,
+                                                "parameters": {"profile": "p"},
+                                                "cells": [{"id": "c", "name": "c", "step": "s"}]}))
+    (root / "c" / "status-1.json").write_text(status)
+    code, text = _cli("results", "collect", root, "--commit", bm.COMMIT, "-o", tmp_path / "b.tar.zst")
+    assert code == 2, text
+    assert not (tmp_path / "b.tar.zst").exists()
