@@ -160,14 +160,58 @@ def harness_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path,
-                            bytecode: tuple[Path, ...] = (), timeout_s: float = 900.0,
-                            ) -> tuple[list[HarnessResult], list[MethodBytes]]:
-    """The harness runs plus, in the same JVM, the bytecode size of every method of the *bytecode* files.
+class HarnessProcess:
+    """A harness JVM started by start_harness(): result() waits for it; cancel() stops it (validate starts it
+    before linting, so the two JVMs overlap, and cancels it when the Groovy does not compile)."""
 
-    The runs are built on harness_threads() threads; results come back in the order of *runs*."""
-    if not runs and not bytecode:
-        return [], []
+    def __init__(self, runs: list[HarnessRun], jenkinsfile: Path, bytecode: tuple[Path, ...], timeout_s: float,
+                 groovy: str, env: dict[str, str], config: dict) -> None:
+        self.runs, self.jenkinsfile, self.bytecode, self.timeout_s = runs, jenkinsfile, bytecode, timeout_s
+        self._tmp = tempfile.TemporaryDirectory(prefix="pipelinegen-harness-")
+        tmp = Path(self._tmp.name)
+        (tmp / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        # Files, not pipes: nobody reads while validate lints, and a full pipe would stall the JVM.
+        self._out = open(tmp / "stdout", "w+", encoding="utf-8")  # noqa: SIM115 (closed in _close)
+        self._err = open(tmp / "stderr", "w+", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._proc = subprocess.Popen([groovy, str(HARNESS_SCRIPT), str(tmp / "config.json")], stdout=self._out,
+                                          stderr=self._err, env=env)
+        except OSError as err:
+            self._close()
+            raise GroovyUnavailable([Finding(file="groovy", line=None, message=f"could not start groovy: {err}")]) from err
+
+    def _close(self) -> None:
+        self._out.close()
+        self._err.close()
+        self._tmp.cleanup()
+
+    def cancel(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._close()
+
+    def result(self) -> tuple[list[HarnessResult], list[MethodBytes]]:
+        try:
+            try:
+                returncode = self._proc.wait(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired as err:
+                self._proc.kill()
+                self._proc.wait()
+                raise PipelineError([Finding(file=str(self.jenkinsfile), line=None, rule="harness",
+                                             message=f"the harness did not finish {len(self.runs)} runs in "
+                                                     f"{self.timeout_s:.0f} s",
+                                             hint="a loop in the Jenkinsfile or library that never ends?")]) from err
+            self._out.seek(0)
+            self._err.seek(0)
+            return _read_results(self.runs, self.bytecode, returncode, self._out.read(), self._err.read())
+        finally:
+            self._close()
+
+
+def start_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path, bytecode: tuple[Path, ...] = (),
+                  timeout_s: float = 900.0) -> HarnessProcess:
+    """Start the harness JVM for *runs* (and the bytecode sizes of *bytecode*); see run_harness_and_measure."""
     groovy, env = groovy_environment()
     config = {
         "threads": harness_threads(),
@@ -190,27 +234,29 @@ def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace
             for run in runs
         ],
     }
-    with tempfile.TemporaryDirectory(prefix="pipelinegen-harness-") as tmp:
-        config_path = Path(tmp) / "config.json"
-        config_path.write_text(json.dumps(config), encoding="utf-8")
-        try:
-            proc = subprocess.run(
-                [groovy, str(HARNESS_SCRIPT), str(config_path)],
-                capture_output=True, text=True, env=env, check=False, encoding="utf-8", timeout=timeout_s,
-            )
-        except subprocess.TimeoutExpired as err:
-            raise PipelineError([Finding(file=str(jenkinsfile), line=None, rule="harness",
-                                         message=f"the harness did not finish {len(runs)} runs in {timeout_s:.0f} s",
-                                         hint="a loop in the Jenkinsfile or library that never ends?")]) from err
-        except OSError as err:
-            raise GroovyUnavailable([Finding(file="groovy", line=None, message=f"could not start groovy: {err}")]) from err
-    docs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return HarnessProcess(runs, jenkinsfile, bytecode, timeout_s, groovy, env, config)
+
+
+def run_harness_and_measure(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path,
+                            bytecode: tuple[Path, ...] = (), timeout_s: float = 900.0,
+                            ) -> tuple[list[HarnessResult], list[MethodBytes]]:
+    """The harness runs plus, in the same JVM, the bytecode size of every method of the *bytecode* files.
+
+    The runs are built on harness_threads() threads; results come back in the order of *runs*."""
+    if not runs and not bytecode:
+        return [], []
+    return start_harness(runs, jenkinsfile, workspace, bytecode, timeout_s).result()
+
+
+def _read_results(runs: list[HarnessRun], bytecode: tuple[Path, ...], returncode: int, stdout: str,
+                  stderr: str) -> tuple[list[HarnessResult], list[MethodBytes]]:
+    docs = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     measured = docs.pop(0)["bytecode"] if bytecode and docs and "bytecode" in docs[0] else []
-    if proc.returncode != 0 or len(docs) != len(runs) or (bytecode and not measured):
-        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+    if returncode != 0 or len(docs) != len(runs) or (bytecode and not measured):
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
         raise PipelineError([Finding(file=str(HARNESS_SCRIPT), line=None, rule="harness",
                                      message=f"the harness stopped after {len(docs)} of {len(runs)} runs "
-                                             f"(exit {proc.returncode}): {tail}")])
+                                             f"(exit {returncode}): {tail}")])
     by_path = {str(Path(p).resolve()): str(p) for p in bytecode}
     methods = [MethodBytes(by_path.get(entry["file"], entry["file"]), m["class"], m["method"], m["bytes"])
                for entry in measured for m in entry["methods"]]

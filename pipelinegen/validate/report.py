@@ -17,7 +17,7 @@ from pipelinegen.generate import compile_advice, stale_advice
 from pipelinegen.lint.engine import lint_paths
 from pipelinegen.load.discovery import RECORDED_OVERLAYS_FILE, overlay_mismatch
 from pipelinegen.validate import differential, origin, semantics, sizes
-from pipelinegen.validate.execution import run_harness_and_measure
+from pipelinegen.validate.execution import HarnessProcess, start_harness
 
 
 @dataclass
@@ -65,19 +65,35 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
         report.findings.append(Finding(str(jenkinsfile), None, "missing", hint=hint, rule="stale"))
         report.skipped.append("Groovy and harness: no generated Jenkinsfile")
         return report
+    mismatch = overlay_mismatch(pipeline.overlays, generated_dir)
+    library = generated_dir / "library"
+    groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
+    cases = differential.default_cases(pipeline) + differential.regexp_cases(pipeline, custom_regexps)
+    # The harness JVM starts now and runs while the staleness check and the lint JVM do (it is cancelled
+    # when the Groovy does not compile): on 2 cores that overlap is a good part of validate's wall time.
+    running = start_harness(differential.harness_runs(pipeline, cases), jenkinsfile, pipeline_path.parent,
+                            (jenkinsfile, *groovy_files)) if harness and not mismatch else None
+    try:
+        return _validate_started(report, pipeline, pipeline_path, overlays, generated_dir, jenkinsfile, groovy_files,
+                                 cases, mismatch, harness, running)
+    finally:
+        if running is not None:
+            running.cancel()  # a no-op once its result was read
+
+
+def _validate_started(report: ValidateReport, pipeline, pipeline_path: Path, overlays: tuple[Path, ...],
+                      generated_dir: Path, jenkinsfile: Path, groovy_files: list[Path], cases: list,
+                      mismatch: str | None, harness: bool, running: HarnessProcess | None) -> ValidateReport:
     staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
     for label, names in (("differs from what pipelinegen compile writes now", staleness.changed),
                          ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
         hint = stale_advice(pipeline.overlays, tuple(overlays), generated_dir)
         report.findings += [Finding(str(generated_dir / name), None, label, hint=hint, rule="stale") for name in names]
-    mismatch = overlay_mismatch(pipeline.overlays, generated_dir)
     if mismatch:  # every harness case would disagree on the fork's cells: say the cause once instead
         advice = stale_advice(pipeline.overlays, tuple(overlays), generated_dir)
         report.likely_cause = f"{mismatch}; {advice}"
         report.findings.insert(0, Finding(str(generated_dir / RECORDED_OVERLAYS_FILE), None, mismatch, rule="overlays",
                                           hint=advice))
-    library = generated_dir / "library"
-    groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
     lint_findings = lint_paths([jenkinsfile], groovy_files)
     report.findings += origin.annotate(lint_findings, pipeline_path)
     report.sizes = sizes.measure(generated_dir)
@@ -89,13 +105,11 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
         report.findings += sizes.size_findings(report.sizes)
         report.skipped.append("harness: generated/ was compiled with another overlay set (see the first finding)")
         return report
-    if not harness:
+    if not harness or running is None:
         report.findings += sizes.size_findings(report.sizes)
         report.skipped.append("harness and bytecode sizes: --no-harness")
         return report
-    cases = differential.default_cases(pipeline) + differential.regexp_cases(pipeline, custom_regexps)
-    results, methods = run_harness_and_measure(differential.harness_runs(pipeline, cases), jenkinsfile,
-                                               pipeline_path.parent, (jenkinsfile, *groovy_files))
+    results, methods = running.result()
     report.sizes = sizes.with_bytecode(report.sizes, methods)
     report.findings += sizes.size_findings(report.sizes)
     for case, expected, result in zip(cases, differential.expected_plans(pipeline, cases), results, strict=True):
