@@ -1,4 +1,4 @@
-"""Shared helpers of the tests/test_run_*.py files: hand-built cells and plans."""
+"""Shared helpers of the tests/run/test_run_*.py files: hand-built cells and plans."""
 
 from __future__ import annotations
 

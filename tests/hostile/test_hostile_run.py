@@ -24,7 +24,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from run_helpers import REPO, alive, make_cell, make_plan, wait_dead
 
 from pipelinegen.plan.cell import Checkout
 from pipelinegen.run.executor import Executor, RunOptions
@@ -38,6 +37,7 @@ from pipelinegen.run.workspace import (
     matching_files,
     reclaim_stale_work_dirs,
 )
+from tests.run_helpers import REPO, alive, make_cell, make_plan, wait_dead
 
 
 def _run(tmp_path: Path, *cells, out: Path | None = None, **options):
