@@ -95,10 +95,10 @@ def main() -> None:
         store.close()
 
         # The same question through the CLI, as a user asks it: a fresh process, JSON on stdout.
-        cost = best(1 if args.smoke else 3, lambda: run_measured(pipelinegen("flaky", "--db", str(db), "--json")))
+        cost = best(1 if args.smoke else 3, lambda: run_measured(pipelinegen("flaky", "--db", str(db), "--format", "json")))
         data = json.loads(cost.stdout)
-        assert len(data["tests"]) == len(report.tests), "flaky --json lists other tests than analyse()"
-        print(f"flaky --json (whole process): {cost.cpu_s:.2f} s CPU, {cost.wall_s:.2f} s wall, peak RSS "
+        assert len(data["tests"]) == len(report.tests), "flaky --format json lists other tests than analyse()"
+        print(f"flaky --format json (whole process): {cost.cpu_s:.2f} s CPU, {cost.wall_s:.2f} s wall, peak RSS "
               f"{cost.peak_mib:.0f} MiB, {len(cost.stdout) / 1e6:.1f} MB of JSON; {cost.cpu_s / query_cpu:.2f}x the "
               f"in-process analysis above (targets: < 1.5 s, < 200 MiB at 1,000 runs x 20,000 tests)")
     print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

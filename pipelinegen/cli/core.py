@@ -10,7 +10,14 @@ from pathlib import Path
 import click
 
 from pipelinegen import generate
-from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.cli.options import (
+    format_option,
+    load_selected,
+    output_option,
+    parameter_options,
+    parameters_from,
+    pipeline_options,
+)
 from pipelinegen.errors import EXIT_CHECK_FAILED
 from pipelinegen.generate import stale_advice
 from pipelinegen.load.repeats import REPEATS_FILE, write_repeats
@@ -21,14 +28,7 @@ from pipelinegen.schema import pipeline_schema
 @click.command("compile")
 @pipeline_options
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when generated/ is stale.")
-@click.option(
-    "--output",
-    "output_dir",
-    default=generate.GENERATED_DIR,
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the generated files go.",
-)
+@output_option(dest="output_dir", default=generate.GENERATED_DIR, show_default=True, help="Where the generated files go.")
 @click.option(
     "--repeat-changed",
     is_flag=True,
@@ -104,13 +104,13 @@ def _write_repeats(pipeline_path: Path, overlays: tuple[Path, ...], repeats_path
 @click.command("plan")
 @pipeline_options
 @parameter_options
-@click.option("--json", "as_json", is_flag=True, help="The plan as JSON (every field of every cell).")
-def plan_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bool, **parameter_values: object) -> None:
+@format_option("text", "json", help="json: the plan with every field of every cell.")
+def plan_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, **parameter_values: object) -> None:
     """Print the exact cells that would run for the given job parameters."""
     pipeline = load_selected(pipeline_path, overlays)
     parameters = parameters_from(pipeline, **parameter_values)  # type: ignore[arg-type]
     plan = build_plan(pipeline, parameters)
-    if as_json:
+    if fmt == "json":
         click.echo(plan.to_json(), nl=False)
         return
     width = max((len(c.name) for c in plan.cells), default=10)

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import click
 
-from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.cli.options import (
+    load_selected,
+    output_option,
+    parameter_options,
+    parameters_from,
+    pipeline_options,
+)
 from pipelinegen.deploy.bundle import write_build_bundle
 from pipelinegen.deploy.clone import render_clone_spec
 from pipelinegen.deploy.cluster import node_pool_problems, nodes_from_json, requirements_text
@@ -135,7 +141,7 @@ def jobs_command(pipeline_path: Path, overlays: tuple[Path, ...], output: Path |
 @click.option("--reuse", metavar="NAME", help="Run on the existing clone NAME (no spawn, no teardown).")
 @click.option("--teardown-only", metavar="NAME", help="Only delete the clone NAME.")
 @click.option("--setup-only", is_flag=True, help="Spawn the clone, wait until it answers, and stop (kept).")
-@click.option("--download-results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+@output_option(dest="results_dir", old=("--download-results",),
               help="Where the results go (default results/test-on-clone/<name>-<time>/).")
 @click.option("--crd", type=click.Path(dir_okay=False, path_type=Path),
               help=f"The operator CRD to validate the Jenkins CR with (default: kubectl get crd {OPERATOR_CRD}).")

@@ -17,6 +17,7 @@ from pipelinegen.analysis import timings as tm
 from pipelinegen.analysis.estimate_inputs import resolve_inputs
 from pipelinegen.analysis.estimate_report import Report, as_dict, to_html, to_text
 from pipelinegen.analysis.resources import recommend, recommendation_lines, step_usage
+from pipelinegen.cli.options import db_option, format_option, plan_file_option
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
@@ -128,7 +129,7 @@ def step_durations(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Overlay YAML merged onto pipeline.yaml after the checkout's pipelinegen.overlays.yaml (a fork's split counts).",
 )
-@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
+@db_option(default=None, must_exist=True, dest="history", help="History DB (test timings).")
 @click.option("--branch", default="", help="Branch whose history is used ('' = every branch).")
 @click.option(
     "--junit",
@@ -166,7 +167,7 @@ def step_durations(
     help="Directory of split files: OUT/STEP/KofN.txt.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the assignment, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@format_option("text", "json", help="json: a summary of the assignment.")
 def splits_command(
     step,
     count,
@@ -182,7 +183,7 @@ def splits_command(
     setup_minutes,
     output,
     dry_run,
-    as_json,
+    fmt,
 ):
     """Assign a step's tests to N splits, balanced by duration (LPT), as files run-tests.sh reads.
 
@@ -200,7 +201,7 @@ def splits_command(
     durations, unknown = tm.fill_unknown(known, tests)
     names = tests if tests is not None else sorted(durations)
     if not names:
-        raise click.UsageError("no tests: give timing data (--history/--junit/--bundle) or a --list of tests")
+        raise click.UsageError("no tests: give timing data (--db/--junit/--bundle) or a --list of tests")
     if tests is None:
         # A test added since the timings were recorded is in no split file, so no split would run it.
         click.echo(
@@ -218,7 +219,7 @@ def splits_command(
     suggestion = None
     if target_minutes is not None:
         if not durations:
-            raise click.UsageError("--target-minutes needs timing data (--history, --junit or --bundle)")
+            raise click.UsageError("--target-minutes needs timing data (--db, --junit or --bundle)")
         try:
             suggestion = sp.suggest_split_count(step, durations, target_minutes * 60, setup_minutes * 60)
         except ValueError as err:
@@ -249,7 +250,7 @@ def splits_command(
     )
     if not dry_run:
         sp.write_split_files(output, assignment)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     click.echo(_splits_text(summary, assignment))
@@ -335,13 +336,13 @@ def load_plan(
 def load_plan_and_model(
     pipeline: Path, plan_json: Path | None, parameters: Parameters, overlays: tuple[Path, ...] = ()
 ) -> tuple[Plan, Pipeline | None]:
-    """The plan, and the pipeline it came from (None for a saved --plan-json)."""
+    """The plan, and the pipeline it came from (None for a saved --plan)."""
     if plan_json is not None:
         try:
             return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8"))), None
         except (KeyError, TypeError, ValueError) as err:
             raise click.BadParameter(
-                f"{plan_json}: not a plan JSON ({err})", param_hint="--plan-json"
+                f"{plan_json}: not a plan JSON ({err})", param_hint="--plan"
             ) from None
     from dataclasses import replace
 
@@ -365,9 +366,7 @@ def load_plan_and_model(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Overlay YAML.",
 )
-@click.option(
-    "--plan-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A saved plan."
-)
+@plan_file_option(dest="plan_json", help="A saved plan (`pipelinegen plan --format json`) instead of planning pipeline.yaml.")
 @click.option("--profile", default="", help="Profile to estimate (default: the pipeline's first).")
 @click.option("--arch", "--architecture", "architecture", default="", help="amd64, arm64, all ('' = the axis default).")
 @click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
@@ -386,7 +385,7 @@ def load_plan_and_model(
 @click.option("--currency", default="", help="ISO 4217 code of --price (default: pipeline.yaml's).")
 @click.option("--runs-per-year", type=click.IntRange(0, 1_000_000), default=None,
               help="For the yearly cost (default: the profile's runs_per_year in pipeline.yaml).")
-@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="History DB.")
+@db_option(default=None, must_exist=True, dest="history", help="History DB (test timings).")
 @click.option("--branch", default="", help="Branch whose history is used.")
 @click.option(
     "--bundle",
@@ -447,7 +446,7 @@ def load_plan_and_model(
                    "measured in --bundle (bundles of `pipelinegen run`), and what it saves.")
 @click.option("--resource-margin", type=click.FloatRange(0, 5), default=0.25, show_default=True,
               help="Headroom over the observed peak for --resources.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@format_option("text", "json", help="json: the whole estimate.")
 @click.option(
     "--html",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -485,7 +484,7 @@ def estimate_command(
     compare_bundle,
     show_resources,
     resource_margin,
-    as_json,
+    fmt,
     html,
 ):
     """Simulate the plan on an agent pool: turnaround, bounds, utilisation, queueing and cost.
@@ -557,7 +556,7 @@ def estimate_command(
     resource_lines: list[str] = []
     if show_resources:
         if pipeline_model is None or not bundle:
-            raise click.UsageError("--resources needs the pipeline (not --plan-json) and --bundle of measured runs")
+            raise click.UsageError("--resources needs the pipeline (not --plan) and --bundle of measured runs")
         cells = [c for b in bundle for c in _bundle_call(tm.read_bundle_cells, b, "--bundle")]
         plan_hours: dict[str, float] = defaultdict(float)
         for task in tasks:
@@ -582,7 +581,7 @@ def estimate_command(
     if html is not None:
         atomic_write_text(html, to_html(report))
         click.echo(f"wrote {html}", err=True)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True))
     else:
         sys.stdout.write(to_text(report))
@@ -703,7 +702,7 @@ def build_model(
     if guessed:
         notes.append(
             f"{len(guessed)} step(s) have no timing data and use {default_minutes:g} min per cell:"
-            f" {', '.join(guessed[:8])}{'...' if len(guessed) > 8 else ''} (give --history, --bundle or --step-minutes)"
+            f" {', '.join(guessed[:8])}{'...' if len(guessed) > 8 else ''} (give --db, --bundle or --step-minutes)"
         )
     return model, notes
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pipelinegen.analysis import flaky as flaky_mod
 
 from pipelinegen.analysis.history import DEFAULT_DB, HistoryStore, ingest_bundle, store_errors
+from pipelinegen.cli import options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.fsutil import atomic_write_text, atomic_writer
 
@@ -45,9 +46,7 @@ def _day(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts is not None else "-"
 
 
-db_option = click.option(
-    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
-    envvar="PIPELINEGEN_HISTORY_DB", help="History DB file (SQLite); env PIPELINEGEN_HISTORY_DB.")
+db_option = options.db_option(default=DEFAULT_DB)
 
 
 @click.group("history")
@@ -171,13 +170,13 @@ def _window_options(f):
 @click.group("flaky", invoke_without_command=True)
 @_window_options
 @click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of text.")
+@options.format_option("text", "json", help="json: the whole report.")
 @click.option("--json-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
 @click.option("--kind", type=click.Choice(["test", "code", "infra", "all"]), default="all", show_default=True,
               help="Which verdicts to list in the text output.")
 @click.pass_context
 def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, signatures: tuple[Path, ...],
-          html: Path | None, as_json: bool, json_file: Path | None, kind: str) -> None:
+          html: Path | None, fmt: str, json_file: Path | None, kind: str) -> None:
     """Find every flaky test in the history: rates, 95 % intervals, and an infra/test/code verdict with evidence."""
     if ctx.invoked_subcommand is not None:
         return
@@ -186,7 +185,7 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
         from pipelinegen.analysis import flaky as flaky_mod  # not at import: `history ingest` starts faster
 
         report = flaky_mod.analyse(store, branch, since_ts, signatures=signatures,
-                                   timelines="flagged" if (html or as_json or json_file) else "none")
+                                   timelines="flagged" if (html or fmt == "json" or json_file) else "none")
     if html:
         from pipelinegen.analysis.flaky_report import render_html
 
@@ -197,7 +196,7 @@ def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, s
             report.write_json(out)
             out.flush()
             out.detach()  # atomic_writer still flushes, syncs and renames the raw file
-    if as_json:
+    if fmt == "json":
         report.write_json(sys.stdout)
         return
     _print_report(report, kind)
@@ -304,9 +303,9 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
 @click.option("--count", "counts", multiple=True, metavar="STEP_OR_CLASS=N",
               help="Override a count, by step name or class (default, long, upgrade). Repeatable.")
 @click.option("--no-stop-on-failure", is_flag=True, help="Keep repeating after the first failure.")
-@click.option("--json", "as_json", is_flag=True)
+@options.format_option("text", "json")
 def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...], rules: Path | None,
-            counts: tuple[str, ...], no_stop_on_failure: bool, as_json: bool) -> None:
+            counts: tuple[str, ...], no_stop_on_failure: bool, fmt: str) -> None:
     """Which new/changed tests (git diff --diff-filter=AMR BASE...HEAD) to repeat, where and how often."""
     from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_cells
     from pipelinegen.cli.options import load_selected
@@ -320,7 +319,7 @@ def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...
     pipeline = load_selected(pipeline_path, overlays)
     files = changed_files(base, head, pipeline_path.parent)
     requests = repeat_cells(files, pipeline, overrides, rules=load_rules(rules), stop_on_failure=not no_stop_on_failure)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps({"base": base, "head": head, "changed_files": files,
                                "repeats": [r.as_dict() for r in requests]}, indent=2))
         return

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipelinegen.cli.options import format_option
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from pipelinegen.lint.catalogue import DEFAULT_CATALOGUE
 from pipelinegen.lint.catalogue_file import load_catalogue
@@ -36,8 +37,8 @@ def default_targets(root: Path = Path(".")) -> tuple[list[Path], list[Path]]:
 
 @click.command("lint")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
-              help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()) + ".")
+@format_option(*FORMATS,
+               help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()) + ".")
 @click.option("--no-cache", is_flag=True,
               help="Parse every file again (by default a file whose exact bytes were parsed before starts no JVM).")
 @click.option("--only-pipelines", is_flag=True,

@@ -1,12 +1,15 @@
-"""Click options shared by every command that reads pipeline.yaml or takes job parameters.
+"""Every option more than one command takes, declared once: same name, same meaning, same env variable.
 
-Use `@pipeline_options` + `load_selected(...)` and `@parameter_options` + `parameters_from(...)` rather
-than declaring these options again.
+Use `@pipeline_options` + `load_selected(...)`, `@parameter_options` + `parameters_from(...)`,
+`@format_option(...)`, `@db_option(...)`, `@output_option(...)`, `@plan_file_option(...)` rather than
+declaring these options again. Older spellings (`--json`, `--history`, `--out`, `--plan-json`,
+`--download-results`) keep working as hidden aliases (`renamed_option`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +101,76 @@ def parameters_from(
         branch=branch,
         extra=tuple(sorted(pairs)),
     )
+
+
+HISTORY_DB_ENV = "PIPELINEGEN_HISTORY_DB"
+DEFAULT_HISTORY_DB = Path("history.db")
+
+
+def renamed_option(*decls: str, dest: str, old: tuple[str, ...], old_kwargs: dict[str, Any] | None = None,
+                   **kwargs: Any) -> Callable[[Callable], Callable]:
+    """Option *decls* (stored in *dest*) whose older spellings *old* still work, hidden from --help.
+
+    Giving the new and an old spelling together is a usage error rather than a silent choice.
+    *old_kwargs*: how the old spelling parses when it differs (e.g. `--json`, a flag meaning `--format json`).
+    """
+    alias_dest = f"{dest}_old_spelling"
+    alias_kwargs = old_kwargs if old_kwargs is not None else {
+        k: v for k, v in kwargs.items() if k in ("type", "multiple", "metavar")}
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **values: Any) -> Any:
+            old_value = values.pop(alias_dest)
+            if old_value not in (None, (), False):
+                ctx = click.get_current_context()
+                if ctx.get_parameter_source(dest) == click.core.ParameterSource.COMMANDLINE:
+                    raise click.UsageError(f"{decls[-1]} and {'/'.join(old)} are the same option: give it once")
+                values[dest] = old_value
+            return func(*args, **values)
+
+        wrapper = click.option(*old, alias_dest, hidden=True, **{"default": None, **alias_kwargs})(wrapper)
+        return click.option(*decls, dest, **kwargs)(wrapper)
+
+    return decorate
+
+
+def format_option(*choices: str, default: str = "text", help: str = "Output format.") -> Callable[[Callable], Callable]:
+    """`--format CHOICE` (stored in `fmt`); `--json` is the hidden old spelling of `--format json`."""
+    return renamed_option("--format", dest="fmt", old=("--json",), old_kwargs={"is_flag": True, "flag_value": "json"},
+                          type=click.Choice(choices), default=default, show_default=True, help=help)
+
+
+def db_option(*, default: Path | None = DEFAULT_HISTORY_DB, must_exist: bool = False, dest: str = "db",
+              help: str = "History DB file (SQLite).") -> Callable[[Callable], Callable]:
+    """`--db PATH` or $PIPELINEGEN_HISTORY_DB, in every command that reads or writes the history."""
+    return renamed_option("--db", dest=dest, old=("--history",), default=default, show_default=default is not None,
+                          envvar=HISTORY_DB_ENV, type=click.Path(dir_okay=False, exists=must_exist, path_type=Path),
+                          help=f"{help} Env: {HISTORY_DB_ENV}.")
+
+
+def output_option(*, dest: str, old: tuple[str, ...] = (), directory: bool = True, **kwargs: Any,
+                  ) -> Callable[[Callable], Callable]:
+    """`-o/--output PATH`: where a command writes what it produces (a file or a directory)."""
+    kind = click.Path(file_okay=not directory, dir_okay=directory, path_type=Path)
+    if not old:
+        return lambda func: click.option("-o", "--output", dest, type=kind, **kwargs)(func)
+    return renamed_option("-o", "--output", dest=dest, old=old, type=kind, **kwargs)
+
+
+def plan_file_option(*, dest: str = "plan_file", help: str = "Plan JSON written by `pipelinegen plan --format json`."
+                     ) -> Callable[[Callable], Callable]:
+    """`--plan FILE`: a saved plan instead of planning pipeline.yaml again."""
+    return renamed_option("--plan", dest=dest, old=("--plan-json",), type=click.Path(exists=True, dir_okay=False,
+                          path_type=Path), default=None, help=help)
+
+
+def name_value_pairs(items: Iterable[str], option: str, *, allow_bare: bool = False) -> list[tuple[str, str]]:
+    """NAME=VALUE arguments of a repeatable option, in order; a bad one is a usage error naming the option."""
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not name or (not sep and not allow_bare):
+            raise click.BadParameter(f"{item!r}: write NAME=VALUE", param_hint=option)
+        pairs.append((name, value if sep else None))
+    return pairs

@@ -51,14 +51,14 @@ def _load(pipeline: Path, overlays: tuple[Path, ...]):
 
 
 def _plan_cells(plan_file: Path) -> list[CellRef]:
-    """Cells of a plan written by `pipelinegen plan --json`."""
+    """Cells of a plan written by `pipelinegen plan --format json`."""
     try:
         data = parse_json(plan_file.read_bytes(), "plan JSON")
         return [CellRef(c["id"], c["name"], c["step"], tuple((c.get("axes") or {}).items()), int(c.get("split", 1)),
                         int(c.get("splits", 1))) for c in data["cells"]]
     except (ValueError, KeyError, TypeError, AttributeError) as err:  # ManifestError is a ValueError
         raise PipelineError.single(str(plan_file), None, f"not a plan JSON file: {err}",
-                                   hint="write it with `pipelinegen plan --json`") from err
+                                   hint="write it with `pipelinegen plan --format json`") from err
 
 
 def _open(path: Path) -> Bundle:
@@ -85,7 +85,7 @@ def results() -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Another job parameter (repeatable).")
 @click.option("--pipeline", type=_existing_file, help="pipeline.yaml: record its identity, mark unrun plan cells.")
 @click.option("--overlay", "overlays", multiple=True, type=_existing_file, help="Overlay (repeatable).")
-@click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --json`) instead of --pipeline.")
+@click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --format json`) instead of --pipeline.")
 @click.option("--producer-kind", type=click.Choice(["jenkins", "local", "other"]),
               help="Default: jenkins when BUILD_URL is set, else other.")
 @click.option("--log-glob", "log_globs", multiple=True, help="Log file patterns kept per cell directory.")
@@ -148,7 +148,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     except ValueError as err:  # a doctored summary.json: a cell id that is a path, a status that is none
         writer.close()
         raise PipelineError.single(str(directory), None, str(err),
-                                   hint="collect the directory `pipelinegen run --out` wrote, unmodified") from err
+                                   hint="collect the directory `pipelinegen run -o DIR` wrote, unmodified") from err
     except BaseException:
         writer.close()
         raise
@@ -174,7 +174,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
 @click.option("--profile", help="Fail unless the bundle is for this profile.")
 @click.option("--pipeline", type=_existing_file, help="pipeline.yaml: check identity and that every planned cell ran.")
 @click.option("--overlay", "overlays", multiple=True, type=_existing_file, help="Overlay (repeatable).")
-@click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --json`) instead of --pipeline.")
+@click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --format json`) instead of --pipeline.")
 @click.option("--allowed-signers", type=_existing_file, help="ssh allowed_signers file: require a good signature.")
 @click.option("--allow-known", type=_existing_file, help="Accepted failures: '<test id> <reason>' per line.")
 def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: Path | None,

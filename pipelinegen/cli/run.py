@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from pipelinegen.cli.options import pipeline_options
+from pipelinegen.cli.options import output_option, pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.escape import shell_quote
 from pipelinegen.run import docker as docker_mod
@@ -155,7 +155,7 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
               help="Per-cell timeout in seconds, instead of each step's timeout_minutes.")
 @click.option("--kill-grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Seconds between SIGTERM and SIGKILL when a cell is stopped.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@output_option(dest="out_dir", old=("--out",), default=None,
               help="Result directory (default: results/run-<UTC time>).")
 @click.option("--keep-work", is_flag=True, help="Keep each cell's working copy (printed at the end).")
 @click.option("--no-bundle", is_flag=True, help="Only the result directory, no bundle.tar.zst.")
@@ -210,12 +210,12 @@ def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, .
     if out_dir is not None and (out_dir / "summary.json").exists():
         # a second run would overwrite the first one's bundle and leave its cell directories mixed with its own
         raise PipelineError.single(str(out_dir), None, "holds a previous run (summary.json)",
-                                   hint="choose another --out, or delete that directory first")
+                                   hint="choose another --output, or delete that directory first")
     if docker:
         options = _prepare_docker(options, cells)
     out = (out_dir or Path("results") / f"run-{run_id}").resolve()
     writer = ResultDirectory(out)
-    try:  # a read-only or full --out is found here, before any cell starts
+    try:  # a read-only or full --output is found here, before any cell starts
         out.mkdir(parents=True, exist_ok=True)
         writer.write_plan(plan, cells)
         writer.reserve(min(64 << 20, max(1 << 20, 16384 * len(cells))))
@@ -223,7 +223,7 @@ def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, .
         if out.is_dir():
             writer.release_reserve()
         raise PipelineError.single(str(out), None, f"cannot write the results directory: {err.strerror or err}",
-                                   hint="pass --out on a writable file system with free space") from err
+                                   hint="pass --output on a writable file system with free space") from err
     reclaim_stale_work_dirs()  # left by runs that were killed (kill -9) before they could clean up
     work = make_work_dir(run_id)
     progress = PlainProgress(console) if plain else make_progress(console)

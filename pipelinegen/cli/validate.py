@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from pipelinegen import generate
-from pipelinegen.cli.options import load_selected, parameter_options, parameters_from, pipeline_options
+from pipelinegen.cli.options import (
+    format_option,
+    load_selected,
+    parameter_options,
+    parameters_from,
+    pipeline_options,
+)
 from pipelinegen.errors import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -37,8 +43,8 @@ def format_finding(finding: Finding) -> str:
 
 @click.command("validate")
 @pipeline_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: {findings: [{file, line, column, rule, severity, message, hint}], sizes, runs, skipped}.")
+@format_option("text", "json",
+               help="json: {findings: [{file, line, column, rule, severity, message, hint}], sizes, runs, skipped}.")
 @click.option("--custom-regexp", "custom_regexps", multiple=True, metavar="REGEXP",
               help="Also check a profile_custom_regexp value for Java/Python differences.")
 @click.option("--no-harness", is_flag=True, help="Skip the execution harness (layer 5).")
@@ -88,8 +94,8 @@ def _cell_line(cell: RecordedCell, width: int) -> str:
 @click.command("explain")
 @pipeline_options
 @parameter_options
-@click.option("--json", "as_json", is_flag=True, help="The recorded cells as JSON.")
-def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bool, **parameter_values: object) -> None:
+@format_option("text", "json", help="json: the recorded cells.")
+def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, **parameter_values: object) -> None:
     """What generated/Jenkinsfile will run, cell by cell, for these job parameters.
 
     Read from running the Jenkinsfile and its library under Groovy 2.4 (the harness), not from the Python
@@ -111,7 +117,7 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], as_json: bo
     run = HarnessRun(name="explain", params=params, scm_url=NON_CANONICAL_REPOSITORY)
     [result] = run_harness([run], jenkinsfile, pipeline_path.parent)
     cells = result.cells()
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps({"job_params": result.job_params, "result": result.result, "error": result.error,
                                "cells": [c.__dict__ for c in cells], "bugs": result.bugs}, indent=2, default=list))
     else:

@@ -141,7 +141,7 @@ def read_run_directory(root: Path) -> RunDirectory | None:
         return _run_directory(root, plan, summary)
     except (ManifestError, KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
         raise PipelineError.single(str(root), None, f"not a readable `pipelinegen run` directory: {err}",
-                                   hint="collect the directory `pipelinegen run --out` wrote, unmodified") from err
+                                   hint="collect the directory `pipelinegen run -o DIR` wrote, unmodified") from err
 
 
 def _inside(root: Path, rel: object) -> Path | None:
