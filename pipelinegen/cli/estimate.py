@@ -20,7 +20,7 @@ from pipelinegen.analysis.resources import recommend, recommendation_lines, step
 from pipelinegen.cli.options import db_option, format_option, plan_file_option
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import Pipeline
-from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
+from pipelinegen.plan import Plan, build_plan, parameters_for, read_plan_file
 from pipelinegen.results.archive import CorruptArchive
 
 # ---------------------------------------------------------------- option parsing
@@ -311,48 +311,15 @@ def _check_step_name(pipeline: Path, step: str, steps: dict[str, int] | None) ->
                " these split files (give --pipeline for another project's)", err=True)
 
 
-def plan_from_dict(data: dict) -> Plan:
-    """A Plan from its JSON form (`Plan.as_dict()`), so estimates work from a saved plan too."""
-    cells = []
-    for c in data["cells"]:
-        c = dict(c)
-        c["axes"] = tuple(c.get("axes", {}).items())
-        c["env"] = tuple(sorted(c.get("env", {}).items()))
-        for key in ("depends_on", "results", "archive"):
-            c[key] = tuple(c.get(key, ()))
-        c["checkouts"] = tuple(Checkout(**k) for k in c.get("checkouts", ()))
-        cells.append(Cell(**c))
-    p = dict(data.get("parameters", {}))
-    p["extra"] = tuple(sorted(p.get("extra", {}).items()))
-    return Plan(Parameters(**p), bool(data.get("post_commit")), tuple(cells))
-
-
-def load_plan(
-    pipeline: Path, plan_json: Path | None, parameters: Parameters, overlays: tuple[Path, ...] = ()
-) -> Plan:
-    return load_plan_and_model(pipeline, plan_json, parameters, overlays)[0]
-
-
-def load_plan_and_model(
-    pipeline: Path, plan_json: Path | None, parameters: Parameters, overlays: tuple[Path, ...] = ()
-) -> tuple[Plan, Pipeline | None]:
-    """The plan, and the pipeline it came from (None for a saved --plan)."""
-    if plan_json is not None:
-        try:
-            return plan_from_dict(json.loads(plan_json.read_text(encoding="utf-8"))), None
-        except (KeyError, TypeError, ValueError) as err:
-            raise click.BadParameter(
-                f"{plan_json}: not a plan JSON ({err})", param_hint="--plan"
-            ) from None
-    from dataclasses import replace
-
+def _plan(pipeline: Path, overlays: tuple[Path, ...], plan_file: Path | None, profile: str | None,
+          **known: str) -> tuple[Plan, Pipeline | None]:
+    """The saved plan (--plan), or pipeline.yaml planned for these parameters; and the pipeline (None for --plan)."""
+    if plan_file is not None:
+        return read_plan_file(plan_file), None
     from pipelinegen.cli.options import load_selected
-    from pipelinegen.plan import build_plan
 
     model = load_selected(pipeline, overlays)
-    if not parameters.profile and model.profiles:  # the job's default: the first profile listed
-        parameters = replace(parameters, profile=model.profiles[0].name)
-    return build_plan(model, parameters), model
+    return build_plan(model, parameters_for(model, profile, **known)), model
 
 
 # ---------------------------------------------------------------- estimate
@@ -494,14 +461,8 @@ def estimate_command(
         --price small=0.05,medium=0.15,large=0.40 --runs-per-year 2000 --html
     pipelinegen estimate --profile post-commit --target-minutes 60
     """
-    parameters = Parameters(
-        profile=profile,
-        custom_regexp=custom_regexp,
-        architecture=architecture,
-        jdk=jdk,
-        repository=repository,
-    )
-    plan, pipeline_model = load_plan_and_model(pipeline, plan_json, parameters, overlay)
+    plan, pipeline_model = _plan(pipeline, overlay, plan_json, profile, custom_regexp=custom_regexp,
+                                 architecture=architecture, jdk=jdk, repository=repository)
     _bundle_observations.cache_clear()
     if not plan.cells:
         raise click.UsageError("the plan has no cells for these parameters")

@@ -18,6 +18,7 @@ import click
 from pipelinegen.load import DEFAULT_PIPELINE, load_pipeline
 from pipelinegen.load.discovery import GENERATED_DIR, overlay_mismatch
 from pipelinegen.model.pipeline import Pipeline
+from pipelinegen.plan import parameters_for
 from pipelinegen.plan.cell import Parameters
 
 
@@ -86,21 +87,9 @@ def parameters_from(
     branch: str = "",
     extra: tuple[str, ...] = (),
 ) -> Parameters:
-    pairs = []
-    for item in extra:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r}: write NAME=VALUE", param_hint="--param")
-        name, value = item.split("=", 1)
-        pairs.append((name, value))
-    return Parameters(
-        profile=profile if profile is not None else pipeline.profiles[0].name,
-        custom_regexp=custom_regexp,
-        architecture=architecture,
-        jdk=jdk,
-        repository=repository,
-        branch=branch,
-        extra=tuple(sorted(pairs)),
-    )
+    """The values of `@parameter_options` as Parameters (`--param NAME=VALUE` naming a field sets it)."""
+    return parameters_for(pipeline, profile, name_value_pairs(extra, "--param"), architecture=architecture, jdk=jdk,
+                          custom_regexp=custom_regexp, repository=repository, branch=branch)
 
 
 HISTORY_DB_ENV = "PIPELINEGEN_HISTORY_DB"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
+from pipelinegen.cli.options import name_value_pairs
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
-from pipelinegen.plan.cell import Parameters
+from pipelinegen.plan.cell import Parameters, read_plan_file
 from pipelinegen.results.archive import CorruptArchive
 from pipelinegen.results.bundle import Bundle, BundleWriter, read_bundle
 from pipelinegen.results.collect import (
@@ -23,24 +24,13 @@ from pipelinegen.results.collect import (
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import model_identity
-from pipelinegen.results.manifest import PARAMETER_FIELDS, CellRef, Subject, parameters_from_dict, parse_json
+from pipelinegen.results.manifest import CellRef, Subject
 from pipelinegen.results.summary import profile_scope, summarise, text_summary, write_html, write_merged_junit
 from pipelinegen.results.verify import is_full_commit, load_allow_known, verify_bundle
 
 SIGN_KEY_ENV = "PIPELINEGEN_SIGN_KEY"
 
 _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _parse_params(profile: str, pairs: tuple[str, ...]) -> Parameters:
-    known: dict[str, str] = {}
-    extra: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise PipelineError.single("--param", None, f"'{pair}' is not NAME=VALUE", hint="e.g. --param jdk=17")
-        (known if name in PARAMETER_FIELDS else extra)[name] = value
-    return Parameters(profile=profile, extra=tuple(sorted(extra.items())), **known)
 
 
 def _load(pipeline: Path, overlays: tuple[Path, ...]):
@@ -52,13 +42,7 @@ def _load(pipeline: Path, overlays: tuple[Path, ...]):
 
 def _plan_cells(plan_file: Path) -> list[CellRef]:
     """Cells of a plan written by `pipelinegen plan --format json`."""
-    try:
-        data = parse_json(plan_file.read_bytes(), "plan JSON")
-        return [CellRef(c["id"], c["name"], c["step"], tuple((c.get("axes") or {}).items()), int(c.get("split", 1)),
-                        int(c.get("splits", 1))) for c in data["cells"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as err:  # ManifestError is a ValueError
-        raise PipelineError.single(str(plan_file), None, f"not a plan JSON file: {err}",
-                                   hint="write it with `pipelinegen plan --format json`") from err
+    return [CellRef.from_cell(cell) for cell in read_plan_file(plan_file).cells]
 
 
 def _open(path: Path) -> Bundle:
@@ -111,7 +95,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
         model, identity = _load(pipeline, overlays)
     run_dir = read_run_directory(directory) or read_jenkins_results(directory)
     if run_dir is not None:
-        parameters = parameters_from_dict(run_dir.parameters)
+        parameters = Parameters.from_dict(run_dir.parameters)
         if profile and profile != parameters.profile:
             raise PipelineError.single(str(directory / "summary.json"), None,
                                        f"the run used profile '{parameters.profile}', not '{profile}'",
@@ -122,7 +106,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     else:
         if not profile:
             raise PipelineError.single("--profile", None, "missing", hint="say which profile ran, e.g. --profile pre-commit")
-        parameters = _parse_params(profile, params)
+        parameters = Parameters.from_input(profile, name_value_pairs(params, "--param"))
         plan_cells: Sequence = ()
         if plan_file is not None:
             plan_cells = _plan_cells(plan_file)
@@ -202,7 +186,7 @@ def verify_cmd(bundle: Path, commit: str | None, profile: str | None, pipeline: 
 
         model, identity = _load(pipeline, overlays)
         if required is None:
-            required = list(build_plan(model, parameters_from_dict(manifest.get("parameters", {}))).cells)
+            required = list(build_plan(model, Parameters.from_dict(manifest.get("parameters", {}))).cells)
     report = verify_bundle(bundle, commit=commit, pipeline_identity=identity, required_cells=required,
                            allowed_signers=allowed_signers, allow_known=allowed)
     if manifest is not None and profile is not None and manifest.get("profile") != profile:

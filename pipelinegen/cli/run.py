@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from pipelinegen.cli.options import output_option, pipeline_options
+from pipelinegen.cli.options import name_value_pairs, output_option, pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.escape import shell_quote
 from pipelinegen.run import docker as docker_mod
@@ -38,14 +38,8 @@ def _pairs(values: tuple[str, ...], option: str, allow_bare: bool = False) -> di
     """KEY=VALUE options; with *allow_bare*, a bare KEY takes its value from the caller's environment
     (the way to pass a secret without putting it on the command line)."""
     pairs: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise PipelineError.single("<command line>", None, f"{option} {item!r}: missing name",
-                                       hint=f"{option} NAME=VALUE")
-        if not sep:
-            if not allow_bare:
-                raise PipelineError.single("<command line>", None, f"{option} {item!r} is not NAME=VALUE")
+    for key, value in name_value_pairs(values, option, allow_bare=allow_bare):
+        if value is None:
             if key not in os.environ:
                 raise PipelineError.single("<command line>", None, f"{option} {key}: not set in the environment",
                                            hint=f"export {key} first, or pass {option} {key}=VALUE")
@@ -77,14 +71,14 @@ def _load_plan(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | N
     """The plan to run. Without --profile: the first profile, or, with --cells, the first profile that has
     every selected cell (so `--cells 'test 3/20'` reproduces a CI cell whatever profile it came from)."""
     from pipelinegen.cli.options import load_selected
-    from pipelinegen.plan import Parameters, build_plan
+    from pipelinegen.plan import Parameters, build_plan, default_profile
 
     pipeline = load_selected(pipeline_path, overlays)
     extra = _repeat_parameters(pipeline, repeat, times, stop_on_failure)
 
     def plan_for(name: str):
-        return build_plan(pipeline, Parameters(profile=name, custom_regexp=custom_regexp, extra=extra,
-                                               architecture=architecture, jdk=jdk, repository=repository))
+        return build_plan(pipeline, Parameters.from_input(name, extra, custom_regexp=custom_regexp,
+                                                          architecture=architecture, jdk=jdk, repository=repository))
 
     if profile is not None or not pipeline.profiles:
         return plan_for(profile or "")
@@ -95,7 +89,7 @@ def _load_plan(pipeline_path: Path, overlays: tuple[Path, ...], profile: str | N
             plan = plan_for(candidate.name)
             if all(any(cell_matches(cell, sel) for cell in plan.cells) for sel in selectors):
                 return plan
-    return plan_for(pipeline.profiles[0].name)
+    return plan_for(default_profile(pipeline))
 
 
 def _prepare_docker(options: RunOptions, cells) -> RunOptions:

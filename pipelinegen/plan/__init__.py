@@ -1,10 +1,11 @@
 """The plan: every cell that runs for given parameters."""
 
-from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan
+from pipelinegen.plan.cell import Cell, Checkout, Parameters, Plan, read_plan_file
 
-__all__ = ["Cell", "Checkout", "Parameters", "Plan", "build_plan", "cell_universe", "is_post_commit"]
+__all__ = ["Cell", "Checkout", "Parameters", "Plan", "build_plan", "cell_universe", "default_profile", "is_post_commit",
+           "parameters_for", "read_plan_file"]
 
-_EXPAND = ("build_plan", "cell_universe", "is_post_commit")
+_EXPAND = ("build_plan", "cell_universe", "default_profile", "is_post_commit", "parameters_for")
 
 
 def __getattr__(name: str):

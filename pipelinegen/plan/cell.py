@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from pipelinegen.errors import PipelineError
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,30 @@ class Parameters:
         data = asdict(self)
         data["extra"] = dict(self.extra)
         return data
+
+    @classmethod
+    def from_input(cls, profile: str, pairs: Iterable[tuple[str, str]] = (), **known: str) -> Parameters:
+        """The one way to build Parameters from what a user typed: fields by keyword, and NAME=VALUE pairs
+        (`--param`), where a pair naming a field (jdk=17) sets that field and any other goes to `extra`."""
+        extra: dict[str, str] = {}
+        for name, value in pairs:
+            if name in PARAMETER_FIELDS:
+                known[name] = value
+            else:
+                extra[name] = value
+        return cls(profile=profile, extra=tuple(sorted(extra.items())), **known)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Parameters:
+        """The inverse of `as_dict()` (a plan's, a manifest's or a run directory's `parameters` object);
+        unknown keys are ignored."""
+        known = {k: v for k, v in data.items() if k in PARAMETER_FIELDS}
+        return cls(profile=data.get("profile", ""), extra=tuple(sorted((data.get("extra") or {}).items())),
+                   **known)
+
+
+# the Parameters fields a NAME=VALUE pair may set by name (profile has its own option everywhere)
+PARAMETER_FIELDS = frozenset(f.name for f in fields(Parameters)) - {"profile", "extra"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,17 @@ class Cell:
     def axes_dict(self) -> dict[str, str]:
         return dict(self.axes)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Cell:
+        """The inverse of `as_dict()`."""
+        values = dict(data)
+        values["axes"] = tuple((values.get("axes") or {}).items())
+        values["env"] = tuple(sorted((values.get("env") or {}).items()))
+        for key in ("depends_on", "results", "archive"):
+            values[key] = tuple(values.get(key, ()))
+        values["checkouts"] = tuple(Checkout(**k) for k in values.get("checkouts", ()))
+        return cls(**values)
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data["axes"] = dict(self.axes)
@@ -116,6 +155,21 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        """The inverse of `as_dict()`: a saved plan (`pipelinegen plan --format json`)."""
+        cells = tuple(Cell.from_dict(c) for c in data["cells"])
+        return cls(Parameters.from_dict(data.get("parameters", {})), bool(data.get("post_commit")), cells)
+
+
+def read_plan_file(path: Path) -> Plan:
+    """The one reader of a saved plan file; anything else is bad input naming the file and the fix."""
+    try:
+        return Plan.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise PipelineError.single(str(path), None, f"not a plan JSON file: {err}",
+                                   hint="write it with `pipelinegen plan --format json > FILE`") from err
 
 
 def cell_id_from_name(name: str) -> str:

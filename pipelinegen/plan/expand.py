@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Iterable
 
 from pipelinegen.errors import Finding, PipelineError, suggest
 from pipelinegen.escape import shell_quote
@@ -164,6 +165,17 @@ def is_post_commit(pipeline: Pipeline, repository: str) -> bool:
     if not pipeline.canonical_repository or not repository:
         return False
     return normalise_repository(repository) == normalise_repository(pipeline.canonical_repository)
+
+
+def default_profile(pipeline: Pipeline) -> str:
+    """The profile a job runs when none is chosen: the first one listed (the Jenkins choice parameter's first)."""
+    return pipeline.profiles[0].name if pipeline.profiles else ""
+
+
+def parameters_for(pipeline: Pipeline, profile: str | None = None, pairs: Iterable[tuple[str, str]] = (),
+                   **known: str) -> Parameters:
+    """Parameters from user input, every command alike: no profile = the job's default profile."""
+    return Parameters.from_input(profile or default_profile(pipeline), pairs, **known)
 
 
 def _param_error(message: str, hint: str = "") -> PipelineError:

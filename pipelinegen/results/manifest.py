@@ -5,14 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
 import jsonschema
 
 from pipelinegen import __version__
-from pipelinegen.plan.cell import Cell, Parameters
+from pipelinegen.plan.cell import PARAMETER_FIELDS, Cell, Parameters  # noqa: F401 - PARAMETER_FIELDS re-exported
 
 FORMAT = "pipelinegen-result-bundle"
 FORMAT_VERSION = 1
@@ -27,7 +27,6 @@ SIGNATURE = ATTESTATION + ".sig"
 CELLS_DIR = "cells"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-PARAMETER_FIELDS = frozenset(f.name for f in fields(Parameters)) - {"profile", "extra"}
 
 
 @dataclass(frozen=True)
@@ -144,13 +143,6 @@ class CellResult:
                 "duration_s": round(self.duration_s, 3), "node": self.node, "junit": self.junit,
                 **({"records": self.records} if self.records else {}), "junit_files": self.junit_files, "logs": self.logs, "tests": self.tests.as_dict(),
                 **({"usage": self.usage} if self.usage else {})}
-
-
-def parameters_from_dict(data: dict) -> Parameters:
-    """Rebuild Parameters from a manifest's (or a run's) `parameters` object; unknown keys are ignored."""
-    known = {k: v for k, v in data.items() if k in PARAMETER_FIELDS}
-    extra = tuple(sorted((data.get("extra") or {}).items()))
-    return Parameters(profile=data.get("profile", ""), extra=extra, **known)
 
 
 def safe_id(text: str) -> str:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelinegen.load import load_pipeline
+from pipelinegen.plan.cell import Parameters
 from pipelinegen.results.bundle import write_bundle
 from pipelinegen.results.collect import git_subject_details, read_run_directory
 from pipelinegen.results.identity import model_identity
-from pipelinegen.results.manifest import Subject, parameters_from_dict
+from pipelinegen.results.manifest import Subject
 
 BUNDLE_NAME = "bundle.tar.zst"
 
@@ -52,7 +53,7 @@ def write_run_bundle(out_dir: Path, project: Path, pipeline_path: Path, branch: 
     # No `origin` remote: the run's repository parameter (file://this checkout) beats an empty Repository row.
     origin = origin or str(run_dir.parameters.get("repository") or "")
     write_bundle(output, subject=Subject(repository=origin, commit=commit, branch=branch, tree=tree),
-                 parameters=parameters_from_dict(run_dir.parameters), producer=run_dir.producer,
+                 parameters=Parameters.from_dict(run_dir.parameters), producer=run_dir.producer,
                  results=run_dir.cells, cells=run_dir.planned,
                  pipeline=model_identity(load_pipeline(pipeline_path, overlays), pipeline_path),
                  incomplete=run_dir.incomplete, reason=run_dir.reason)

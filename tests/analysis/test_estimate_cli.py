@@ -9,7 +9,6 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 
 from pipelinegen.cli import main
-from pipelinegen.cli.estimate import plan_from_dict
 from pipelinegen.plan.cell import Cell, Parameters, Plan
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-project"
@@ -57,7 +56,7 @@ def test_plan_json_round_trips():
         _cell("u_1of2", "unit", "medium", 1, 2, deps=["jar"]),
     )
     plan = Plan(Parameters(profile="smoke", jdk="11"), False, cells)
-    assert plan_from_dict(json.loads(plan.to_json())) == plan
+    assert Plan.from_dict(json.loads(plan.to_json())) == plan
 
 
 def test_hand_computed_estimate_from_step_minutes(tmp_path):
