@@ -8,6 +8,7 @@ A layer that cannot run because an earlier one failed is skipped and says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,8 +51,11 @@ class ValidateReport:
 
 
 def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir: Path = Path(generate.GENERATED_DIR),
-             custom_regexps: tuple[str, ...] = (), harness: bool = True) -> ValidateReport:
+             custom_regexps: tuple[str, ...] = (), harness: bool = True,
+             progress: Callable[[str], None] = lambda stage: None) -> ValidateReport:
+    """Every layer in order; *progress* hears the name of each before it starts (a terminal shows it)."""
     report = ValidateReport()
+    progress("1/5 pipeline.yaml semantics")
     pipeline, findings = semantics.load_checked(pipeline_path, overlays)
     report.findings += findings
     for pattern in custom_regexps:
@@ -75,7 +79,7 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
                             (jenkinsfile, *groovy_files)) if harness and not mismatch else None
     try:
         return _validate_started(report, pipeline, pipeline_path, overlays, generated_dir, jenkinsfile, groovy_files,
-                                 cases, mismatch, harness, running)
+                                 cases, mismatch, harness, running, progress)
     finally:
         if running is not None:
             running.cancel()  # a no-op once its result was read
@@ -83,7 +87,9 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
 
 def _validate_started(report: ValidateReport, pipeline, pipeline_path: Path, overlays: tuple[Path, ...],
                       generated_dir: Path, jenkinsfile: Path, groovy_files: list[Path], cases: list,
-                      mismatch: str | None, harness: bool, running: HarnessProcess | None) -> ValidateReport:
+                      mismatch: str | None, harness: bool, running: HarnessProcess | None,
+                      progress: Callable[[str], None]) -> ValidateReport:
+    progress("2/5 generated/ up to date" + (" (the harness JVM starts alongside)" if running else ""))
     staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
     for label, names in (("differs from what pipelinegen compile writes now", staleness.changed),
                          ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
@@ -94,8 +100,10 @@ def _validate_started(report: ValidateReport, pipeline, pipeline_path: Path, ove
         report.likely_cause = f"{mismatch}; {advice}"
         report.findings.insert(0, Finding(str(generated_dir / RECORDED_OVERLAYS_FILE), None, mismatch, rule="overlays",
                                           hint=advice))
+    progress(f"3/5 Jenkinsfile rules and Groovy 2.4 syntax ({1 + len(groovy_files)} files)")
     lint_findings = lint_paths([jenkinsfile], groovy_files)
     report.findings += origin.annotate(lint_findings, pipeline_path)
+    progress("4/5 sizes")
     report.sizes = sizes.measure(generated_dir)
     if any(f.rule == "groovy-syntax" for f in lint_findings):
         report.findings += sizes.size_findings(report.sizes)
@@ -109,6 +117,7 @@ def _validate_started(report: ValidateReport, pipeline, pipeline_path: Path, ove
         report.findings += sizes.size_findings(report.sizes)
         report.skipped.append("harness and bytecode sizes: --no-harness")
         return report
+    progress(f"5/5 execution harness: {len(cases)} parameter sets under Groovy 2.4")
     results, methods = running.result()
     report.sizes = sizes.with_bytecode(report.sizes, methods)
     report.findings += sizes.size_findings(report.sizes)
