@@ -22,7 +22,13 @@ from pipelinegen.analysis.timing_sources import (
     split_suggestions,
     step_durations,
 )
-from pipelinegen.cli.options import db_option, format_option, plan_file_option
+from pipelinegen.cli.options import (
+    complete_profiles,
+    complete_steps,
+    db_option,
+    format_option,
+    plan_file_option,
+)
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan import Plan, build_plan, parameters_for, read_plan_file
@@ -60,7 +66,7 @@ def _pairs_option(option: str, cast=float):
 
 
 @click.command("splits")
-@click.option("--step", required=True, help="The step whose tests are split (e.g. test, jvm-dtest).")
+@click.option("--step", required=True, shell_complete=complete_steps, help="The step whose tests are split (e.g. test, jvm-dtest).")
 @click.option(
     "--splits",
     "count",
@@ -286,7 +292,7 @@ def _plan(pipeline: Path, overlays: tuple[Path, ...], plan_file: Path | None, pr
     help="Overlay YAML.",
 )
 @plan_file_option(dest="plan_json", help="A saved plan (`pipelinegen plan --format json`) instead of planning pipeline.yaml.")
-@click.option("--profile", default="", help="Profile to estimate (default: the pipeline's first).")
+@click.option("--profile", default="", shell_complete=complete_profiles, help="Profile to estimate (default: the pipeline's first).")
 @click.option("--arch", "--architecture", "architecture", default="", help="amd64, arm64, all ('' = the axis default).")
 @click.option("--jdk", default="", help="One JDK ('' = every supported JDK).")
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")

@@ -70,7 +70,8 @@ def parameter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--arch", "--architecture", "architecture", default="", help="One arch value, or 'all'; empty = the job default."
         ),
-        click.option("--profile", default=None, help="Profile to plan (default: the first one listed)."),
+        click.option("--profile", default=None, shell_complete=complete_profiles,
+                     help="Profile to plan (default: the first one listed)."),
     ]
     for option in options:
         func = option(func)
@@ -163,3 +164,26 @@ def name_value_pairs(items: Iterable[str], option: str, *, allow_bare: bool = Fa
             raise click.BadParameter(f"{item!r}: write NAME=VALUE", param_hint=option)
         pairs.append((name, value if sep else None))
     return pairs
+
+
+def _pipeline_for_completion(ctx: click.Context) -> Pipeline | None:
+    """The pipeline the command line being completed points at (-C, --pipeline, --overlay), or None."""
+    root = ctx.find_root().params.get("directory") or Path(".")
+    path = ctx.params.get("pipeline_path") or ctx.params.get("pipeline") or DEFAULT_PIPELINE
+    overlays = ctx.params.get("overlays") or ()
+    try:
+        return load_pipeline(Path(root) / path, tuple(Path(root) / o for o in overlays))
+    except Exception:  # noqa: BLE001 - completing must never print a traceback into the user's shell
+        return None
+
+
+def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of --profile: the profiles of the pipeline.yaml the command line names."""
+    pipeline = _pipeline_for_completion(ctx)
+    return [p.name for p in pipeline.profiles if p.name.startswith(incomplete)] if pipeline else []
+
+
+def complete_steps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of --step: the steps of the pipeline.yaml the command line names."""
+    pipeline = _pipeline_for_completion(ctx)
+    return [s.name for s in pipeline.steps if s.name.startswith(incomplete)] if pipeline else []

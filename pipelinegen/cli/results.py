@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelinegen.cli.options import name_value_pairs
+from pipelinegen.cli.options import complete_profiles, name_value_pairs
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
 from pipelinegen.plan.cell import Parameters, read_plan_file
 from pipelinegen.results.archive import CorruptArchive
@@ -61,7 +61,7 @@ def results() -> None:
 @results.command("collect")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--commit", required=True, help="The commit the results are for (full sha preferred).")
-@click.option("--profile", help="The profile that ran (e.g. pre-commit); read from a `pipelinegen run` directory.")
+@click.option("--profile", shell_complete=complete_profiles, help="The profile that ran (e.g. pre-commit); read from a `pipelinegen run` directory.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Bundle to write: *.tar.zst or *.tar.xz.")
 @click.option("--repository", default="", help="Repository URL (default: git origin of the current checkout).")
@@ -155,7 +155,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
 @results.command("verify")
 @click.argument("bundle", type=_existing_file)
 @click.option("--commit", help="Fail unless the bundle certifies this commit.")
-@click.option("--profile", help="Fail unless the bundle is for this profile.")
+@click.option("--profile", shell_complete=complete_profiles, help="Fail unless the bundle is for this profile.")
 @click.option("--pipeline", type=_existing_file, help="pipeline.yaml: check identity and that every planned cell ran.")
 @click.option("--overlay", "overlays", multiple=True, type=_existing_file, help="Overlay (repeatable).")
 @click.option("--plan", "plan_file", type=_existing_file, help="Plan JSON (`pipelinegen plan --format json`) instead of --pipeline.")

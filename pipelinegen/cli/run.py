@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from pipelinegen.cli.options import name_value_pairs, output_option, pipeline_options
+from pipelinegen.cli.options import complete_profiles, name_value_pairs, output_option, pipeline_options
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.escape import shell_quote
 from pipelinegen.run import docker as docker_mod
@@ -120,7 +120,7 @@ def _dry_run(plan, cells, options: RunOptions) -> None:
 
 @click.command("run")
 @pipeline_options
-@click.option("--profile", default=None,
+@click.option("--profile", default=None, shell_complete=complete_profiles,
               help="Profile to run (default: the first one listed; with --cells, the first that has them).")
 @click.option("--custom-regexp", default="", help="With --profile custom: steps whose name matches.")
 @click.option("--arch", "--architecture", "architecture", default="",
