@@ -15,7 +15,7 @@ def _complete(words: str, cwd) -> list[str]:
     done = subprocess.run([sys.executable, "-c", "from pipelinegen.cli import main; main(prog_name='pipelinegen')"], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and not done.stderr, done.stderr
-    return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+    return [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
 
 
 def test_profiles_of_the_pipeline_in_the_current_directory(project):
