@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelinegen.results import junit
+
 GRANULARITIES = ("class", "test", "pytest", "file")
 
 
@@ -93,30 +95,10 @@ def read_junit(path: Path, cell_id: str = "") -> list[Observation]:
 
 
 def _iter_file(file: Path, cell_id: str):
-    # The results package owns JUnit parsing; a minimal reader stands in when it is absent.
-    try:
-        from pipelinegen.results import junit
-    except ImportError:
-        yield from _iter_file_lxml(file, cell_id)
-        return
-    unreadable = getattr(junit, "PARSE_ERROR_CLASS", None)
+    unreadable = junit.PARSE_ERROR_CLASS
     for record in junit.iter_testcases(file, cell_id):
         if record.classname != unreadable:  # a broken file says nothing about durations
             yield record
-
-
-def _iter_file_lxml(file: Path, cell_id: str):
-    from lxml import etree
-
-    from pipelinegen.results.testcase import TestCaseResult
-
-    for _, elem in etree.iterparse(str(file), events=("end",), tag="testcase", huge_tree=True):
-        try:
-            seconds = float(elem.get("time") or 0)
-        except ValueError:
-            seconds = 0.0
-        yield TestCaseResult("", elem.get("classname", ""), elem.get("name", ""), cell_id, "passed", seconds)
-        elem.clear()
 
 
 def read_history(db: Path, step: str, branch: str = "", granularity: str = "class") -> dict[str, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import lzma
 import tarfile
 import zlib
@@ -274,6 +273,3 @@ def read_member(path: Path, wanted: str) -> bytes | None:
             return handle.read()
     return None
 
-
-def open_text_member(handle: BinaryIO) -> io.TextIOWrapper:
-    return io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
