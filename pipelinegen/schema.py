@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 
 from pipelinegen.errors import Finding, suggest
+from pipelinegen.step_kinds import STEP_KINDS
 from pipelinegen.yamlsource import format_path, locate
 
 SCHEMA_RESOURCE = "pipeline.schema.json"
@@ -23,9 +24,18 @@ SCHEMA_RESOURCE = "pipeline.schema.json"
 
 @cache
 def pipeline_schema() -> dict:
-    """The JSON Schema of pipeline.yaml, as shipped in the package."""
+    """The JSON Schema of pipeline.yaml: the shipped file, its step kinds filled in from the registry."""
     text = resources.files("pipelinegen").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    return json.loads(text)
+    schema = json.loads(text)
+    kinds = ", ".join(STEP_KINDS)
+    kind = schema["properties"]["steps"]["items"]["properties"]["kind"]
+    kind["enum"] = list(STEP_KINDS)
+    kind["description"] = f"{kinds}; selects defaults.<kind>. " + " ".join(
+        f"{k.name}: {k.description}." for k in STEP_KINDS.values())
+    schema["properties"]["defaults"]["properties"] = {
+        k.name: {"description": f"defaults of every `kind: {k.name}` step", "$ref": "#/$defs/stepDefaults"}
+        for k in STEP_KINDS.values()}
+    return schema
 
 
 def _is_integer(_checker: Any, instance: Any) -> bool:

@@ -41,12 +41,10 @@ void call(String stageName) {
     env.PIPELINEGEN_FAILED_BUILDS = failedBuilds.join(',')
 }
 
+/** The step's stage, from the plan data (pipelinegen/step_kinds.py decides it per kind; no kind is named here). */
 @NonCPS
 static String stageOf(Map cell) {
-    if (cell.kind == 'publish') {
-        return 'publish'
-    }
-    return cell.build_once ? 'build' : 'tests'
+    return cell.stage as String
 }
 
 /** The cells none of whose dependencies is still waiting in this stage (by id: linear, not cells x cells). */

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from pipelinegen.analysis.splits import balance
 from pipelinegen.plan.cell import Cell
+from pipelinegen.step_kinds import BUILD_STAGE, PUBLISH_STAGE, TESTS_STAGE, stage_of
 
 SENSITIVITY_FACTORS = (0.5, 0.75, 1.25, 1.5, 2.0)
 
@@ -157,10 +158,8 @@ SCHEDULES = ("jenkins", "dag")
 
 
 def jenkins_stage(cell: Cell) -> str:
-    """The stage of the generated Jenkinsfile a cell runs in (library/vars/pipelinegenCells.groovy)."""
-    if cell.kind == "publish":
-        return "publish"
-    return "build" if cell.build_once else "tests"
+    """The stage of the generated Jenkinsfile a cell runs in (the plan data's `stage`, pipelinegen/step_kinds.py)."""
+    return stage_of(cell.kind, cell.build_once)
 
 
 def with_stage_barriers(tasks: Sequence[Task], cells: Sequence[Cell]) -> list[Task]:
@@ -172,7 +171,7 @@ def with_stage_barriers(tasks: Sequence[Task], cells: Sequence[Cell]) -> list[Ta
     """
     stage = {c.id: jenkins_stage(c) for c in cells}
     waves: list[list[str]] = []
-    remaining = [t for t in tasks if stage[t.id] == "build"]
+    remaining = [t for t in tasks if stage[t.id] == BUILD_STAGE]
     while remaining:
         waiting = {t.id for t in remaining}
         wave = [t for t in remaining if not any(d in waiting for d in t.depends_on)]
@@ -186,11 +185,11 @@ def with_stage_barriers(tasks: Sequence[Task], cells: Sequence[Cell]) -> list[Ta
         for tid in wave:
             before[tid] = waves[k]
     last_build = waves[-1] if waves else []
-    tests = [t.id for t in tasks if stage[t.id] == "tests"]
+    tests = [t.id for t in tasks if stage[t.id] == TESTS_STAGE]
     for t in tasks:
-        if stage[t.id] == "tests":
+        if stage[t.id] == TESTS_STAGE:
             before[t.id] = last_build
-        elif stage[t.id] == "publish":
+        elif stage[t.id] == PUBLISH_STAGE:
             before[t.id] = tests or last_build
     return [
         replace(t, depends_on=tuple(dict.fromkeys([*t.depends_on, *before.get(t.id, ())]))) for t in tasks

@@ -21,6 +21,7 @@ from pipelinegen.merge.overlay import merge_overlays
 from pipelinegen.model.build import build_pipeline
 from pipelinegen.model.pipeline import Pipeline, SourceFile
 from pipelinegen.schema import validate_against_schema
+from pipelinegen.step_kinds import repeatable
 from pipelinegen.yamlsource import LocatedDict, LocatedList, load_located
 
 DEFAULT_PIPELINE = Path("pipeline.yaml")
@@ -81,7 +82,7 @@ def load_pipeline(path: Path = DEFAULT_PIPELINE, overlays: Sequence[Path] = ()) 
     repeats_path = path.parent / REPEATS_FILE
     if repeats_path.is_file():
         repeats_display = display_path(repeats_path)
-        test_steps = {s.name: s.splits for s in pipeline.steps if s.kind == "test"}
+        test_steps = {s.name: s.splits for s in pipeline.steps if repeatable(s.kind)}
         specs = load_repeats(repeats_path, repeats_display, test_steps)
         repeats_source = SourceFile(path=repeats_display, sha256=sha256_file(repeats_path), role="repeats")
         pipeline = replace(pipeline, repeats=specs, sources=(*pipeline.sources, repeats_source))

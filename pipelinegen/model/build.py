@@ -31,6 +31,7 @@ from pipelinegen.model.pipeline import (
     Step,
 )
 from pipelinegen.schema import definition_rule, matches_definition
+from pipelinegen.step_kinds import STEP_KINDS
 from pipelinegen.yamlsource import Location, locate
 
 # Job parameters every generated job has; pipeline.yaml may not redefine them.
@@ -251,7 +252,7 @@ def _build_steps(check: _Checker, axes: dict[str, Axis], resources: dict[str, Re
             check.error(
                 where,
                 key_path,
-                "missing 'kind' (build, test or publish)",
+                f"missing 'kind' ({', '.join(STEP_KINDS)})",
                 (f"no such step in the base pipeline — {close}" if close else "add kind: test"),
             )
             continue

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from pipelinegen.model.pipeline import Pipeline, RepeatSpec
 from pipelinegen.plan.cell import Cell, Parameters, cell_id_from_name
+from pipelinegen.step_kinds import repeatable
 
 TRUE_WORDS = ("true", "yes", "1", "on")
 
@@ -46,7 +47,7 @@ def repeat_mode(pipeline: Pipeline, parameters: Parameters, selected_steps: set[
         specs = tuple(
             RepeatSpec(step=s.name, tests=regexp, count=count, stop_on_failure=stop, machines=min(s.splits, count))
             for s in pipeline.steps
-            if s.name in selected_steps and s.kind == "test"
+            if s.name in selected_steps and repeatable(s.kind)
         )
         return RepeatMode(specs=specs, replaces_normal_cells=True)
     return RepeatMode(specs=tuple(s for s in pipeline.repeats if s.step in selected_steps), replaces_normal_cells=False)

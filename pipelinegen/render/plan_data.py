@@ -17,6 +17,7 @@ from pipelinegen.model.outcome import outcome_data
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell
 from pipelinegen.plan.expand import cell_universe
+from pipelinegen.step_kinds import repeatable, stage_of
 
 PLAN_DATA_FORMAT = 2  # 2: cells name their agent label by key into "labels"
 RESULTS_ROOT = "ci-results"
@@ -50,6 +51,9 @@ def step_data(pipeline: Pipeline, step: Step) -> dict:
     return {
         "name": step.name,
         "kind": step.kind,
+        # what the kind means, as data (pipelinegen/step_kinds.py): the library names no kind
+        "stage": stage_of(step.kind, step.build_once),
+        "repeatable": repeatable(step.kind),
         "axes": list(step.axes),
         "always": step.always,
         "build_once": step.build_once,

@@ -13,6 +13,7 @@ from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan.cell import Cell, Parameters, Plan
 from pipelinegen.plan.environment import script_environment
 from pipelinegen.plan.expand import build_plan
+from pipelinegen.step_kinds import repeatable
 from pipelinegen.validate.execution import HarnessResult, HarnessRun, RecordedCell
 
 JENKINSFILE = "generated/Jenkinsfile"
@@ -69,7 +70,7 @@ def default_cases(pipeline: Pipeline) -> list[Case]:
     # every profile already ran above: the repository cases use the smallest, they test checkout and post-commit
     repeat = pipeline.repeat
     with_tests = next((p.name for p in pipeline.profiles if not p.custom
-                       and any(pipeline.step(s).kind == "test" for s in p.steps)), None)
+                       and any(repeatable(pipeline.step(s).kind) for s in p.steps)), None)
     if with_tests:
         # repeat runs: the count and the boolean parameter travel as job parameters of different types
         cases.append(Case("repeat run", Parameters(profile=with_tests, extra=(

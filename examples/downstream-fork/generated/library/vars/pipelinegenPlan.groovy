@@ -205,7 +205,7 @@ static Map selectCells(Map data, Map jobParams) {
         String stopText = stopValue == null || stopValue == '' ? 'true' : stopValue as String
         boolean stop = ['true', 'yes', '1', 'on'].contains(stopText.toLowerCase())
         for (Map step : data.steps) {
-            if (wanted.contains(step.name) && step.kind == 'test') {
+            if (wanted.contains(step.name) && step.repeatable) {
                 specs.add([step: step.name, tests: repeatRegexp, count: count, stop_on_failure: stop,
                            machines: Math.min(step.splits as int, count)])
             }
