@@ -24,7 +24,7 @@ from pipelinegen.yamlsource import LocatedDict, LocatedList, Location, load_loca
 OVERLAYS_FILE = "pipelinegen.overlays.yaml"
 # what `compile` records in generated/: the overlay set the files were generated with, one path a line
 RECORDED_OVERLAYS_FILE = ".pipelinegen-overlays"
-GENERATED_DIR = "generated"  # where compile writes by default (render.generate uses this name too)
+GENERATED_DIR = "generated"  # where compile writes by default (pipelinegen.generate uses this name too)
 MAX_OVERLAYS = 32
 MAX_PATH_LENGTH = 255
 _KEYS = ("overlays",)

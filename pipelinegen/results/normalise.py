@@ -5,7 +5,7 @@ The output is plain JUnit that Jenkins' junit step and any JUnit viewer read: <t
 attributes because a stream does not know them up front; they are in the bundle manifest. Extra
 attributes `cell`, `attempt` and `flaky_reruns` keep what plain JUnit cannot say.
 
-Written as text, buffered, with every value escaped by render.escape (xml_attribute / xml_text): building
+Written as text, buffered, with every value escaped by pipelinegen.escape (xml_attribute / xml_text): building
 one lxml element per test case cost several times the parse of the input (issue 16).
 """
 

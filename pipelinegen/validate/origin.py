@@ -1,6 +1,6 @@
 """Map a finding in generated/Jenkinsfile back to the pipeline.yaml line that produced its text.
 
-Every value pipeline.yaml puts into the Jenkinsfile is a Groovy single-quoted literal (render.escape); a
+Every value pipeline.yaml puts into the Jenkinsfile is a Groovy single-quoted literal (pipelinegen.escape); a
 finding's line is matched by the literals on it against the YAML scalars (and mapping keys) they came from.
 Best effort: a line with no literal from pipeline.yaml keeps its finding unchanged.
 """

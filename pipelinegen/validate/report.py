@@ -1,6 +1,6 @@
 """`pipelinegen validate`: every offline layer, in order, into one list of findings.
 
-1 pipeline.yaml semantics (semantics.py) -> generated/ up to date (render.generate.check) ->
+1 pipeline.yaml semantics (semantics.py) -> generated/ up to date (pipelinegen.generate.check) ->
 2+3 declarative rules and the Groovy 2.4 syntax gate (pipelinegen.lint, one JVM for every file) ->
 4 size guard (sizes.py) -> 5 execution harness vs build_plan (execution.py + differential.py, one JVM).
 A layer that cannot run because an earlier one failed is skipped and says so.

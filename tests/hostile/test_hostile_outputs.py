@@ -13,9 +13,9 @@ from pathlib import Path
 import bundle_mutator as bm
 import pytest
 from click.testing import CliRunner
-from run_helpers import REPO
 
 from pipelinegen.cli import main
+from tests.run_helpers import REPO
 
 
 def _namespaces() -> bool:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from pipelinegen.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def estimate(*args: str, cwd: Path = ROOT):

@@ -16,7 +16,7 @@ import pytest
 
 from pipelinegen.model.outcome import INFRA_SIGNATURES, OUTCOMES, Observed, classify, outcome_data
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VARS = ROOT / "library" / "vars"
 RUN_CELL = ROOT / "library" / "resources" / "pipelinegen" / "run-cell.sh"
 
