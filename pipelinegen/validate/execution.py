@@ -6,6 +6,7 @@ Nothing here knows the plan; `differential` compares what the harness recorded w
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
+from pipelinegen.lint.catalogue_file import PINNED, load_catalogue
 from pipelinegen.lint.groovy import GroovyUnavailable, groovy_environment
 
 HARNESS_SCRIPT = Path(__file__).with_name("harness") / "run_pipeline.groovy"
@@ -160,6 +162,19 @@ def harness_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+@functools.cache
+def harness_rulebook() -> dict[str, object]:
+    """The Jenkins rules the harness checks arguments by: lint's catalogue of the pinned plugins, so lint and the
+    harness accept and reject the same parameters, options and step arguments (one rulebook)."""
+    controller = load_catalogue(PINNED).controller
+    assert controller is not None
+    return {
+        "parameters": {name: sorted(d.params) for name, d in controller.parameters.items()},
+        "steps": {name: sorted(d.params) for name, d in controller.steps.items()},
+        "options": sorted(controller.options),
+    }
+
+
 class HarnessProcess:
     """A harness JVM started by start_harness(): result() waits for it; cancel() stops it (validate starts it
     before linting, so the two JVMs overlap, and cancels it when the Groovy does not compile)."""
@@ -215,6 +230,7 @@ def start_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path, by
     groovy, env = groovy_environment()
     config = {
         "threads": harness_threads(),
+        "rulebook": harness_rulebook(),
         "bytecode": [str(Path(p).resolve()) for p in bytecode],
         "jenkinsfile": str(Path(jenkinsfile).resolve()),
         "workspace": str(Path(workspace).resolve()),

@@ -163,7 +163,7 @@ class OptionsSection extends Section {
     List options = []
     def logRotator(Map args) { return [logRotator: args] }
     def methodMissing(String name, args) {
-        if (!KNOWN.contains(name)) {
+        if (!((harness.config.rulebook?.options ?: KNOWN) as Set).contains(name)) {  // rulebook: lint's catalogue
             throw new HarnessError("unknown option '${name}' in ${where}")
         }
         options.add([name: name, args: (args as List)])
@@ -174,8 +174,9 @@ class OptionsSection extends Section {
 class ParametersSection extends Section {
     List definitions = []
     private void add(String type, Map args, Set known) {
+        Set allowed = (harness.config.rulebook?.parameters?.get(type) ?: known) as Set  // rulebook: lint's catalogue
         for (Object key : args.keySet()) {
-            if (!known.contains(key)) {
+            if (!allowed.contains(key)) {
                 throw new HarnessError("${type}(): unknown argument '${key}'")
             }
         }
@@ -191,7 +192,7 @@ class ParametersSection extends Section {
                          choices: args.choices])
     }
     void string(Map args) { add('string', args, ['name', 'defaultValue', 'description', 'trim'] as Set) }
-    void text(Map args) { add('text', args, ['name', 'defaultValue', 'description'] as Set) }
+    void text(Map args) { add('text', args, ['name', 'defaultValue', 'description', 'trim'] as Set) }
     void password(Map args) { add('password', args, ['name', 'defaultValue', 'description'] as Set) }
     void booleanParam(Map args) { add('booleanParam', args, ['name', 'defaultValue', 'description'] as Set) }
     void choice(Map args) {
@@ -499,7 +500,8 @@ class Harness {
         retry: [['count', 'conditions'], 'count', false, true],
         sleep: [['time', 'unit'], 'time', false, false],
         junit: [['testResults', 'allowEmptyResults', 'keepLongStdio', 'skipPublishingChecks', 'healthScaleFactor',
-                 'skipMarkingBuildUnstable', 'testDataPublishers', 'checksName'], 'testResults', true, false],
+                 'skipMarkingBuildUnstable', 'testDataPublishers', 'checksName', 'keepProperties', 'keepTestNames',
+                 'stdioRetention'], 'testResults', true, false],
         archiveArtifacts: [['artifacts', 'allowEmptyArchive', 'excludes', 'fingerprint', 'onlyIfSuccessful',
                             'caseSensitive', 'defaultExcludes', 'followSymlinks'], 'artifacts', true, false],
         catchError: [['buildResult', 'stageResult', 'message', 'catchInterruptions'], null, false, true],
@@ -839,9 +841,10 @@ class Harness {
         } else if (args.length > 1 || (args.length == 1 && positional == null)) {
             throw new HarnessError("step ${step}: unexpected arguments ${args.toList()}")
         }
+        List allowed = (config.rulebook?.steps?.get(step) ?: known) as List  // rulebook: lint's catalogue
         for (Object key : out.keySet()) {
-            if (!known.contains(key as String)) {
-                throw new HarnessError("step ${step}: unknown argument '${key}' (known: ${known.join(', ')})")
+            if (!allowed.contains(key as String)) {
+                throw new HarnessError("step ${step}: unknown argument '${key}' (known: ${allowed.join(', ')})")
             }
         }
         return out
