@@ -11,12 +11,12 @@ from pathlib import Path
 
 import zstandard
 from rich.console import Console
-from run_helpers import make_cell, make_plan, pipelinegen
 
 from pipelinegen.run.executor import Executor, RunOptions
 from pipelinegen.run.output import ResultDirectory
 from pipelinegen.run.progress import PlainProgress
 from pipelinegen.run.usage import group_rss_mb, wait_measured
+from tests.run_helpers import make_cell, make_plan, pipelinegen
 
 # A child process (not the cell's shell itself) holds ~160 MiB and burns ~1 s of CPU: the whole tree is measured.
 HOG = (f"{sys.executable} -c \"import time; x = bytearray(160 << 20); x[::4096] = b'1' * len(x[::4096]); "
