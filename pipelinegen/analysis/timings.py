@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelinegen.results import junit
+from pipelinegen.results.formats import records_of, result_files
 
 GRANULARITIES = ("class", "test", "pytest", "file")
 
@@ -84,9 +85,9 @@ def fill_unknown(
 
 
 def read_junit(path: Path, cell_id: str = "") -> list[Observation]:
-    """Every test case under a JUnit file or directory (recursively, `*.xml`)."""
+    """Every test case under a result file or directory (recursively; formats: pipelinegen/results/formats.py)."""
     path = Path(path)
-    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
+    files = result_files([path])
     return [
         Observation(r.classname, r.name, r.duration_s, r.cell_id)
         for file in files
@@ -96,7 +97,7 @@ def read_junit(path: Path, cell_id: str = "") -> list[Observation]:
 
 def _iter_file(file: Path, cell_id: str):
     unreadable = junit.PARSE_ERROR_CLASS
-    for record in junit.iter_testcases(file, cell_id):
+    for record in records_of(file, cell_id, cases_only=True):
         if record.classname != unreadable:  # a broken file says nothing about durations
             yield record
 
@@ -188,10 +189,9 @@ def read_bundle_observations(bundle: Path) -> dict[str, list[Observation]]:
             if cell.junit and (bundle / cell.junit).is_file():
                 by_step[cell.step] += read_junit(bundle / cell.junit, cell.id)
         return dict(by_step)
-    from pipelinegen.results import junit
     from pipelinegen.results.bundle import read_bundle
 
-    unreadable = getattr(junit, "PARSE_ERROR_CLASS", None)
+    unreadable = junit.PARSE_ERROR_CLASS
     for r in read_bundle(bundle).iter_testcases():  # streamed: bundles of a full CI run are large
         if r.classname != unreadable:
             by_step[step_of.get(r.cell_id, "")].append(

@@ -25,6 +25,7 @@ from pathlib import Path
 from pipelinegen.fsutil import sha256_bytes, sha256_file
 from pipelinegen.plan.cell import Cell, Parameters
 from pipelinegen.results import archive, attest
+from pipelinegen.results.formats import records_of, result_files
 from pipelinegen.results.junit import SuiteOutput, iter_records
 from pipelinegen.results.manifest import (
     ATTESTATION,
@@ -54,19 +55,6 @@ _CELL_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 def _as_ref(cell: Cell | CellRef) -> CellRef:
     return cell if isinstance(cell, CellRef) else CellRef.from_cell(cell)
-
-
-def junit_files(paths: Iterable[Path]) -> list[Path]:
-    """Every *.xml under the given files/directories, sorted, each once."""
-    found: dict[Path, None] = {}
-    for path in map(Path, paths):
-        if path.is_dir():
-            for xml in sorted(path.rglob("*.xml")):
-                if xml.is_file():
-                    found.setdefault(xml, None)
-        elif path.is_file():
-            found.setdefault(path, None)
-    return list(found)
 
 
 class _DuplicateTracker:
@@ -222,7 +210,7 @@ class BundleWriter:
                             usage=[dict(u) for u in usage])
         cell_dir = self.staging / CELLS_DIR / ref.id
         cell_dir.mkdir(parents=True, exist_ok=True)
-        sources = junit_files(junit)
+        sources = result_files(junit)
         if sources:
             result.junit = f"{CELLS_DIR}/{ref.id}/{JUNIT_NAME}"
             result.records = f"{CELLS_DIR}/{ref.id}/{RECORDS_NAME}"
@@ -253,7 +241,7 @@ class BundleWriter:
             write, keep = writer.write, records.write
             for source in sources:
                 result.junit_files.append(source.name)
-                for record in iter_records(source, ref.id, attempt=max(attempt, 1)):
+                for record in records_of(source, ref.id, attempt=max(attempt, 1)):
                     if isinstance(record, SuiteOutput):
                         write(record)
                         continue

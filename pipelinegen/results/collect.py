@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.plan.cell import Cell
+from pipelinegen.results.formats import is_result_file
 from pipelinegen.results.manifest import CELL_STATUSES, CellRef, ManifestError, Producer, parse_json, safe_id
 
 DEFAULT_LOG_GLOBS = ("*.log", "*.log.xz", "*.log.gz", "*.log.zst", "*.txt")
@@ -29,7 +30,7 @@ class FoundCell:
 
 def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
                    log_globs: Sequence[str] = DEFAULT_LOG_GLOBS) -> list[FoundCell]:
-    """Every directory holding *.xml files is one cell.
+    """Every directory holding result files (JUnit *.xml, results/formats.py) is one cell.
 
     Its id is the path-safe relative path; when that (or the directory name) equals a plan cell id it
     is that plan cell, and then it counts even without XML (build cells write only logs).
@@ -38,7 +39,7 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
     by_id = {cell.id: cell for cell in plan_cells}
     found: list[FoundCell] = []
     for directory, _dirs, files in sorted(os.walk(root)):
-        xml = sorted(f for f in files if f.endswith(".xml"))
+        xml = sorted(f for f in files if is_result_file(f))
         rel = Path(directory).relative_to(root).as_posix()
         label = rel if rel != "." else root.resolve().name
         cell_id = safe_id(label)
@@ -239,7 +240,7 @@ def jenkins_cell_items(root: Path, refs: Sequence[CellRef], log_globs: Sequence[
             "attempts": sum(1 for number, _ in records if number > 0),
             "duration_s": (int(ended) - int(started)) / 1000 if started and ended else 0.0,
             "node": str(last.get("node", "")),
-            "junit": sorted(p for p in files if p.suffix == ".xml"),
+            "junit": sorted(p for p in files if is_result_file(p.name)),
             "logs": sorted(p for p in files if any(fnmatch.fnmatch(p.name, g) for g in log_globs)),
         })
     return items
