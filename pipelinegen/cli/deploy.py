@@ -21,7 +21,7 @@ from pipelinegen.cli.options import (
     parameters_from,
     pipeline_options,
 )
-from pipelinegen.deploy.bundle import write_build_bundle
+from pipelinegen.deploy.build_bundle import write_build_bundle
 from pipelinegen.deploy.clone import render_clone_spec
 from pipelinegen.deploy.cluster import node_pool_problems, nodes_from_json, requirements_text
 from pipelinegen.deploy.crd import load_crd, parse_crd

@@ -16,7 +16,6 @@ from pipelinegen.cli.options import complete_profiles, name_value_pairs, output_
 from pipelinegen.errors import EXIT_BAD_INPUT, PipelineError
 from pipelinegen.escape import shell_quote
 from pipelinegen.run import docker as docker_mod
-from pipelinegen.run.bundle import write_run_bundle
 from pipelinegen.run.docker import docker_engine_problem, format_argv
 from pipelinegen.run.executor import (
     Executor,
@@ -29,6 +28,7 @@ from pipelinegen.run.executor import (
 from pipelinegen.run.jdk import DEFAULT_JVM_ROOT, jdk_map, parse_jdk_homes
 from pipelinegen.run.output import ResultDirectory
 from pipelinegen.run.progress import PlainProgress, make_progress, print_summary
+from pipelinegen.run.run_bundle import write_run_bundle
 from pipelinegen.run.scheduler import run_order
 from pipelinegen.run.select import cell_matches, select_cells
 from pipelinegen.run.workspace import make_work_dir, parse_checkout_source, reclaim_stale_work_dirs

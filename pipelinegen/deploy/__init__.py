@@ -7,5 +7,5 @@ validate.py  offline checks of a rendered clone; crd.py: CR vs the operator CRD,
 cluster.py   node-pool check against `kubectl get nodes`, cluster requirements
 k8s.py       the clone's life through kubectl/helm (namespace, install, port-forward, teardown)
 driver.py    python-jenkins with retries, crumbs, auth errors; testrun.py: one run, results kept
-bundle.py    downloaded artifacts -> result bundle (commands: pipelinegen/cli/deploy.py)
+build_bundle.py  downloaded artifacts -> result bundle (commands: pipelinegen/cli/deploy.py)
 """

@@ -25,7 +25,8 @@ from pipelinegen.plan.environment import script_environment
 from pipelinegen.results.junit import PARSE_ERROR_CLASS, iter_testcases
 from pipelinegen.results.manifest import safe_id
 from pipelinegen.run import docker as docker_mod
-from pipelinegen.run.model import (
+from pipelinegen.run.process import ProcessGuard, reap_group, signal_group, start_group
+from pipelinegen.run.records import (
     ERROR,
     FAILED,
     INTERRUPTED,
@@ -39,7 +40,6 @@ from pipelinegen.run.model import (
     TestCounts,
     run_outcome,
 )
-from pipelinegen.run.process import ProcessGuard, reap_group, signal_group, start_group
 from pipelinegen.run.scheduler import blocked_by, pick, run_order, slots_needed
 from pipelinegen.run.usage import Usage, wait_measured
 from pipelinegen.run.workspace import (

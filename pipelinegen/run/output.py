@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipelinegen.fsutil import atomic_write_text
 from pipelinegen.plan.cell import Cell, Plan
-from pipelinegen.run.model import RunSummary
+from pipelinegen.run.records import RunSummary
 
 SUMMARY = "summary.json"
 PLAN = "plan.json"

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelinegen.plan.cell import Cell
-from pipelinegen.run.model import PASSED, AttemptResult, CellResult, RunSummary
+from pipelinegen.run.records import PASSED, AttemptResult, CellResult, RunSummary
 
 _STYLE = {"passed": "green", "failed": "red", "timeout": "red", "error": "bold red", "skipped": "yellow",
           "interrupted": "magenta", "not_run": "dim"}

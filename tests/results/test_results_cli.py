@@ -127,8 +127,8 @@ def test_diff_reports_new_fixed_still_failing_flaky_and_disappeared(tmp_path):
 
 def test_collect_a_pipelinegen_run_directory(tmp_path, smoke_plan):
     # Written with the local runner's own classes, so a change of its format breaks this test.
-    from pipelinegen.run.model import AttemptResult, CellResult, RunSummary
     from pipelinegen.run.output import ResultDirectory
+    from pipelinegen.run.records import AttemptResult, CellResult, RunSummary
 
     root = tmp_path / "run"
     unit = next(c for c in smoke_plan.cells if c.kind == "test")

@@ -217,7 +217,7 @@ def test_a_second_checkout_is_cloned_once_per_run_and_copied_into_each_cell(tmp_
 
 
 def test_remaining_work_uses_the_mean_time_of_the_same_step(tmp_path):
-    from pipelinegen.run.model import AttemptResult
+    from pipelinegen.run.records import AttemptResult
 
     cells = [make_cell("x_1", "true", step="x"), make_cell("x_2", "true", step="x"),
              make_cell("y_1", "true", step="y", cpu=2), make_cell("z_1", "true", step="z"),

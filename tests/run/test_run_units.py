@@ -19,7 +19,7 @@ from pipelinegen.run.docker import (
 )
 from pipelinegen.run.executor import RunOptions, cannot_run_here, cell_environment
 from pipelinegen.run.jdk import detect_jdks, feature_version, jdk_map, parse_jdk_homes
-from pipelinegen.run.model import CellResult, run_outcome
+from pipelinegen.run.records import CellResult, run_outcome
 from pipelinegen.run.scheduler import pick, run_order, slots_needed
 from pipelinegen.run.select import select_cells
 from pipelinegen.run.workspace import matching_files, unstash

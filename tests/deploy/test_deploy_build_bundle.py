@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelinegen.deploy.bundle import built_revision, cell_items, write_build_bundle
+from pipelinegen.deploy.build_bundle import built_revision, cell_items, write_build_bundle
 from pipelinegen.load import load_pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
