@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from run_helpers import REPO, alive, wait_dead
+
+from tests.run_helpers import REPO, alive, wait_dead
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="docker.sh starts dockerd as root (or with sudo -n)")
 
