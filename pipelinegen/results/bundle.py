@@ -82,11 +82,10 @@ class _DuplicateTracker:
 
     def see(self, group: str, case: TestCaseResult) -> None:
         key = hash((group, case.suite, case.classname, case.name))
-        bucket = key & (self.BUCKETS - 1)
-        buffer = self._buffers[bucket]
+        buffer = self._buffers[key & 63]  # BUCKETS - 1
         buffer.append(key)
         if len(buffer) >= self._SPILL:
-            self._spill(bucket)
+            self._spill(key & 63)
 
     def _spill(self, bucket: int) -> None:
         with open(self._dir / f"{bucket:02d}", "ab") as out:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from pipelinegen.fsutil import atomic_write_bytes, atomic_write_text, atomic_writer
 from pipelinegen.results.bundle import Bundle
@@ -121,6 +122,8 @@ def text_summary(summary: Summary) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2  # here, not at import: `results collect` and `history ingest` never render HTML
+
     template = resources.files("pipelinegen.results").joinpath("summary.html.j2").read_text("utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, loader=jinja2.DictLoader({"summary.html.j2": template}))
