@@ -24,6 +24,29 @@ RUN_CELL_SCRIPT = ".pipelinegen/run-cell.sh"
 
 
 @dataclass(frozen=True)
+class SimulatedAgent:
+    """One agent of the executing mode's pool: node(label) takes a free one whose labels satisfy the label."""
+
+    name: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The executing mode (a local Jenkinsfile runner): `sh` really runs, in per-agent workspaces under *root*;
+    archived artifacts land in root/archive, the console in root/console.log."""
+
+    root: Path
+    agents: tuple[SimulatedAgent, ...]
+    env: dict[str, str] = field(default_factory=dict)  # the agents' environment (PATH, HOME, ...)
+    kill: dict[str, int] = field(default_factory=dict)  # cell id -> how many attempts lose their agent mid-command
+
+    def config(self) -> dict:
+        return {"root": str(Path(self.root).resolve()), "env": self.env, "kill": self.kill,
+                "agents": [{"name": a.name, "labels": list(a.labels)} for a in self.agents]}
+
+
+@dataclass(frozen=True)
 class HarnessRun:
     """One simulated build: job parameters as Jenkins would receive them (absent = the Jenkinsfile default)."""
 
@@ -37,6 +60,8 @@ class HarnessRun:
     step_budget: int = 1_000_000  # steps one build may take before the harness calls it an endless loop
     node_name: str = ""  # agent names, "{n}" numbered (default agent-{n}); Jenkins allows '"' in them
     scm_url: str = ""  # the job's own SCM repository (what an empty `repository` parameter means)
+    scm_branch: str = ""  # the job's own SCM branch spec (default */trunk)
+    execute: Execution | None = None  # really run the build (see Execution); None = the stub DSL
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,8 @@ class HarnessResult:
     job_params: dict[str, object]
     events: list[dict]
     bugs: list[dict]
+    tests: dict | None = None  # executing mode: the junit steps' totals {total, failed, skipped}
+    description: str = ""  # executing mode: currentBuild.description
 
     def first_failure(self) -> str | None:
         """The first normal failure (an `error` step, a failing `sh`, a missing stash): the root cause."""
@@ -244,6 +271,8 @@ def start_harness(runs: list[HarnessRun], jenkinsfile: Path, workspace: Path, by
                 "step_budget": run.step_budget,
                 **({"node_name": run.node_name} if run.node_name else {}),
                 **({"scm_url": run.scm_url} if run.scm_url else {}),
+                **({"scm_branch": run.scm_branch} if run.scm_branch else {}),
+                **({"execute": run.execute.config()} if run.execute else {}),
                 **({"jenkinsfile": str(Path(run.jenkinsfile).resolve())} if run.jenkinsfile else {}),
                 **({"workspace": str(Path(run.workspace).resolve())} if run.workspace else {}),
             }
@@ -285,6 +314,8 @@ def _read_results(runs: list[HarnessRun], bytecode: tuple[Path, ...], returncode
             job_params=doc.get("job_params") or {},
             events=doc["events"],
             bugs=doc["bugs"],
+            tests=doc.get("tests"),
+            description=doc.get("description") or "",
         )
         for doc in docs
     ], methods

@@ -473,6 +473,342 @@ class StepsDelegate extends GroovyObjectSupport {
     }
 }
 
+
+// ---- the executing mode: a local Jenkinsfile runner -------------------------------------------------
+// run.execute = {root, agents: [{name, labels}], env: {...}, kill: {cell id: attempts}}: `sh` really runs
+// (bash, in the agent's workspace, with the step environment, killed at the timeout step's deadline),
+// writeFile/readFile/fileExists/deleteDir/dir act on files, checkout clones with git, stash/unstash copy the
+// Ant-pattern matches through a store, junit parses the reports (UNSTABLE on a failure unless
+// skipMarkingBuildUnstable), archiveArtifacts copies into root/archive, node(label) takes a free agent of a
+// small pool whose labels satisfy the expression. Parallel branches still run one after the other.
+// A "killed" cell (run.execute.kill) loses its agent mid-command, as a removed pod does: the command is
+// killed and every later step on that node fails with a non-actual FlowInterruptedException.
+
+class Executor {
+    Harness harness
+    File root
+    List<Map> agents
+    Map<String, Integer> kills = [:]
+    Map<String, Integer> killsSeen = [:]
+    Map<String, String> agentEnv = [:]
+    Set<String> lost = new HashSet<String>()
+    Set<String> busy = new HashSet<String>()
+    int rotation = 0
+    File console
+    Map tests = [total: 0, failed: 0, skipped: 0]
+
+    Executor(Harness harness, Map spec) {
+        this.harness = harness
+        root = new File(spec.root as String)
+        agents = (List<Map>) spec.agents
+        (spec.kill ?: [:]).each { k, v -> kills[k as String] = v as Integer }
+        (spec.env ?: [:]).each { k, v -> agentEnv[k as String] = v as String }
+        new File(root, 'archive').mkdirs()
+        console = new File(root, 'console.log')
+        console.text = ''
+    }
+
+    void log(String text) {
+        console.append(text.endsWith('\n') ? text : text + '\n', 'UTF-8')
+    }
+
+    /** A free agent whose labels (and own name) satisfy the expression; agents a node lost never come back
+     *  under the same name. Taken in rotation, so consecutive cells spread over the pool as Jenkins's would. */
+    Map allocate(String label) {
+        List<Map> fitting = agents.findAll { Map agent ->
+            !lost.contains(agent.name) && !busy.contains(agent.name) &&
+                LabelExpression.matches(label, ((agent.labels ?: []) as List) + [agent.name])
+        }
+        if (fitting.isEmpty()) {
+            throw new HarnessError("no agent of the pool matches '${label}' (a real controller would wait forever)")
+        }
+        Map agent = fitting[rotation++ % fitting.size()]
+        busy.add(agent.name as String)
+        log("[Pipeline] node\nRunning on ${agent.name} in ${workspace(agent.name as String)}")
+        return agent
+    }
+
+    void release(Map agent) { busy.remove(agent.name as String) }
+
+    File workspace(String agentName) {
+        File dir = new File(root, "agents/${agentName}/workspace")
+        dir.mkdirs()
+        return dir
+    }
+
+    void checkAlive(String agentName) {
+        if (lost.contains(agentName)) {
+            throw interruption("Agent ${agentName} was removed", false)
+        }
+    }
+
+    Throwable interruption(String message, boolean actual) {
+        return (Throwable) harness.interruptClass.newInstance(message, actual)
+    }
+
+    File cwd() {
+        File workspace = (File) harness.frame('workspace').workspace
+        String dir = harness.frame('dir')?.dir
+        File out = dir ? new File(workspace, dir) : workspace
+        out.mkdirs()
+        return out
+    }
+
+    File workspaceRoot() { return (File) harness.frame('workspace').workspace }
+
+    // ---- steps ----
+    Object step_sh(Map a, Closure body) {
+        Map env = harness.overlayEnv()
+        String cell = env.PIPELINEGEN_CELL_ID ?: env.PIPELINEGEN_CELL
+        boolean runCell = cell != null && (a.script as String).contains('run-cell.sh')
+        Map event = harness.record([type: 'sh', script: a.script as String, label: a.label as String,
+                                    dir: harness.frame('dir')?.dir, timeout: harness.frame('timeout')?.timeout,
+                                    cell: cell, command: env.PIPELINEGEN_COMMAND, env: env])
+        if (runCell) {
+            harness.attemptsSeen[cell] = (harness.attemptsSeen[cell] ?: 0) + 1
+        }
+        ProcessBuilder builder = new ProcessBuilder('bash', '-c', a.script as String).directory(cwd()).redirectErrorStream(true)
+        Map processEnv = builder.environment()
+        processEnv.clear()
+        processEnv.putAll(agentEnv)
+        processEnv.putAll(harness.globalEnv)
+        processEnv.putAll(env)
+        log("+ ${a.label ?: a.script}")
+        Process process = builder.start()
+        ByteArrayOutputStream output = new ByteArrayOutputStream()
+        Thread reader = Thread.start {
+            byte[] buffer = new byte[8192]
+            int n
+            while ((n = process.inputStream.read(buffer)) > 0) {
+                synchronized (output) { output.write(buffer, 0, n) }
+                console.append(new String(buffer, 0, n, 'UTF-8'), 'UTF-8')
+            }
+        }
+        String node = harness.frame('node').node as String
+        if (runCell && harness.attemptsSeen[cell] <= (kills[cell] ?: 0)) {
+            Thread.sleep(200)  // the agent dies while the command runs
+            kill(process)
+            reader.join(5000)
+            lost.add(node)
+            event.status = null
+            log("Agent ${node} was removed: the command's process is gone")
+            throw interruption("Agent ${node} was removed", false)
+        }
+        Long deadline = harness.frame('timeout')?.timeout?.deadline as Long
+        boolean finished = deadline == null ? process.waitFor(7, java.util.concurrent.TimeUnit.DAYS) :
+                           process.waitFor(Math.max(1L, deadline - System.currentTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS)
+        if (!finished) {
+            kill(process)
+            reader.join(5000)
+            event.status = null
+            log('Timeout has been exceeded')
+            throw interruption('Timeout has been exceeded', false)
+        }
+        reader.join()
+        int status = process.exitValue()
+        event.status = status
+        if (a.returnStatus) {
+            return status
+        }
+        if (status != 0) {
+            harness.abort("script returned exit code ${status}")
+        }
+        return a.returnStdout ? new String(output.toByteArray(), 'UTF-8') : null
+    }
+
+    static void kill(Process process) {
+        process.toHandle().descendants().each { it.destroyForcibly() }
+        process.destroyForcibly()
+        process.waitFor()
+    }
+
+    Object step_echo(Map a, Closure body) {
+        log(a.message as String)
+        return harness.step_echo(a, body)
+    }
+
+    Object step_deleteDir(Map a, Closure body) {
+        harness.record([type: 'deleteDir', dir: harness.frame('dir')?.dir])
+        cwd().deleteDir()
+        return null
+    }
+
+    Object step_writeFile(Map a, Closure body) {
+        harness.step_writeFile(a, body)  // the checks and the event (a .json file must be JSON)
+        File file = new File(cwd(), a.file as String)
+        file.parentFile.mkdirs()
+        file.setText(a.text as String, (a.encoding ?: 'UTF-8') as String)
+        return null
+    }
+
+    Object step_readFile(Map a, Closure body) {
+        File file = new File(cwd(), a.file as String)
+        if (!file.isFile()) {
+            harness.abort("${file} does not exist")
+        }
+        return file.getText('UTF-8')
+    }
+
+    Object step_fileExists(Map a, Closure body) { return new File(cwd(), a.file as String).exists() }
+
+    Object step_checkout(Map a, Closure body) {
+        Map spec = (Map) a.scm
+        String url = (spec.userRemoteConfigs ?: [[:]])[0]?.url
+        String branch = ((spec.branches ?: [[:]])[0]?.name ?: 'HEAD') as String
+        harness.record([type: 'checkout', scm: spec.harness == 'scm' ? 'scm' : spec.'$class', url: url, ref: branch,
+                        dir: harness.frame('dir')?.dir])
+        branch = branch.startsWith('*/') ? branch.substring(2) : branch
+        File dir = cwd()
+        git(dir, ['init', '-q', '.'])
+        git(dir, ['fetch', '-q', '--no-tags', url, '+refs/heads/*:refs/remotes/origin/*'])
+        String ref = git(dir, ['rev-parse', '-q', '--verify', "origin/${branch}^{commit}".toString()], true) ?:
+                     git(dir, ['rev-parse', '-q', '--verify', "${branch}^{commit}".toString()], true)
+        if (!ref) {
+            harness.abort("Couldn't find any revision to build: ${branch} of ${url}")
+        }
+        git(dir, ['checkout', '-q', '-f', ref.trim()])
+        log("Checking out Revision ${ref.trim()} (${branch})")
+        return [GIT_COMMIT: ref.trim(), GIT_URL: url]
+    }
+
+    String git(File dir, List args, boolean quiet = false) {
+        Process process = new ProcessBuilder(['git'] + args).directory(dir).redirectErrorStream(!quiet).start()
+        String out = process.inputStream.getText('UTF-8')
+        if (process.waitFor() != 0) {
+            if (quiet) {
+                return ''
+            }
+            harness.abort("git ${args.join(' ')} failed: ${out.trim()}")
+        }
+        return out
+    }
+
+    /** Ant patterns (comma-separated) as the stash, junit and archiveArtifacts steps read them. */
+    static List<String> matching(File base, String patterns, String excludes = '') {
+        List<java.util.regex.Pattern> wanted = antPatterns(patterns)
+        List<java.util.regex.Pattern> unwanted = antPatterns(excludes ?: '')
+        List<String> out = []
+        if (!base.isDirectory()) {
+            return out
+        }
+        base.eachFileRecurse(groovy.io.FileType.FILES) { File file ->
+            String rel = base.toPath().relativize(file.toPath()).toString().replace('\\', '/')
+            if (rel.startsWith('.git/') || rel.contains('/.git/')) {
+                return  // Ant's default excludes
+            }
+            if (wanted.any { it.matcher(rel).matches() } && !unwanted.any { it.matcher(rel).matches() }) {
+                out.add(rel)
+            }
+        }
+        return out.sort()
+    }
+
+    static List<java.util.regex.Pattern> antPatterns(String patterns) {
+        List out = []
+        for (String raw : patterns.split(',')) {
+            String pattern = raw.trim().replace('\\', '/')
+            if (!pattern) {
+                continue
+            }
+            if (pattern.endsWith('/')) {
+                pattern += '**'
+            }
+            StringBuilder regex = new StringBuilder()
+            int i = 0
+            while (i < pattern.length()) {
+                if (pattern.startsWith('**/', i)) {
+                    regex.append('(?:.*/)?'); i += 3
+                } else if (pattern.startsWith('**', i)) {
+                    regex.append('.*'); i += 2
+                } else if (pattern.charAt(i) == '*' as char) {
+                    regex.append('[^/]*'); i++
+                } else if (pattern.charAt(i) == '?' as char) {
+                    regex.append('[^/]'); i++
+                } else {
+                    regex.append(java.util.regex.Pattern.quote(pattern.substring(i, i + 1))); i++
+                }
+            }
+            out.add(java.util.regex.Pattern.compile(regex.toString()))
+        }
+        return out
+    }
+
+    static void copy(File from, File to) {
+        to.parentFile.mkdirs()
+        java.nio.file.Files.copy(from.toPath(), to.toPath(), java.nio.file.StandardCopyOption.REPLACE_EXISTING)
+    }
+
+    Object step_stash(Map a, Closure body) {
+        harness.step_stash(a, body)
+        File base = cwd()
+        List<String> files = matching(base, (a.includes ?: '**') as String, (a.excludes ?: '') as String)
+        if (files.isEmpty() && !a.allowEmpty) {
+            harness.abort("No files included in stash ‘${a.name}’")
+        }
+        File store = new File(root, "stashes/${a.name}")
+        store.deleteDir()
+        store.mkdirs()
+        files.each { copy(new File(base, it), new File(store, it)) }
+        log("Stashed ${files.size()} file(s)")
+        return null
+    }
+
+    Object step_unstash(Map a, Closure body) {
+        harness.step_unstash(a, body)  // visibility across parallel branches, as in Jenkins
+        File store = new File(root, "stashes/${a.name}")
+        File base = cwd()
+        matching(store, '**').each { copy(new File(store, it), new File(base, it)) }
+        return null
+    }
+
+    Object step_junit(Map a, Closure body) {
+        File base = workspaceRoot()
+        List<String> files = matching(base, a.testResults as String)
+        int total = 0, failed = 0, skipped = 0
+        for (String rel : files) {
+            def suite
+            try {
+                suite = new XmlSlurper(false, false).parse(new File(base, rel))
+            } catch (Exception err) {
+                harness.abort("Failed to read test report file ${rel}: ${err.message}")
+            }
+            suite.'**'.findAll { it.name() == 'testcase' }.each { testcase ->
+                total++
+                if (testcase.failure.size() || testcase.error.size()) {
+                    failed++
+                } else if (testcase.skipped.size()) {
+                    skipped++
+                }
+            }
+        }
+        if (files.isEmpty() && !a.allowEmptyResults) {
+            harness.abort("No test report files were found. Configuration error?")
+        }
+        tests.total += total
+        tests.failed += failed
+        tests.skipped += skipped
+        harness.record([type: 'junit', testResults: a.testResults as String, allowEmptyResults: a.allowEmptyResults ?: false,
+                        files: files.size(), total: total, failed: failed])
+        log("Recording test results: ${total} tests, ${failed} failing")
+        if (failed && !a.skipMarkingBuildUnstable) {
+            harness.worsen('UNSTABLE')
+        }
+        return [totalCount: total, failCount: failed, skipCount: skipped, passCount: total - failed - skipped]
+    }
+
+    Object step_archiveArtifacts(Map a, Closure body) {
+        harness.step_archiveArtifacts(a, body)
+        File base = workspaceRoot()
+        List<String> files = matching(base, a.artifacts as String, (a.excludes ?: '') as String)
+        if (files.isEmpty() && !a.allowEmptyArchive) {
+            harness.abort("No artifacts found that match the file pattern \"${a.artifacts}\". Configuration error?")
+        }
+        files.each { copy(new File(base, it), new File(root, "archive/${it}")) }
+        log("Archiving ${files.size()} artifact(s)")
+        return null
+    }
+}
+
 // ---- the runtime -----------------------------------------------------------------------------
 
 class Harness {
@@ -543,6 +879,7 @@ class Harness {
     boolean stageFailed = false  // declarative skips later stages after a stage *threw*, not after catchError
     int nodeCounter = 0
     PipelineModel model
+    Executor executor  // the executing mode (run.execute): steps act on real per-agent workspaces
     Script jenkinsfile
     EnvProxy envProxy
     CurrentBuild currentBuild
@@ -571,6 +908,9 @@ class Harness {
         params.putAll((Map) (run.params ?: [:]))
         stepBudget = (run.step_budget ?: 1000000) as int
         NonCpsDepth.depth = 0  // each build starts outside any @NonCPS method, whatever the last one did
+        if (run.execute) {
+            executor = new Executor(this, (Map) run.execute)
+        }
     }
 
     // ---- names ----
@@ -829,6 +1169,12 @@ class Harness {
             throw new HarnessError("step ${name} needs a workspace: call it inside node(...) { } " +
                                    '(Jenkins: Required context class hudson.FilePath is missing)')
         }
+        if (executor != null && spec[2] && frame('node') != null) {
+            executor.checkAlive(frame('node').node as String)
+        }
+        if (executor != null && executor.respondsTo("step_${name}")) {
+            return executor."step_${name}"(a, body)
+        }
         return this."step_${name}"(a, body)
     }
 
@@ -908,6 +1254,17 @@ class Harness {
     Object step_node(Map a, Closure body) {
         String label = a.label == null ? '' : a.label as String
         List atoms = LabelExpression.atoms(label)  // raises for what Jenkins's label parser rejects
+        if (executor != null) {
+            Map agent = executor.allocate(label)
+            record([type: 'node', label: label, name: agent.name, atoms: atoms])
+            File workspace = executor.workspace(agent.name as String)
+            try {
+                return runBody([node: agent.name, label: label, workspace: workspace,
+                                env: [NODE_NAME: agent.name, WORKSPACE: workspace.path]], body)
+            } finally {
+                executor.release(agent)
+            }
+        }
         // node names may contain a double quote in Jenkins: the harness's do, so label escaping is exercised
         String name = ((config.node_name ?: 'agent-{n}') as String).replace('{n}', (++nodeCounter) as String)
         record([type: 'node', label: label, name: name, atoms: atoms])
@@ -1076,7 +1433,8 @@ class Harness {
         if (!(a.time instanceof Number) || (a.time as long) <= 0) {
             throw new HarnessError("timeout: time must be a positive number, got ${a.time}")
         }
-        return runBody([timeout: [time: a.time, unit: unit]], body)
+        long millis = java.util.concurrent.TimeUnit.valueOf(unit).toMillis(a.time as long)
+        return runBody([timeout: [time: a.time, unit: unit, deadline: System.currentTimeMillis() + millis]], body)
     }
 
     Object step_retry(Map a, Closure body) {
@@ -1085,7 +1443,7 @@ class Harness {
             try {
                 return runBody(null, body)
             } catch (Throwable t) {
-                if (i >= count || interruptClass.isInstance(t)) {
+                if (i >= count || (interruptClass.isInstance(t) && t.actualInterruption)) {
                     throw t
                 }
                 record([type: 'retry', attempt: i, message: t.message])
@@ -1124,7 +1482,7 @@ class Harness {
         try {
             return runBody(null, body)
         } catch (Throwable t) {
-            if (interruptClass.isInstance(t) && a.catchInterruptions == false) {
+            if (interruptClass.isInstance(t) && t.actualInterruption && a.catchInterruptions == false) {
                 throw t
             }
             record([type: 'caught', message: (a.message ?: t.message) as String, result: buildResult])
@@ -1374,6 +1732,70 @@ class LabelExpression {
     int position = 0
     List<String> atoms = []
 
+    /** Whether an agent with *labels* (its own name included) satisfies the expression. */
+    static boolean matches(String text, List labels) {
+        LabelExpression parser = new LabelExpression()
+        parser.tokenize(text ?: '')
+        if (parser.tokens.isEmpty()) {
+            return true
+        }
+        boolean value = parser.evalImplication(new HashSet(labels.collect { it as String }))
+        if (parser.position != parser.tokens.size()) {
+            throw new HarnessError("label expression '${text}': unexpected ${parser.tokens[parser.position][1]}")
+        }
+        return value
+    }
+
+    boolean evalImplication(Set labels) {
+        boolean value = evalDisjunction(labels)
+        while (true) {
+            if (accept('->')) {
+                boolean right = evalDisjunction(labels)
+                value = !value || right
+            } else if (accept('<->')) {
+                boolean right = evalDisjunction(labels)
+                value = value == right
+            } else {
+                return value
+            }
+        }
+    }
+
+    boolean evalDisjunction(Set labels) {
+        boolean value = evalConjunction(labels)
+        while (accept('||')) {
+            boolean right = evalConjunction(labels)
+            value = value || right
+        }
+        return value
+    }
+
+    boolean evalConjunction(Set labels) {
+        boolean value = evalNegation(labels)
+        while (accept('&&')) {
+            boolean right = evalNegation(labels)
+            value = value && right
+        }
+        return value
+    }
+
+    boolean evalNegation(Set labels) {
+        if (accept('!')) {
+            return !evalNegation(labels)
+        }
+        if (accept('(')) {
+            boolean value = evalImplication(labels)
+            if (!accept(')')) {
+                throw new HarnessError('label expression: missing )')
+            }
+            return value
+        }
+        if (position < tokens.size() && tokens[position][0] == 'atom') {
+            return labels.contains(tokens[position++][1] as String)
+        }
+        throw new HarnessError("label expression: expected a label at token ${position + 1}")
+    }
+
     static List<String> atoms(String text) {
         LabelExpression parser = new LabelExpression()
         parser.tokenize(text)
@@ -1592,9 +2014,13 @@ loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation
                   '@Retention(RetentionPolicy.RUNTIME) @interface NonCPS {}')
 Class abortClass = loader.parseClass('package hudson\nclass AbortException extends IOException { ' +
                                      'AbortException(String m) { super(m) } }')
+// actualInterruption as workflow-step-api's: false for the timeout step's own expiry and a removed agent
+// (retry and catchError(catchInterruptions: false) then retry/catch it), true for a user abort.
 Class interruptClass = loader.parseClass('package org.jenkinsci.plugins.workflow.steps\n' +
                                          'class FlowInterruptedException extends InterruptedException { ' +
-                                         'FlowInterruptedException(String m) { super(m) } }')
+                                         'boolean actualInterruption = true\n' +
+                                         'FlowInterruptedException(String m) { super(m) }\n' +
+                                         'FlowInterruptedException(String m, boolean actual) { super(m); actualInterruption = actual } }')
 if (config.bytecode) {
     System.out.println(JsonOutput.toJson([bytecode: Bytecode.measure((List<String>) config.bytecode, compiler, loader)]))
 }
@@ -1624,6 +2050,11 @@ String runOne(Map config, Map run, GroovyClassLoader loader, Map classCache, Cla
     }
     out.result = harness.result
     out.job_params = harness.params
+    if (harness.executor != null) {
+        out.tests = harness.executor.tests
+        out.description = harness.currentBuild.description
+        harness.executor.log("Finished: ${harness.result}")
+    }
     out.events = harness.events
     out.bugs = harness.bugs
     return JsonOutput.toJson(out)
