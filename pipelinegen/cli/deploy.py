@@ -39,6 +39,7 @@ from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
 from pipelinegen.plan.expand import is_post_commit
+from pipelinegen.render.plan_data import JENKINS_BUNDLE, RESULTS_ROOT
 from pipelinegen.results.identity import model_identity
 
 JENKINSFILE = Path("generated/Jenkinsfile")
@@ -275,8 +276,12 @@ def _run_and_collect(driver: JenkinsDriver, spec, pipeline: Pipeline, plan, para
                                                 jenkinsfile=jenkinsfile, poll_s=poll_s), echo=_err,
                              console=lambda text: click.echo(text, err=True, nl=False))
     info = json.loads((out / "build.json").read_text())
-    bundle = write_build_bundle(out / "results.tar.zst", out, plan, params, info, repository, branch,
-                                labels=tuple(sorted({c.label for c in plan.cells})), pipeline_id=identity)
+    built = out / "artifacts" / RESULTS_ROOT / JENKINS_BUNDLE
+    if built.is_file():
+        bundle = built  # the certified bundle the build's own summary stage made and archived
+    else:  # a library from before the summary stage built bundles, or a build stopped before it
+        bundle = write_build_bundle(out / "results.tar.zst", out, plan, params, info, repository, branch,
+                                    labels=tuple(sorted({c.label for c in plan.cells})), pipeline_id=identity)
     totals = outcome.totals
     click.echo(f"{job} #{outcome.build.number if outcome.build else '?'}: {outcome.result}; tests: "
                f"{totals.get('total', 0)} ({totals.get('failed', 0)} failed, {totals.get('skipped', 0)} skipped); "

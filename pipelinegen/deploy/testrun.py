@@ -16,7 +16,7 @@ from pipelinegen.deploy.driver import BuildRef, JenkinsDriver, safe_relative, wr
 from pipelinegen.deploy.errors import DeployError
 
 # JUnit reports and logs are what a result bundle needs; other archived files are not downloaded.
-DEFAULT_ARTIFACT_PATTERNS = ("*.xml", "*.json", "*.log", "*.log.xz", "*.txt", "*.html")
+DEFAULT_ARTIFACT_PATTERNS = ("*.xml", "*.json", "*.log", "*.log.xz", "*.txt", "*.html", "bundle.tar.zst")
 
 
 @dataclass(frozen=True)

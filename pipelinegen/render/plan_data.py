@@ -21,6 +21,7 @@ from pipelinegen.step_kinds import repeatable, stage_of
 
 PLAN_DATA_FORMAT = 2  # 2: cells name their agent label by key into "labels"
 RESULTS_ROOT = "ci-results"
+JENKINS_BUNDLE = "bundle.tar.zst"  # the summary stage's certified bundle, under RESULTS_ROOT (summarise.sh)
 
 
 def agent_key(pipeline: Pipeline, cell: Cell) -> str:

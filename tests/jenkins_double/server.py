@@ -51,13 +51,14 @@ class _Build:
     emitted: int = 0  # console chunks written so far
     aborted: bool = False
     text: bytearray = field(default_factory=bytearray)  # the console so far (appended, never rebuilt)
+    running: bool = False  # an executing build (JenkinsDouble.builder) still running in its thread
 
     @property
     def building(self) -> bool:
-        return not self.aborted and self.emitted < len(self.script.console_chunks)
+        return self.running or (not self.aborted and self.emitted < len(self.script.console_chunks))
 
     def advance(self) -> None:
-        if self.building:
+        if self.building and self.emitted < len(self.script.console_chunks):
             self.text += self.script.console_chunks[self.emitted].encode()
             self.emitted += 1
 
@@ -94,6 +95,9 @@ class JenkinsDouble:
         self.script_console: Callable[[str], str] | None = None
         self.admins: set[str] = set()
         self.script_requests: list[str] = []
+        # Executing builds: given, each triggered build is (job, config.xml, parameters, number) -> BuildScript,
+        # run in a thread (tests/jenkins_double/executing.py runs the job's Jenkinsfile through the harness).
+        self.builder: Callable[[str, str, dict[str, str], int], BuildScript] | None = None
         self.crumb = secrets.token_hex(8)
         self._faults: list[list] = []  # [method, fragment, status, remaining]
         self._restart_at: int | None = None
@@ -339,6 +343,10 @@ class _Handler(BaseHTTPRequestHandler):
                 number = 1 + max((n for (j, n) in jd.builds if j == item.job), default=0)
                 item.build = _Build(item.job, number, item.parameters, jd.script)
                 jd.builds[(item.job, number)] = item.build
+                if jd.builder is not None:
+                    item.build.running = True
+                    item.build.script = BuildScript(console_chunks=[], result="")
+                    threading.Thread(target=_execute, args=(jd, item.build), daemon=True).start()
         data = {"_class": "hudson.model.Queue$WaitingItem", "id": qid, "blocked": False, "buildable": True,
                 "task": {"name": item.job}, "why": "Waiting for next available executor"}
         if item.build is not None:
@@ -388,6 +396,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _advance(self, build: _Build) -> None:
         with self.jd._lock:
             build.advance()
+
+
+def _execute(jd: JenkinsDouble, build: _Build) -> None:
+    try:
+        script = jd.builder(build.job, jd.jobs[build.job], dict(build.parameters), build.number)
+    except Exception as err:  # noqa: BLE001 - a broken double must show as a failed build, not hang the test
+        script = BuildScript(console_chunks=[f"the Jenkins double could not run the build: {err}\n",
+                                             "Finished: FAILURE\n"], result="FAILURE")
+    with jd._lock:
+        build.script = script
+        build.running = False
 
 
 def _well_formed(body: bytes) -> bool:
