@@ -38,6 +38,7 @@ def hostile_strings(tag: str) -> dict[str, str]:
         "helm": "{{ .Values.secret }}",
         "shell": "$(id) `id` ; rm -rf / #",
         "unicode": "é ü 雪 🚀 \u2028 \u0085",
+        "xml-illegal": "a\ud800b\ufffe\uffff",  # a lone surrogate and non-characters: no XML, no UTF-8 can carry them
         "nul": "a\x00b",
         "control": "a\x1b[31mb\x07",
         "carriage-return": f"x\r{call}",
