@@ -391,9 +391,8 @@ def _parse(source, cell_id: str, attempt: int, default_suite: str, counts: list[
             except etree.XMLSyntaxError as err:
                 error = err
             if out:  # what this chunk completed, even when the rest of the file is unreadable
-                for record in out:
-                    counts[0] += 1  # before the yield: a retry skips exactly what the caller has seen
-                    yield record
+                counts[0] += len(out)
+                yield from out
                 out.clear()
             if not chunk:
                 break
@@ -453,8 +452,9 @@ def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1, 
         retry = [0]
         try:
             with open(path, "rb") as handle:
-                for record in _parse(_CleanReader(handle), cell_id, attempt, path.stem, retry, cases_only):
-                    if retry[0] > done:
+                for index, record in enumerate(_parse(_CleanReader(handle), cell_id, attempt, path.stem, retry,
+                                                       cases_only)):
+                    if index >= done:  # the first pass yielded these already
                         yield record
         except _Unreadable as err:
             yield _unreadable(label, cell_id, attempt, err.seen, err.error)
