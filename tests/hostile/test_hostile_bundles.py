@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import bundle_mutator as bm
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +24,7 @@ from pipelinegen.results import archive
 from pipelinegen.results.bundle import read_bundle
 from pipelinegen.results.manifest import MANIFEST, SIGNATURE, dumps
 from pipelinegen.results.verify import verify_bundle
+from tests.hostile import bundle_mutator as bm
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import bundle_mutator as bm
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -22,6 +21,7 @@ from hypothesis import strategies as st
 from pipelinegen.cli import main
 from pipelinegen.results.bundle import read_bundle
 from pipelinegen.results.verify import verify_bundle
+from tests.hostile import bundle_mutator as bm
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
 

@@ -14,11 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import bundle_mutator as bm
 import pytest
 from click.testing import CliRunner
 
 from pipelinegen.cli import main
+from tests.hostile import bundle_mutator as bm
 from tests.run_helpers import REPO
 
 
