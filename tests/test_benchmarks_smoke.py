@@ -29,6 +29,7 @@ EXPECTED = {
     "lint_parity.py": ([], "structural rejections caught"),
     "run_overhead.py": ([], "slot utilisation"),
     "splits.py": ([], "target LPT"),
+    "summary_stage.py": ([], "summary stage / anchor"),
     "validate.py": ([], "cells executed by the harness"),
 }
 

@@ -36,9 +36,17 @@ LABEL_PREFIX = "pipelinegen.io"
 AGENT_LABEL = f"{LABEL_PREFIX}/agent"
 CONTROLLER_STORAGE_GB = 20  # JENKINS_HOME: build records, console logs, archived results
 # Signatures to pre-approve for the sandbox. generated/Jenkinsfile loads the library from its own commit
-# (`library(... legacySCM(scm))`), so the library runs sandboxed; today it calls only whitelisted
-# methods and steps (each checked in docs/jenkins-compatibility.md), so nothing needs approving. Add signatures here.
-SCRIPT_APPROVALS: tuple[str, ...] = ()
+# (`library(... legacySCM(scm))`), so the library runs sandboxed; it calls only whitelisted
+# methods and steps (each checked in docs/jenkins-compatibility.md) except these. Add signatures here.
+# The job's own SCM as the default repository/branch (pipelinegenPlan.resolvedParams): the git plugin's getters
+# are @Exported, not @Whitelisted, so a sandboxed library needs these approved (Cassandra's Jenkinsfile does too).
+# A canonical controller must approve the same signatures (docs/jenkins-compatibility.md).
+SCRIPT_APPROVALS: tuple[str, ...] = (
+    "method hudson.plugins.git.GitSCM getUserRemoteConfigs",
+    "method hudson.plugins.git.UserRemoteConfig getUrl",
+    "method hudson.plugins.git.GitSCM getBranches",
+    "method hudson.plugins.git.BranchSpec getName",
+)
 
 
 def _gi(value: float) -> str:

@@ -245,3 +245,17 @@ def test_an_infra_failure_is_retried_then_failing_tests_make_the_cell_unstable(g
     # exit 1 without a failing test = infrastructure: retried elsewhere; the retry's failing tests end it UNSTABLE
     assert groovy_results["infra_then_tests_fail"]["events"] == [
         "node amd64 || arm64", "retrying", 'node (amd64 || arm64) && !"n1"', "unstable"]
+
+
+def test_the_scm_getters_the_library_reads_are_approved_on_a_clone() -> None:
+    """`scm.userRemoteConfigs[0].url` / `scm.branches[0].name` (an empty repository/branch = the job's own SCM) are
+    not on any whitelist (the git plugin marks them @Exported only): the clone's JCasC approves exactly those."""
+    from pipelinegen.deploy.clone import SCRIPT_APPROVALS
+
+    text = (VARS / "pipelinegenPlan.groovy").read_text(encoding="utf-8")
+    uses = {"scm.userRemoteConfigs": ("method hudson.plugins.git.GitSCM getUserRemoteConfigs",
+                                      "method hudson.plugins.git.UserRemoteConfig getUrl"),
+            "scm.branches": ("method hudson.plugins.git.GitSCM getBranches",
+                             "method hudson.plugins.git.BranchSpec getName")}
+    needed = {signature for usage, signatures in uses.items() if usage in text for signature in signatures}
+    assert needed and needed == set(SCRIPT_APPROVALS)

@@ -1213,6 +1213,9 @@ class Harness {
             base.node_label = node.label
         }
         base.putAll(event)
+        if (executor != null) {
+            base.t_ms = System.currentTimeMillis()  // executing mode: when it happened (benchmarks/summary_stage.py)
+        }
         events.add(base)
         return base
     }
