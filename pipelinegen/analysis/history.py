@@ -35,6 +35,7 @@ DETAILS_LIMIT = 8000  # failure text kept per execution; the bundle keeps the fu
 LOG_TAIL_LIMIT = 8000
 NOT_PASSED = ("failed", "error", "skipped")
 BUSY_TIMEOUT_S = 60  # how long a writer waits for another (parallel ingests take turns)
+MAX_CELL_ATTEMPTS = 100_000  # cell attempts one bundle may record (cells x attempts)
 QUICK_CHECK_MAX_BYTES = 64 << 20  # DBs up to this size get PRAGMA quick_check on every open
 LOG_TAIL_MAX_INPUT = 256 << 20  # uncompressed log bytes read to find a tail; a bomb beyond is not read
 FAILED = ("failed", "error")
@@ -885,6 +886,11 @@ def bundle_cells(bundle) -> list[CellRun]:
             if name in wanted:
                 tails[wanted[name]] = (tails.get(wanted[name], "") + _log_tail(name, handle))[-LOG_TAIL_LIMIT:]
     cells = []
+    total = sum(max(1, int(c.get("attempts") or 1)) for c in manifest.get("cells", []) if c.get("status") != "not-run")
+    if total > MAX_CELL_ATTEMPTS:  # each becomes a row and an object: a forged count must not cost gigabytes
+        raise PipelineError.single(str(getattr(bundle, "path", "bundle")), None,
+                                   f"the manifest records {total:,} cell attempts (limit {MAX_CELL_ATTEMPTS:,})",
+                                   hint="a real run has a few per cell; check it with `pipelinegen results verify`")
     for cell in manifest.get("cells", []):
         if cell.get("status") == "not-run":
             continue

@@ -219,7 +219,13 @@ def run_command(ctx: click.Context, pipeline_path: Path, overlays: tuple[Path, .
         raise PipelineError.single(str(out), None, f"cannot write the results directory: {err.strerror or err}",
                                    hint="pass --output on a writable file system with free space") from err
     reclaim_stale_work_dirs()  # left by runs that were killed (kill -9) before they could clean up
-    work = make_work_dir(run_id)
+    try:
+        work = make_work_dir(run_id)
+    except OSError as err:  # $TMPDIR full or read-only: nothing ran, leave no reserve behind
+        writer.release_reserve()
+        raise PipelineError.single(os.environ.get("TMPDIR", "/tmp"), None,
+                                   f"cannot create the run's working directory: {err.strerror or err}",
+                                   hint="free space there, or point TMPDIR at a writable file system") from err
     progress = PlainProgress(console) if plain else make_progress(console)
     executor = Executor(plan, cells, Path.cwd(), out, work, options, progress, writer)
     try:

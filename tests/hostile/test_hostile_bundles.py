@@ -291,3 +291,19 @@ def test_the_html_summary_of_a_hostile_bundle_runs_no_script(signed, tmp_path):
     assert "<script" not in text and "<img" not in text and "&lt;script&gt;" in text
     assert 'href="javascript:' not in text
     assert "Content-Security-Policy" in text
+
+
+def test_history_refuses_a_bundle_that_forges_millions_of_cell_attempts(signed, tmp_path):
+    """Each attempt becomes an object and a row: 3,000 cells x 100 attempts must not be expanded."""
+    _path, members, _key, _allowed = signed
+    manifest = json.loads(dict(members)[MANIFEST])
+    template = {**manifest["cells"][0], "junit": None, "attempts": 100, "status": "failed",
+                "reported_status": "failed", "logs": []}
+    template.pop("records", None)
+    manifest["cells"] = [{**template, "id": f"c{k}", "name": f"c {k}"} for k in range(3000)]
+    forged = bm.redigest([(n, dumps(manifest) if n == MANIFEST else d) for n, d in members
+                          if n != SIGNATURE and not n.startswith("cells/")])
+    bad = tmp_path / "attempts.tar.zst"
+    bad.write_bytes(bm.zstd(bm.tar_bytes(forged)))
+    code, out = _cli("history", "ingest", "--db", tmp_path / "h.sqlite", bad)
+    assert code == 2 and "cell attempts" in out, out
