@@ -197,3 +197,29 @@ def test_validate_from_the_wheel_finds_its_groovy_resources(installed, tmp_path)
     validated = _run(installed.pipelinegen, "-C", project, "validate")
     assert "0 errors, 0 warnings" in validated.stdout + validated.stderr
     assert "SUCCESS, equal to the plan" in validated.stdout + validated.stderr
+
+
+def test_every_third_party_import_of_the_package_is_a_declared_dependency():
+    # the fresh venv above borrows this venv's packages: this is what catches an import pyproject.toml lacks
+    import ast
+    import importlib.metadata
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    declared = {canonicalize_name(Requirement(r).name)
+                for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    imported = set()
+    for source in (REPO / "pipelinegen").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = sorted(m for m in imported if m not in sys.stdlib_module_names and m != "pipelinegen")
+    assert "jenkins_jobs" in third_party and "yaml" in third_party
+    for module in third_party:
+        distributions = {canonicalize_name(d) for d in providers.get(module, [])}
+        assert distributions & declared, f"pipelinegen imports {module} ({sorted(distributions)}), not in dependencies"
