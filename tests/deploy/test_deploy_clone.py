@@ -67,7 +67,7 @@ def test_one_pod_template_per_resource_class_and_arch(files):
     anti = pod["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
     assert anti["topologyKey"] == "kubernetes.io/hostname"  # one agent pod per node
     assert by_label["cassandra-arm64-large-dedicated"]["instanceCap"] == 4
-    assert "instanceCap" not in by_label["cassandra-amd64-small"]
+    assert by_label["cassandra-amd64-small"]["instanceCap"] == 20  # pipeline.yaml's pool (resources[].instance_cap)
 
 
 def test_jcasc_has_one_pipeline_job_per_branch_and_the_same_plugins_everywhere(files, spec):
@@ -125,7 +125,10 @@ def test_node_pool_check_names_each_template_the_cluster_cannot_run(spec):
     problems = node_pool_problems(spec.agents, nodes)
     assert any("cassandra-arm64-small" in p and "kubernetes.io/arch=arm64" in p for p in problems)
     assert any("cassandra-amd64-large-dedicated: instance cap 4" in p for p in problems)
-    assert not any("cassandra-amd64-large:" in p for p in problems)  # big-1 fits a large pod
+    assert not any("cassandra-amd64-large: needs" in p for p in problems)  # big-1 fits a large pod
+    # ... but one node cannot hold the 300 large agents pipeline.yaml caps the pool at
+    assert any("cassandra-amd64-large: instance cap 300 (one pod per node) exceeds the 1 node(s)" in p
+               for p in problems)
     too_small = node_pool_problems(spec.agents[:1], [Node("tiny", "amd64", 1, 2, 10)])
     assert too_small == ["pod template cassandra-amd64-small: needs 1.25 cpu, 5.5 GiB memory, 20 GiB ephemeral "
                          "storage per pod; the largest amd64 node tiny has 1 cpu, 2.0 GiB, 10 GiB"]
