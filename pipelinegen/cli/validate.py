@@ -117,9 +117,11 @@ def explain_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, *
     if not jenkinsfile.is_file():
         raise PipelineError.single(str(jenkinsfile), None, "not found", hint="run `pipelinegen compile` first")
     stale = generate.check(generate.render_all(pipeline, pipeline_path.parent), Path(generate.GENERATED_DIR))
-    if stale.stale:
-        click.echo("warning: generated/ is stale; this explains the generated files, not pipeline.yaml "
-                   "(run `pipelinegen compile`)", err=True)
+    if stale.stale:  # the harness EXECUTES generated/: never a file compile would not write (it could hold any code)
+        first = (stale.changed + stale.missing + stale.extra)[0]
+        raise PipelineError.single(str(Path(generate.GENERATED_DIR) / first), None,
+                                   "generated/ is stale or edited: explain runs only what `pipelinegen compile` writes",
+                                   hint="run `pipelinegen compile` (and review the diff) first")
     # no --repository: the job's own SCM, taken to be a fork's, as `plan` does (pre-commit)
     run = HarnessRun(name="explain", params=params, scm_url=NON_CANONICAL_REPOSITORY)
     [result] = run_harness([run], jenkinsfile, pipeline_path.parent)

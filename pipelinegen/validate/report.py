@@ -73,13 +73,16 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
     library = generated_dir / "library"
     groovy_files = sorted(library.rglob("*.groovy")) if library.is_dir() else []
     cases = differential.default_cases(pipeline) + differential.regexp_cases(pipeline, custom_regexps)
-    # The harness JVM starts now and runs while the staleness check and the lint JVM do (it is cancelled
-    # when the Groovy does not compile): on 2 cores that overlap is a good part of validate's wall time.
+    progress("2/5 generated/ up to date")
+    staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
+    # The harness EXECUTES generated/: only files exactly as compile writes them from pipeline.yaml (a stale or
+    # edited file, e.g. in a contributor's branch, could hold any Groovy). It starts now and runs while the lint
+    # JVM does (it is cancelled when the Groovy does not compile): on 2 cores that overlap saves wall time.
     running = start_harness(differential.harness_runs(pipeline, cases), jenkinsfile, pipeline_path.parent,
-                            (jenkinsfile, *groovy_files)) if harness and not mismatch else None
+                            (jenkinsfile, *groovy_files)) if harness and not mismatch and not staleness.stale else None
     try:
         return _validate_started(report, pipeline, pipeline_path, overlays, generated_dir, jenkinsfile, groovy_files,
-                                 cases, mismatch, harness, running, progress)
+                                 cases, mismatch, harness, running, progress, staleness)
     finally:
         if running is not None:
             running.cancel()  # a no-op once its result was read
@@ -88,9 +91,7 @@ def validate(pipeline_path: Path, overlays: tuple[Path, ...] = (), generated_dir
 def _validate_started(report: ValidateReport, pipeline, pipeline_path: Path, overlays: tuple[Path, ...],
                       generated_dir: Path, jenkinsfile: Path, groovy_files: list[Path], cases: list,
                       mismatch: str | None, harness: bool, running: HarnessProcess | None,
-                      progress: Callable[[str], None]) -> ValidateReport:
-    progress("2/5 generated/ up to date" + (" (the harness JVM starts alongside)" if running else ""))
-    staleness = generate.check(generate.render_all(pipeline, pipeline_path.parent), generated_dir)
+                      progress: Callable[[str], None], staleness: generate.Staleness) -> ValidateReport:
     for label, names in (("differs from what pipelinegen compile writes now", staleness.changed),
                          ("missing", staleness.missing), ("is no longer generated", staleness.extra)):
         hint = stale_advice(pipeline.overlays, tuple(overlays), generated_dir)
@@ -112,6 +113,11 @@ def _validate_started(report: ValidateReport, pipeline, pipeline_path: Path, ove
     if mismatch:
         report.findings += sizes.size_findings(report.sizes)
         report.skipped.append("harness: generated/ was compiled with another overlay set (see the first finding)")
+        return report
+    if harness and staleness.stale:
+        report.findings += sizes.size_findings(report.sizes)
+        report.skipped.append("harness and bytecode sizes: generated/ is stale, and the harness runs only what "
+                              "`pipelinegen compile` writes (a stale or edited file could hold any code)")
         return report
     if not harness or running is None:
         report.findings += sizes.size_findings(report.sizes)

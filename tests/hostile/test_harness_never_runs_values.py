@@ -92,3 +92,19 @@ def test_random_hostile_strings_in_random_fields_stay_data(tmp_path: Path):
     assert jenkinsfiles, "every drawn value was refused: the generator reaches no renderer"
     verdicts = groovy_marker_scan(jenkinsfiles)
     assert {p: v for p, v in verdicts.items() if v != "OK"} == {}
+
+
+def test_an_edited_generated_jenkinsfile_is_never_executed(tmp_path: Path):
+    """generated/ is committed: a branch can carry a Jenkinsfile compile would not write. validate reports it
+    stale and skips the harness; explain refuses; neither runs it."""
+    target = tmp_path / "PWNED"
+    project = write_project(tmp_path / "p")
+    assert run_cli(["compile"], project).returncode == 0
+    jenkinsfile = project / "generated" / "Jenkinsfile"
+    jenkinsfile.write_text(f"new File('{target}').write('x')\n" + jenkinsfile.read_text(encoding="utf-8"), encoding="utf-8")
+    validate = run_cli(["validate"], project, timeout=300, bounded=False)
+    assert validate.returncode == 1 and "[stale]" in validate.stdout, validate.stdout[-2000:]
+    assert "harness runs only what `pipelinegen compile` writes" in validate.stdout + validate.stderr
+    explain = run_cli(["explain"], project, timeout=300, bounded=False)
+    assert explain.returncode == 2 and "explain runs only what `pipelinegen compile` writes" in explain.stderr
+    assert not target.exists()
