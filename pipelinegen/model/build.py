@@ -481,6 +481,10 @@ def build_pipeline(data: Any, file: str, base_dir: Path, sources: list[SourceFil
             check.error(check.at("parameters", index), f"parameters[{raw['name']}]", f"'{raw['name']}' is a built-in job parameter", "choose another name")
         if raw["type"] == "choice" and not raw.get("choices"):
             check.error(check.at("parameters", index), f"parameters[{raw['name']}]", "a choice parameter needs choices")
+        if "default" in raw and isinstance(raw["default"], bool) != (raw["type"] == "boolean"):
+            wanted = "true or false" if raw["type"] == "boolean" else "text (quote it: 'true')"
+            check.error(check.at("parameters", index, "default"), f"parameters[{raw['name']}].default",
+                        f"a {raw['type']} parameter's default must be {wanted}")
         parameters.append(
             JobParameter(
                 name=raw["name"],
