@@ -164,6 +164,16 @@ class _Merger:
         unknown = set(over) - {APPEND, REMOVE}
         if unknown:
             self.error(where, key_path, f"unknown list marker(s): {', '.join(sorted(unknown))}", "use $append or $remove")
+        if base is not None and not isinstance(base, list):
+            self.error(where, key_path, "$append/$remove edit a list, but pipeline.yaml has a single value here",
+                       "give the value itself, or mark it with '$replace: true'")
+            return base
+        not_lists = [m for m in (APPEND, REMOVE) if m in over and not isinstance(over[m], (list, type(None)))]
+        if not_lists:
+            self.error(over.location_of(not_lists[0]) if isinstance(over, LocatedDict) else where, key_path,
+                       f"{not_lists[0]}: expected a list, found {type(over[not_lists[0]]).__name__}",
+                       f"write `{not_lists[0]}: [item, ...]`")
+            return base
         result = LocatedList(origin=getattr(base, "origin", where))
         items = list(base or [])
         locations = [getattr(base, "location_of", lambda i: where)(i) for i in range(len(items))]

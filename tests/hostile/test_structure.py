@@ -9,6 +9,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,3 +54,22 @@ def test_a_boolean_default_of_a_choice_parameter_is_refused_at_its_line(tmp_path
     compiled = compile_in_memory(write_project(tmp_path / "p", _replaced(("parameters", 1, "default"), True)))
     assert compiled.error is not None and "a choice parameter's default must be text" in str(compiled.error)
     assert_located(compiled.error)
+
+
+OVERLAY_SHAPES = [*SHAPES, {"$remove": True}, {"$replace": True}, {"$append": 5}, {"$remove": [None]},
+                  {"$append": [{}]}, {"$append": {"a": 1}}, {"$remove": "x", "$append": ["y"]}, [{"name": None}],
+                  [{"name": "unit", "$remove": "yes"}], [{"name": ["x"]}], [{"name": "unit", "splits": {"$append": [1]}}]]
+OVERLAY_KEYS = [*full_document(), "$remove"]
+
+
+@settings(max_examples=120, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(OVERLAY_KEYS), st.sampled_from(OVERLAY_SHAPES))
+def test_any_overlay_shape_is_refused_cleanly_or_merged(tmp_path_factory, key, value):
+    """Generator: overlay values of every shape, markers ($append/$remove/$replace) misused included. (Written
+    with this test: `$append: 5`, or `$append` onto a single value, crashed the merge with a TypeError.)"""
+    project = write_project(tmp_path_factory.mktemp("overlay"))
+    (project / "overlay.yaml").write_text(yaml.safe_dump({key: value}), encoding="utf-8")
+    compiled = compile_in_memory(project)
+    if compiled.error is not None:
+        assert all(f.file and f.message for f in compiled.error.findings)
+        assert any(f.line for f in compiled.error.findings), compiled.error
