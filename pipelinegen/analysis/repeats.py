@@ -1,7 +1,7 @@
 """The multiplexer: repeat new and changed tests many times to catch flakies before they land.
 
     changed_files(base)                -> files from `git diff --diff-filter=AMR BASE...HEAD`
-    repeat_cells(files, pipeline, ...) -> one RepeatRequest per (step, test), split over the step's machines
+    repeat_requests(files, pipeline, ...) -> one RepeatRequest per (step, test), split over the step's machines
 
 Which step runs which file comes from rules (`repeat_rules.yaml`, replaceable with `--rules`); how often
 comes from the step class, defaults as Cassandra's CircleCI used: 500 for unit, jvm-dtest and python dtest,
@@ -186,7 +186,7 @@ def step_class(step: str) -> str:
     return "default"
 
 
-def repeat_cells(
+def repeat_requests(
     changed_files: Iterable[str],
     pipeline_or_steps: object,
     counts: Mapping[str, int] | None = None,

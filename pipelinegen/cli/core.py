@@ -79,11 +79,11 @@ def compile_command(
 
 def _write_repeats(pipeline_path: Path, overlays: tuple[Path, ...], repeats_path: Path, base: str) -> None:
     """Repeat specs for the test files changed since *base* (rules: pipelinegen/analysis/repeat_rules.yaml)."""
-    from pipelinegen.analysis.repeats import changed_files, repeat_cells  # noqa: PLC0415 - only this option needs git
+    from pipelinegen.analysis.repeats import changed_files, repeat_requests  # noqa: PLC0415 - only this option needs git
 
     repeats_path.unlink(missing_ok=True)  # the repeats of an older base must not shape this computation
     pipeline = load_selected(pipeline_path, overlays)
-    requests = repeat_cells(changed_files(base, repo=pipeline_path.parent), pipeline)
+    requests = repeat_requests(changed_files(base, repo=pipeline_path.parent), pipeline)
     specs = [
         {
             "step": r.step,

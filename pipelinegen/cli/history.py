@@ -307,7 +307,7 @@ def explain(ctx: click.Context, test: str, db: Path, branch: str | None, since: 
 def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...], rules: Path | None,
             counts: tuple[str, ...], no_stop_on_failure: bool, fmt: str) -> None:
     """Which new/changed tests (git diff --diff-filter=AMR BASE...HEAD) to repeat, where and how often."""
-    from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_cells
+    from pipelinegen.analysis.repeats import changed_files, load_rules, repeat_requests
     from pipelinegen.cli.options import load_selected
 
     overrides = {}
@@ -318,7 +318,7 @@ def repeats(base: str, head: str, pipeline_path: Path, overlays: tuple[Path, ...
         overrides[name] = int(value)
     pipeline = load_selected(pipeline_path, overlays)
     files = changed_files(base, head, pipeline_path.parent)
-    requests = repeat_cells(files, pipeline, overrides, rules=load_rules(rules), stop_on_failure=not no_stop_on_failure)
+    requests = repeat_requests(files, pipeline, overrides, rules=load_rules(rules), stop_on_failure=not no_stop_on_failure)
     if fmt == "json":
         click.echo(json.dumps({"base": base, "head": head, "changed_files": files,
                                "repeats": [r.as_dict() for r in requests]}, indent=2))

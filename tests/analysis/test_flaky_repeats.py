@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipelinegen.analysis.repeats import changed_files, glob_regex, parse_rules, repeat_cells, spread
+from pipelinegen.analysis.repeats import changed_files, glob_regex, parse_rules, repeat_requests, spread
 from pipelinegen.errors import PipelineError
 from pipelinegen.load import load_pipeline
 
@@ -36,7 +36,7 @@ def test_cassandra_paths_map_to_steps_with_circleci_counts():
         "materialized_views_test.py",
         "src/java/org/apache/cassandra/db/Memtable.java",  # not a test
     ]
-    got = {(r.step, r.test): r for r in repeat_cells(files, cassandra_steps())}
+    got = {(r.step, r.test): r for r in repeat_requests(files, cassandra_steps())}
     assert set(got) == {
         ("test", "org.apache.cassandra.db.ColumnFamilyStoreTest"),
         ("test-latest", "org.apache.cassandra.db.ColumnFamilyStoreTest"),
@@ -60,7 +60,7 @@ def test_cassandra_paths_map_to_steps_with_circleci_counts():
 
 def test_counts_override_by_step_and_class_and_spread_is_even():
     files = ["test/unit/a/FooTest.java", "test/distributed/org/apache/cassandra/distributed/upgrade/XTest.java"]
-    got = {r.step: r for r in repeat_cells(files, cassandra_steps(), {"test": 7, "upgrade": 3})}
+    got = {r.step: r for r in repeat_requests(files, cassandra_steps(), {"test": 7, "upgrade": 3})}
     assert got["test"].per_split == (1,) * 7  # never more machines than repetitions
     assert got["test-latest"].count == 500
     assert got["jvm-dtest-upgrade"].count == 3
@@ -70,7 +70,7 @@ def test_counts_override_by_step_and_class_and_spread_is_even():
 def test_sample_project_pipeline():
     pipeline = load_pipeline(ROOT / "examples/sample-project/pipeline.yaml")
     files = ["test/unit/org/example/sample/FlakyTest.java", "sample-dtest/test_words.py", "sample-dtest/conftest.py"]
-    got = {(r.step, r.test): r for r in repeat_cells(files, pipeline)}
+    got = {(r.step, r.test): r for r in repeat_requests(files, pipeline)}
     assert set(got) == {("unit", "org.example.sample.FlakyTest"), ("pytest", "sample-dtest/test_words.py")}
     assert got[("unit", "org.example.sample.FlakyTest")].per_split == (250, 250)
 
