@@ -23,6 +23,8 @@ class StepKind:
     description: str  # shown in the JSON Schema (editor hover text)
     stage: str  # where its cells run; a build_once cell of a TESTS_STAGE kind runs in BUILD_STAGE instead
     repeatable: bool  # its tests can be repeated (repeats.yaml, run --repeat)
+    expects_tests: bool = False  # with result globs, a cell that reports no test is an infra failure, not a pass
+    gets_run_bundle: bool = False  # its cells get the run's result bundle ($PIPELINEGEN_BUNDLE): publishing steps
 
 
 STEP_KINDS: dict[str, StepKind] = {
@@ -31,9 +33,9 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("build", "compiles or packages (jar, artifacts, docs); build_once: true stashes it for dependants",
                  TESTS_STAGE, repeatable=False),
         StepKind("test", "runs tests that write JUnit XML; its splits, repeats and timings are tracked",
-                 TESTS_STAGE, repeatable=True),
-        StepKind("publish", "post-commit publishing (snapshots, notifications), in the summary stage",
-                 PUBLISH_STAGE, repeatable=False),
+                 TESTS_STAGE, repeatable=True, expects_tests=True),
+        StepKind("publish", "post-commit publishing (snapshots, notifications, the run's bundle), in the summary stage",
+                 PUBLISH_STAGE, repeatable=False, gets_run_bundle=True),
     )
 }
 
@@ -46,3 +48,10 @@ def stage_of(kind: str, build_once: bool) -> str:
 
 def repeatable(kind: str) -> bool:
     return STEP_KINDS[kind].repeatable
+
+
+def plan_fields(kind: str, build_once: bool) -> dict[str, object]:
+    """What a kind means, as the plan data gives it to the library (which never names a kind)."""
+    step_kind = STEP_KINDS[kind]
+    return {"stage": stage_of(kind, build_once), "repeatable": step_kind.repeatable,
+            "expects_tests": step_kind.expects_tests, "gets_run_bundle": step_kind.gets_run_bundle}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -50,3 +51,15 @@ def test_an_unregistered_kind_is_refused_with_the_registered_ones_named(tmp_path
     (tmp_path / "pipeline.yaml").write_text(MINIMAL_PIPELINE.replace("kind: test", "kind: lint"))
     result = runner.invoke(main, ["-C", str(tmp_path), "plan"])
     assert result.exit_code == 2 and "lint" in result.output
+
+
+def test_the_shared_library_names_no_step_kind():
+    """The library reads stage/repeatable/expects_tests/gets_run_bundle from the plan data: a kind compared by
+    name in Groovy would be a second copy of the registry."""
+    from tests.conftest import REPO
+
+    offenders = [f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+                 for path in sorted((REPO / "library").rglob("*.groovy"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if re.search(r"\bkind\s*[!=]=|==\s*'(build|test|publish)'", line)]
+    assert offenders == [], "read a plan-data field (pipelinegen/step_kinds.py) instead"

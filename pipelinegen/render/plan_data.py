@@ -17,7 +17,7 @@ from pipelinegen.model.outcome import outcome_data
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell
 from pipelinegen.plan.expand import cell_universe
-from pipelinegen.step_kinds import repeatable, stage_of
+from pipelinegen.step_kinds import plan_fields
 
 PLAN_DATA_FORMAT = 2  # 2: cells name their agent label by key into "labels"
 RESULTS_ROOT = "ci-results"
@@ -53,8 +53,7 @@ def step_data(pipeline: Pipeline, step: Step) -> dict:
         "name": step.name,
         "kind": step.kind,
         # what the kind means, as data (pipelinegen/step_kinds.py): the library names no kind
-        "stage": stage_of(step.kind, step.build_once),
-        "repeatable": repeatable(step.kind),
+        **plan_fields(step.kind, step.build_once),
         "axes": list(step.axes),
         "always": step.always,
         "build_once": step.build_once,

@@ -52,6 +52,7 @@ from pipelinegen.run.workspace import (
     prepare_checkout,
     unstash,
 )
+from pipelinegen.step_kinds import STEP_KINDS
 
 SUMMARY_INTERVAL_S = 1.0
 _INFRA_SIGNATURE = re.compile("|".join(f"(?:{s})" for s in INFRA_SIGNATURES))
@@ -430,7 +431,7 @@ class Executor:
             tests_failed=result.tests.failed,
             results_readable=not unreadable,
             infra_signature=result.returncode not in (0, None) and _has_infra_signature(log_path),
-            expects_tests=cell.kind == "test" and bool(cell.results),
+            expects_tests=STEP_KINDS[cell.kind].expects_tests and bool(cell.results),
         )
         outcome, reason = classify(observed)
         result.outcome = outcome

@@ -194,14 +194,14 @@ Map runOnNode(Map cell, int attempt, List records, Map rule) {
         for (String dependency : cell.depends_on) {
             unstash(dependency)
         }
-        if (cell.kind == 'publish') {
+        if (cell.gets_run_bundle) {
             unstash('pipelinegen-bundle')  // the run's bundle, made by the summary stage: $PIPELINEGEN_BUNDLE
         }
         writeFile(file: '.pipelinegen/run-cell.sh', text: libraryResource('pipelinegen/run-cell.sh'))
         writeFile(file: '.pipelinegen/collect-results.sh', text: libraryResource('pipelinegen/collect-results.sh'))
         withEnv(cell.env + ['PIPELINEGEN_ATTEMPT=' + attempt, 'PIPELINEGEN_COLLECT=' + cell.collect_patterns.join('\n'),
                             'PIPELINEGEN_INFRA_SIGNATURES=' + rule.infra_signatures.join('\n'),
-                            'PIPELINEGEN_BUNDLE=' + (cell.kind == 'publish' ? pipelinegenPlan.data().results_root + '/bundle.tar.zst' : '')]) {
+                            'PIPELINEGEN_BUNDLE=' + (cell.gets_run_bundle ? pipelinegenPlan.data().results_root + '/bundle.tar.zst' : '')]) {
             try {
                 timeout(time: cell.timeout_minutes as int, unit: 'MINUTES') {
                     exitCode = sh(label: cell.name, script: 'bash .pipelinegen/run-cell.sh', returnStatus: true) as Integer
@@ -214,7 +214,7 @@ Map runOnNode(Map cell, int attempt, List records, Map rule) {
     } finally {
         Map outcome = classifyOutcome(rule, exitCode, tests.total as int, tests.failed as int, tests.readable as boolean,
                                       exitCode != null && fileExists("${cell.results_dir}/infra-signature.txt"),
-                                      cell.kind == 'test' && !cell.junit_patterns.isEmpty())
+                                      cell.expects_tests && !cell.junit_patterns.isEmpty())
         Map record = statusRecord(cell, attempt, env.NODE_NAME ?: '', started, exitCode, outcome, rule)
         record.commit = commit
         records.add(record)

@@ -19,7 +19,7 @@ from pipelinegen.validate.execution import SimulatedAgent
 from tests.jenkins_double import JenkinsDouble
 from tests.jenkins_double.executing import ExecutingBuilds
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "sample-project"
 USER, TOKEN = "alice", "s3cret-token"
 AGENTS = tuple(SimulatedAgent(f"{size}-{n}", (f"sample-amd64-{size}",)) for size in ("small", "medium") for n in (1, 2))
