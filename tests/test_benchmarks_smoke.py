@@ -22,7 +22,7 @@ HELPERS = {"corpus.py", "measure.py"}  # imported by the benchmarks, run through
 EXPECTED = {
     "compile.py": ([], "render generated/"),
     "deploy_driver.py": ([], "artifacts/s"),
-    "history.py": ([], "flaky --json"),
+    "history.py": ([], "flaky --format json"),
     "history_import.py": ([], "import / anchor"),
     "ingest.py": ([], "collect / bare"),
     "lint.py": ([], "engine only"),
