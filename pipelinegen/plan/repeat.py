@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from pipelinegen.model.pipeline import Pipeline, RepeatSpec
+from pipelinegen.errors import PipelineError
+from pipelinegen.model.pipeline import Pipeline, RepeatSettings, RepeatSpec
 from pipelinegen.plan.cell import Cell, Parameters, cell_id_from_name
+from pipelinegen.schema import pipeline_schema
 from pipelinegen.step_kinds import repeatable
 
 TRUE_WORDS = ("true", "yes", "1", "on")
@@ -37,12 +39,24 @@ class RepeatMode:
     replaces_normal_cells: bool  # job-parameter repeats replace the selected steps' test cells
 
 
+def _repeat_count(given: str | None, settings: RepeatSettings) -> int:
+    """The job parameter's repeat count: a whole number within the schema's bound of repeat counts."""
+    if not given:
+        return settings.default_count
+    limit = pipeline_schema()["properties"]["repeat"]["properties"]["default_count"]["maximum"]
+    text = str(given).strip()
+    if not text.isdigit() or not 1 <= int(text[:12]) <= limit:
+        raise PipelineError.single("<parameters>", None, f"{settings.count_parameter}={text[:40]!r} is not a repeat count",
+                                   hint=f"give a whole number from 1 to {limit}")
+    return int(text)
+
+
 def repeat_mode(pipeline: Pipeline, parameters: Parameters, selected_steps: set[str]) -> RepeatMode:
     extra = dict(parameters.extra)
     settings = pipeline.repeat
     regexp = extra.get(settings.test_regex_parameter, "")
     if regexp:
-        count = int(extra.get(settings.count_parameter) or settings.default_count)
+        count = _repeat_count(extra.get(settings.count_parameter), settings)
         stop = extra.get(settings.stop_on_failure_parameter, "true").lower() in TRUE_WORDS
         specs = tuple(
             RepeatSpec(step=s.name, tests=regexp, count=count, stop_on_failure=stop, machines=min(s.splits, count))
