@@ -220,9 +220,10 @@ def iter_members(path: Path) -> Iterator[tuple[str, BinaryIO]]:
             with tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo) as tar:
                 seen: set[str] = set()
                 for info in tar:
-                    if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                    if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or info.sparse is not None:
                         kind = ("a symlink" if info.issym() else "a hard link" if info.islnk() else
-                                "a directory" if info.isdir() else "a device or special file")
+                                "a directory" if info.isdir() else "a sparse file" if info.sparse is not None else
+                                "a device or special file")
                         raise CorruptArchive(f"{path}: member {info.name!r} is {kind}; a bundle holds regular "
                                              f"files only")
                     problem = _name_problem(info.name)

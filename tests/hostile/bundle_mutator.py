@@ -202,6 +202,18 @@ def _gnu_sparse(members: Members, tmp: Path) -> bytes:
                                                                   tarfile.CONTTYPE))))
 
 
+def _pax_sparse(members: Members, tmp: Path) -> bytes:
+    """A GNU sparse 1.0 member (pax headers): 1 KiB in the archive, 3 GiB once expanded."""
+    def add(tar: tarfile.TarFile) -> None:
+        info = _info("cells/unit_1of1/logs/sparse.log")
+        info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0",
+                            "GNU.sparse.name": "cells/unit_1of1/logs/sparse.log", "GNU.sparse.realsize": str(3 << 30)}
+        body = b"1\n0\n512\n".ljust(512, b"\0") + b"x" * 512
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    return zstd(tar_bytes(members, add))
+
+
 SHAPES: dict[str, Callable[[Members, Path], bytes]] = {
     "symlink member": _special(tarfile.SYMTYPE, link="/etc/passwd"),
     "symlink over a listed member": _special(tarfile.SYMTYPE, name="cells/unit_1of1/logs/x.log", link="../junit.xml"),
@@ -211,6 +223,7 @@ SHAPES: dict[str, Callable[[Members, Path], bytes]] = {
     "fifo member": _special(tarfile.FIFOTYPE),
     "directory member": _special(tarfile.DIRTYPE, name="cells/unit_1of1/"),
     "contiguous-file member": _gnu_sparse,
+    "pax sparse member": _pax_sparse,
     "duplicated attestation": _duplicate(ATTESTATION),
     "duplicated signature": _duplicate(SIGNATURE),
     "duplicated manifest": _duplicate(MANIFEST),
