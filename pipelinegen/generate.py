@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipelinegen.errors import PipelineError
 from pipelinegen.escape import shell_quote
-from pipelinegen.fsutil import atomic_write_bytes
+from pipelinegen.fsutil import atomic_write_bytes, inside
 from pipelinegen.load.discovery import (
     GENERATED_DIR,
     OVERLAYS_FILE,
@@ -78,7 +78,11 @@ def _previous_files(out_dir: Path) -> list[str]:
     listing = out_dir / FILE_LIST
     if not listing.is_file():
         return []
-    return [line for line in listing.read_text(encoding="utf-8").splitlines() if line and ".." not in line]
+    # The list is committed, so any branch can edit it: only plain relative names that stay inside out_dir
+    # (no absolute path, no '..', no symlink out) are ever deleted.
+    text = listing.read_bytes()[: 1 << 20].decode("utf-8", "replace")
+    return [line for line in text.splitlines()
+            if line and ".." not in line and not line.startswith("/") and inside(out_dir, line) is not None]
 
 
 def check(files: dict[str, bytes], out_dir: Path, max_diff_lines: int = 200) -> Staleness:
@@ -113,6 +117,13 @@ def check(files: dict[str, bytes], out_dir: Path, max_diff_lines: int = 200) -> 
 
 def write(files: dict[str, bytes], out_dir: Path) -> list[str]:
     """Write what changed (atomically), remove what compile no longer produces; the paths touched."""
+    if out_dir.is_symlink():  # a branch could commit generated -> $HOME and list files there for removal
+        raise PipelineError.single(str(out_dir), None, "is a symlink: compile writes and removes files only in a real directory",
+                                   hint=f"remove the symlink {out_dir} (or give --output a real directory)")
+    escaping = [relative for relative in files if inside(out_dir, relative) is None]
+    if escaping:  # e.g. a committed generated/library that is a symlink to another directory
+        raise PipelineError.single(str(out_dir / escaping[0]), None, "leads outside the output directory (a symlink?)",
+                                   hint=f"remove the symlink in {out_dir}; compile writes only real files under it")
     touched = []
     for name in _previous_files(out_dir):
         if name not in files and (out_dir / name).is_file():

@@ -3,6 +3,7 @@ Each is refused at load with FILE:LINE, and `validate` reports it; one generator
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,40 @@ def test_any_directory_is_accepted_only_if_it_stays_inside(tmp_path_factory, dir
     root = Path("/work-copy")
     resolved = (root / directory).resolve()
     assert directory and not directory.startswith(("/", "-", "~")) and (resolved == root or root in resolved.parents)
+
+
+def _compiled(tmp_path: Path) -> Path:
+    project = write_project(tmp_path / "p")
+    assert run_cli(["compile"], project).returncode == 0
+    return project
+
+
+def test_a_committed_file_list_cannot_make_compile_delete_outside_generated(tmp_path: Path):
+    """generated/.pipelinegen-files is committed: names in it that leave generated/ are never removed."""
+    project = _compiled(tmp_path)
+    victim, inner = tmp_path / "victim.txt", project / "victim.txt"
+    victim.write_text("keep"), inner.write_text("keep")
+    (project / "generated" / "sneaky").symlink_to(tmp_path)
+    listing = project / "generated" / ".pipelinegen-files"
+    listing.write_text(listing.read_text() + f"{victim}\n../victim.txt\nsneaky/victim.txt\n")
+    (project / "pipeline.yaml").write_text((project / "pipeline.yaml").read_text().replace("quick", "quicker"))
+    run_cli(["compile"], project)
+    assert victim.read_text() == "keep" and inner.read_text() == "keep"
+
+
+@pytest.mark.parametrize("link", ["generated", "generated/library"])
+def test_compile_never_writes_through_a_committed_symlink(link: str, tmp_path: Path):
+    project = _compiled(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = project / link
+    shutil.rmtree(target)
+    target.symlink_to(elsewhere)
+    run = run_cli(["compile"], project)
+    assert_clean_refusal_without_line(run)
+    assert list(elsewhere.iterdir()) == []
+
+
+def assert_clean_refusal_without_line(run) -> None:
+    assert "Traceback" not in run.stderr and run.returncode == 2, run.stderr
+    assert "symlink" in run.stderr
