@@ -17,6 +17,7 @@ from pathlib import Path
 from pipelinegen import __version__
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.escape import groovy_comment
+from pipelinegen.fsutil import inside
 from pipelinegen.model.pipeline import Pipeline
 from pipelinegen.render.plan_data import render_plan_json
 
@@ -71,6 +72,10 @@ def render_library(pipeline: Pipeline, project_dir: Path) -> dict[str, bytes]:
     source_dir = library_sources(project_dir)
     files: dict[str, bytes] = {}
     for relative, entry in sorted(_walk(source_dir)):
+        if isinstance(source_dir, Path) and inside(source_dir, relative) is None:
+            # a checkout's own library/ holding a symlink to e.g. ~/.ssh/id_rsa would copy it into generated/
+            raise PipelineError.single(str(source_dir / relative), None, "is a symlink leading outside library/",
+                                       hint="replace it with the file itself")
         text = entry.read_text(encoding="utf-8")
         if relative.endswith(".groovy"):
             text = HEADER.format(version=__version__, source=groovy_comment(f"library/{relative}")) + text

@@ -125,3 +125,14 @@ def test_compile_never_writes_through_a_committed_symlink(link: str, tmp_path: P
 def assert_clean_refusal_without_line(run) -> None:
     assert "Traceback" not in run.stderr and run.returncode == 2, run.stderr
     assert "symlink" in run.stderr
+
+
+def test_a_forks_library_symlink_to_a_secret_is_not_compiled_into_generated(tmp_path: Path):
+    project = write_project(tmp_path / "p")
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY")
+    shutil.copytree(Path(__file__).parents[2] / "library", project / "library")
+    (project / "library" / "resources" / "stolen.txt").symlink_to(secret)
+    run = run_cli(["compile"], project)
+    assert run.returncode == 2 and "symlink leading outside library/" in run.stderr, run.stderr
+    assert not (project / "generated").exists()
