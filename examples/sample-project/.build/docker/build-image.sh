@@ -21,7 +21,7 @@ if [ "$have" = "$key" ]; then
   exit 0
 fi
 echo "build-image.sh: building $image from $base (JDK $jdk, key $key)"
-DOCKER_BUILDKIT=0 docker build --network host --build-arg "BASE=$base" --build-arg "JDK=$jdk" \
+DOCKER_BUILDKIT=0 docker build --force-rm --network host --build-arg "BASE=$base" --build-arg "JDK=$jdk" \
   --label "org.pipelinegen.key=$key" -t "$image" "$here"
 # the image this one replaced is now untagged: drop it (only images built by this script carry the label)
 docker image prune -f --filter "label=org.pipelinegen.key" >/dev/null
