@@ -85,8 +85,14 @@ def _cells(bundle: Path) -> dict[str, tuple]:
             for c in read_bundle(bundle).manifest["cells"]}
 
 
-def test_the_bundle_jenkins_builds_is_certified_and_equals_the_local_runs(project: Path, tmp_path: Path):
-    done, result, out, _ = _test_on_double(project, tmp_path, "main")
+@pytest.fixture(scope="module")
+def main_build(project: Path, tmp_path_factory):
+    """test-on-clone of branch main on the double (one build, shared by the tests that read it)."""
+    return _test_on_double(project, tmp_path_factory.mktemp("main-build"), "main")
+
+
+def test_the_bundle_jenkins_builds_is_certified_and_equals_the_local_runs(project: Path, main_build, tmp_path: Path):
+    done, result, out, _ = main_build
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert result.result == "SUCCESS" and result.ok, result.bug_findings()
     bundle = out / "artifacts" / "ci-results" / "bundle.tar.zst"
@@ -125,10 +131,10 @@ def test_a_failing_test_is_unstable_and_a_killed_cell_is_retried_on_another_agen
     assert verify.returncode == 1 and "CalculatorTest" in verify.stdout
 
 
-def test_an_aborted_builds_bundle_names_the_cells_that_never_ran(project: Path, tmp_path: Path):
+def test_an_aborted_builds_bundle_names_the_cells_that_never_ran(project: Path, main_build, tmp_path: Path):
     """What the summary assembles after an abort (post { aborted }): plan.json complete=false and a cell with
     no results. `results collect` marks the bundle incomplete; verify names the missing cell."""
-    done, _, _, root = _test_on_double(project, tmp_path, "main")
+    done, _, _, root = main_build
     assert done.returncode == 0
     results = tmp_path / "ci-results"
     shutil.copytree(root / "archive" / "ci-results", results)
