@@ -101,7 +101,8 @@ def test_the_bundle_jenkins_builds_is_certified_and_equals_the_local_runs(projec
     assert (out / "artifacts" / "ci-results" / "TEST-merged.xml").is_file()
     assert "artifact/ci-results/ci_summary.html" in result.description  # linked from the build description
     sha = _git(project, "rev-parse", "main")
-    verify = _pipelinegen("results", "verify", str(bundle), "--commit", sha, cwd=project)
+    # the summary recorded the pipeline identity of that commit: verify checks the definition and every planned cell
+    verify = _pipelinegen("results", "verify", str(bundle), "--commit", sha, "--pipeline", "pipeline.yaml", cwd=project)
     assert verify.returncode == 0 and f"CERTIFIED: {sha}" in verify.stdout, verify.stdout
     manifest = read_bundle(bundle).manifest
     assert manifest["producer"]["kind"] == "jenkins" and manifest["producer"]["url"].startswith("http://127.0.0.1:")

@@ -23,7 +23,16 @@ else
   fi
 fi
 echo "pipelinegen: summary with $("$pg" --version)"
-# the commit the cells checked out (every status record of a cell that ran names it)
-commit="$(sed -n 's/.*"commit":"\([0-9a-f]\{7,64\}\)".*/\1/p' "$root"/*/status-*.json 2>/dev/null | head -n 1 || true)"
-"$pg" results collect "$root" --commit "${commit:-0000000}" --producer-kind jenkins -o "$root/bundle.tar.zst"
+# the commit: the summary's own checkout ($PIPELINEGEN_COMMIT), else the one the cells' status records name
+commit="${PIPELINEGEN_COMMIT:-}"
+if [ -z "$commit" ]; then
+  commit="$(sed -n 's/.*"commit":"\([0-9a-f]\{7,64\}\)".*/\1/p' "$root"/*/status-*.json 2>/dev/null | head -n 1 || true)"
+fi
+# the pipeline definition of that commit: the bundle records its identity (results verify --pipeline)
+identity=()
+if [ -n "${PIPELINEGEN_SOURCE:-}" ] && [ -f "$PIPELINEGEN_SOURCE/pipeline.yaml" ]; then
+  identity=(--pipeline "$PIPELINEGEN_SOURCE/pipeline.yaml")
+fi
+"$pg" results collect "$root" --commit "${commit:-0000000}" --producer-kind jenkins ${identity[@]+"${identity[@]}"} \
+  -o "$root/bundle.tar.zst"
 "$pg" results summary "$root/bundle.tar.zst" --html "$root/ci_summary.html" --junit "$root/TEST-merged.xml"

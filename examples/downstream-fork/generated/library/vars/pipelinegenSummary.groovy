@@ -25,6 +25,12 @@ void call(boolean aborted = false) {
     List missing = []
     node(summaryLabel(selection.cells)) {
         deleteDir()
+        String commit = ''
+        dir('.pipelinegen/source') {
+            // the project at the commit the cells built: pipeline.yaml + generated/ give the bundle its
+            // pipeline identity, so `results verify --pipeline pipeline.yaml` checks the run's definition
+            commit = pipelinegenCells.checkoutProject()
+        }
         for (Map cell : selection.cells) {
             refs.add([id: cell.id, name: cell.name, step: cell.step, axes: cell.axes, split: cell.split, splits: cell.splits])
             String blocker = failedDependency(cell, failedBuilds)
@@ -59,7 +65,8 @@ void call(boolean aborted = false) {
             reason: complete ? '' : (aborted ? 'the build was aborted' : "${missing.size()} cell(s) never ran").toString()]))
         writeFile(file: '.pipelinegen/summarise.sh', text: libraryResource('pipelinegen/summarise.sh'))
         withEnv(['PIPELINEGEN_VERSION=' + (data.generator as String).replace('pipelinegen ', ''),
-                 'PIPELINEGEN_RESULTS_ROOT=' + root]) {
+                 'PIPELINEGEN_RESULTS_ROOT=' + root, 'PIPELINEGEN_COMMIT=' + commit,
+                 'PIPELINEGEN_SOURCE=.pipelinegen/source']) {
             sh(label: 'pipelinegen results collect + summary', script: 'bash .pipelinegen/summarise.sh')
         }
         archiveArtifacts(artifacts: "${root}/plan.json,${root}/bundle.tar.zst,${root}/ci_summary.html," +
