@@ -135,7 +135,7 @@ def _pytest(rng: random.Random, index: int, file_bytes: int) -> str:
             body = (f'<testcase classname="{cls}" name="{name}" time="12.0"><failure message="AssertionError: '
                     f'assert 1 == 2">def {name[:-8]}(self):\n&gt;       assert 1 == 2\nE       assert 1 == 2\n'
                     f'</failure><error message="failed on teardown">ccmlib.node.NodeError: node1 died</error>'
-                    f"<system-out>{LOG_LINE * 20}</system-out></testcase>")
+                    f"<system-out><![CDATA[{LOG_LINE * 20}]]></system-out></testcase>")
         elif roll < 0.05:
             body = f'<testcase classname="{cls}" name="{name}" time="0.0"><skipped type="pytest.xfail" message="known"/></testcase>'
         else:

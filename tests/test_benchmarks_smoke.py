@@ -47,3 +47,17 @@ def test_benchmark_runs_at_smoke_size(script: str, tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{script} --smoke failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert fragment in proc.stdout, proc.stdout[-3000:]
+
+
+def test_every_corpus_shape_is_well_formed_junit(tmp_path: Path) -> None:
+    from lxml import etree
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from corpus import SHAPES, generate
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    for shape in SHAPES:
+        files = generate(tmp_path / shape, 0.3, shape)
+        cases = sum(len(etree.parse(str(f)).findall(".//testcase")) for f in files)
+        assert cases > 20, shape
