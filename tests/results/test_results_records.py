@@ -162,3 +162,36 @@ def test_history_ingest_reads_records_and_refuses_edited_ones(tmp_path):
         assert store.ingest_bundle(out)
         stats = store.stats()
         assert (stats["runs"], stats["executions"], stats["non_passing"]) == (1, 5, 4)
+
+
+def test_history_ingest_reads_a_bundle_written_before_records_existed(tmp_path):
+    import json
+
+    from pipelinegen.analysis.history import HistoryStore
+    from pipelinegen.fsutil import sha256_bytes
+    from pipelinegen.results import attest
+
+    out = tmp_path / "b.tar.zst"
+    with _writer(out) as writer:
+        writer.add_cell(SPLITS[0], status="passed", junit=[_junit(tmp_path, "s1", NASTY_JUNIT)])
+    records = f"cells/{SPLITS[0].id}/records.tsv"
+
+    def as_an_old_producer_wrote_it(members):
+        # No records member, no "records" key; digests and attestation made again, as that producer did.
+        del members[records]
+        manifest = json.loads(members["manifest.json"])
+        for cell in manifest["cells"]:
+            cell.pop("records", None)
+        members["manifest.json"] = json.dumps(manifest, sort_keys=True).encode()
+        members["digests.sha256"] = "".join(
+            f"{sha256_bytes(members[name])}  {name}\n" for name in sorted(members)
+            if name not in ("digests.sha256", "attestation.intoto.json")).encode()
+        members["attestation.intoto.json"] = json.dumps(attest.statement(
+            manifest, sha256_bytes(members["manifest.json"]), sha256_bytes(members["digests.sha256"]))).encode()
+
+    old = _rewrite(out, tmp_path / "old", as_an_old_producer_wrote_it)
+    assert records not in {name for name, _ in archive.iter_members(old)}
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        assert store.ingest_bundle(old)
+        stats = store.stats()
+        assert (stats["runs"], stats["executions"], stats["non_passing"]) == (1, 5, 4)
