@@ -172,8 +172,8 @@ def _window_options(f):
 @click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here.")
 @options.format_option("text", "json", help="json: the whole report.")
 @click.option("--json-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
-@click.option("--kind", type=click.Choice(["test", "code", "infra", "all"]), default="all", show_default=True,
-              help="Which verdicts to list in the text output.")
+@options.renamed_option("--verdict", dest="kind", old=("--kind",), type=click.Choice(["test", "code", "infra", "all"]),
+                        default="all", show_default=True, help="Which verdicts to list in the text output.")
 @click.pass_context
 def flaky(ctx: click.Context, db: Path, branch: str | None, since: str | None, signatures: tuple[Path, ...],
           html: Path | None, fmt: str, json_file: Path | None, kind: str) -> None:
@@ -233,7 +233,7 @@ def _print_report(report: flaky_mod.FlakyReport, kind: str) -> None:
         if t.evidence:
             click.echo(f"{'':16} {t.evidence[0]}")
     if hidden:
-        click.echo(f"... and {_count(hidden, 'test')} that failed only for infra reasons (list them with --kind infra)")
+        click.echo(f"... and {_count(hidden, 'test')} that failed only for infra reasons (list them with --verdict infra)")
     if shown:
         click.echo("NEEDED: runs on one commit that show a failure with 95 % probability at the observed rate "
                    "(also: passes in a row needed to trust a fix).")

@@ -13,7 +13,7 @@ import pytest
 from pipelinegen.cli import COMMANDS, main
 from pipelinegen.cli.options import HISTORY_DB_ENV, output_option, renamed_option
 
-OLD_SPELLINGS = {"--json", "--history", "--out", "--plan-json", "--download-results"}
+OLD_SPELLINGS = {"--json", "--history", "--out", "--plan-json", "--download-results", "--kind"}
 
 
 def _every_command() -> list[tuple[str, click.Command]]:
@@ -93,3 +93,11 @@ def test_an_old_output_spelling_lands_where_the_new_one_does(runner, tmp_path):
     both = runner.invoke(command, ["-o", "b", "--out", "a"])
     assert both.exit_code == 2 and "give it once" in both.output
     assert "--out " not in runner.invoke(command, ["--help"]).output
+
+
+def test_flaky_filters_by_verdict_and_still_takes_kind(tmp_path, runner):
+    # "kind" is a step's kind; a flaky test has a verdict. Both spellings reach the same filter.
+    for spelling in ("--verdict", "--kind"):
+        result = runner.invoke(main, ["flaky", "--db", str(tmp_path / "none.db"), spelling, "infra"])
+        assert result.exit_code == 2 and "no history DB here" in result.output, result.output
+    assert runner.invoke(main, ["flaky", spelling, "bogus"]).exit_code == 2
