@@ -364,7 +364,11 @@ class Executor:
             result.ended = time.time()
             if not (cell.build_once and result.status == PASSED) and not self.options.keep_work:
                 # here, not in the main loop: removing a big checkout must not delay starting the next cells
-                shutil.rmtree(workdir, ignore_errors=True)
+                try:  # never outside the run's work directory, whatever the cell id says
+                    shutil.rmtree(confined(self.work, workdir.relative_to(self.work), "cell working copy"),
+                                  ignore_errors=True)
+                except (WorkspaceError, ValueError):
+                    pass
             self.events.put(_Done(cell=cell, result=result, passed_tests=passed_tests, workdir=workdir))
 
     def _attempt(self, running: _Running, workdir: Path, result: AttemptResult) -> set[str]:

@@ -378,3 +378,16 @@ def test_one_ctrl_c_ends_the_run_cleanly(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["complete"] is False and summary["status"] == "interrupted"
     assert not any(alive(pid) for pid in found)
+
+
+@pytest.mark.parametrize("cell_id", ["../../victim", "../victim", "a/../../victim"])
+def test_a_cell_id_that_is_a_path_deletes_and_writes_nothing_outside(cell_id, tmp_path):
+    """Plan cell ids are plain names; one built by API that is not must not steer rmtree or the log."""
+    victim = tmp_path / "victim"
+    (victim / "attempt-1").mkdir(parents=True)
+    (victim / "attempt-1" / "keep.txt").write_text("keep\n")
+    (tmp_path / "work" / "a").mkdir(parents=True)  # so that work/../victim resolves
+    summary, cells, out = _run(tmp_path, make_cell(cell_id, "true"))
+    assert (victim / "attempt-1" / "keep.txt").read_text() == "keep\n"
+    assert cells[cell_id].status == "error" and summary.exit_code == 2
+    assert not list(tmp_path.glob("*.log")) and not (tmp_path / "victim" / "attempt-1.log").exists()
