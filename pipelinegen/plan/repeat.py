@@ -39,13 +39,19 @@ class RepeatMode:
     replaces_normal_cells: bool  # job-parameter repeats replace the selected steps' test cells
 
 
+def repeat_count_limit() -> int:
+    """The largest repeat count: the schema's bound of repeat counts (the library gets it in its plan data)."""
+    return pipeline_schema()["properties"]["repeat"]["properties"]["default_count"]["maximum"]
+
+
 def _repeat_count(given: str | None, settings: RepeatSettings) -> int:
-    """The job parameter's repeat count: a whole number within the schema's bound of repeat counts."""
+    """The job parameter's repeat count: ASCII digits within 1..repeat_count_limit(); the library's
+    pipelinegenPlan applies the same rule (tests/validate/test_validate_harness.py holds them equal)."""
     if not given:
         return settings.default_count
-    limit = pipeline_schema()["properties"]["repeat"]["properties"]["default_count"]["maximum"]
+    limit = repeat_count_limit()
     text = str(given).strip()
-    if not text.isdigit() or not 1 <= int(text[:12]) <= limit:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not 1 <= int(text) <= limit:
         raise PipelineError.single("<parameters>", None, f"{settings.count_parameter}={text[:40]!r} is not a repeat count",
                                    hint=f"give a whole number from 1 to {limit}")
     return int(text)

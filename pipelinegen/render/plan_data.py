@@ -17,6 +17,7 @@ from pipelinegen.model.outcome import outcome_data
 from pipelinegen.model.pipeline import Pipeline, Step
 from pipelinegen.plan.cell import Cell
 from pipelinegen.plan.expand import cell_universe
+from pipelinegen.plan.repeat import repeat_count_limit
 from pipelinegen.step_kinds import plan_fields
 
 PLAN_DATA_FORMAT = 2  # 2: cells name their agent label by key into "labels"
@@ -109,6 +110,7 @@ def plan_data(pipeline: Pipeline) -> dict:
             "count_parameter": pipeline.repeat.count_parameter,
             "stop_on_failure_parameter": pipeline.repeat.stop_on_failure_parameter,
             "default_count": pipeline.repeat.default_count,
+            "max_count": repeat_count_limit(),
         },
         "repeats": [
             {"step": r.step, "tests": r.tests, "count": r.count, "stop_on_failure": r.stop_on_failure, "machines": r.machines}

@@ -14,6 +14,8 @@ from pipelinegen.validate.execution import HarnessRun, run_harness
 from tests.validate_helpers import REPO, compile_into
 
 pytestmark = pytest.mark.slow
+# Refused by plan/repeat.py and by the library alike: the Jenkins job must not accept what `plan` refuses.
+BAD_REPEAT_COUNTS = ("-5", "0", "20000", "abc", "1e3", "\u0663", "1234567890123")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +32,10 @@ def project(tmp_path_factory):
         HarnessRun("bad jdk", differential.job_params(pipeline, Parameters(profile="packaging", jdk="8"))),
         HarnessRun("undeclared parameter", {"profile": "packaging", "no_such_parameter": "x"}),
         HarnessRun("unknown profile choice", {"profile": "nightly"}),
+        *[HarnessRun(f"repeat count {count!r}", differential.job_params(pipeline, Parameters(
+            profile="skinny", jdk="11", extra=(("repeat_test_regex", "CompactionTest"),
+                                               ("repeated_tests_count", count)))))
+          for count in BAD_REPEAT_COUNTS],
     ]
     results = run_harness(differential.harness_runs(pipeline, cases) + extra, jenkinsfile, checkout)
     by_name = {r.name: r for r in results}
@@ -142,6 +148,17 @@ def test_parameters_pipelinegen_rejects_fail_the_build_in_init(project):
     assert run.cells() == [] and run.result == "FAILURE"
     assert differential.compare("bad jdk", plan, run) == []
     assert any("jdk='8' is not one of" in (e.get("text") or "") for e in run.events if e["type"] == "error")
+
+
+@pytest.mark.parametrize("count", BAD_REPEAT_COUNTS)
+def test_a_bad_repeat_count_fails_the_build_as_plan_refuses_it(project, count):
+    pipeline, _, results = project
+    run = results[f"repeat count {count!r}"]
+    plan = differential.python_plan(pipeline, Parameters(profile="skinny", jdk="11", extra=(
+        ("repeat_test_regex", "CompactionTest"), ("repeated_tests_count", count))))
+    assert isinstance(plan, Exception), count
+    assert run.cells() == [] and run.result == "FAILURE"
+    assert any("is not a repeat count" in (e.get("text") or "") for e in run.events if e["type"] == "error")
 
 
 def test_undeclared_parameters_and_illegal_choices_are_reported(project):

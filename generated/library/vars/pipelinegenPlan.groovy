@@ -198,8 +198,18 @@ static Map selectCells(Map data, Map jobParams) {
     String repeatRegexp = (jobParams[data.repeat.test_regex_parameter] ?: '') as String
     if (repeatRegexp != '') {
         replacesNormalCells = true
-        String countText = (jobParams[data.repeat.count_parameter] ?: '') as String
-        int count = countText == '' ? (data.repeat.default_count as int) : Integer.parseInt(countText.trim())
+        // the same rule as plan/repeat.py _repeat_count: ASCII digits, 1..max_count (the schema's bound)
+        String countText = ((jobParams[data.repeat.count_parameter] ?: '') as String).trim()
+        int count = data.repeat.default_count as int
+        if (countText != '') {
+            boolean digits = countText ==~ /[0-9]{1,12}/
+            long asked = digits ? Long.parseLong(countText) : 0L
+            if (!digits || asked < 1 || asked > (data.repeat.max_count as long)) {
+                return [cells: [], postCommit: postCommit,
+                        error: "${data.repeat.count_parameter}='${countText}' is not a repeat count: give a whole number from 1 to ${data.repeat.max_count}".toString()]
+            }
+            count = asked as int
+        }
         // a booleanParam arrives as Boolean false: `false ?: 'true'` would turn an unticked box into 'true'
         Object stopValue = jobParams[data.repeat.stop_on_failure_parameter]
         String stopText = stopValue == null || stopValue == '' ? 'true' : stopValue as String
