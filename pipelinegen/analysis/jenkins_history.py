@@ -123,8 +123,7 @@ def _duration(value: object) -> float:
     return seconds if 0.0 <= seconds < 1e7 else 0.0
 
 
-def report_testcases(report: Mapping, cells_by_name: Mapping[str, Cell],
-                     unknown_step: str = "") -> Iterator[tuple[CellKey | None, TestCaseResult]]:
+def report_testcases(report: Mapping, cells_by_name: Mapping[str, Cell]) -> Iterator[tuple[CellKey | None, TestCaseResult]]:
     """Every case of a testReport document with the cell its suite ran in (None when nothing tells)."""
     suites = report.get("suites") if isinstance(report, Mapping) else None
     for suite in suites if isinstance(suites, list) else []:

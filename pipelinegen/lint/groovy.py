@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -56,7 +57,7 @@ def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
     On a cache miss the groovy run itself leaves the compiled copy behind (same JVM, see ast_dump.groovy),
     so every invocation starts exactly one JVM. The cache key is the dumper's content hash.
     """
-    classes = cache_dir() / f"lint-dumper-{sha256_file(DUMPER)[:16]}"
+    classes = cache_dir() / f"lint-dumper-{dumper_digest()[:16]}"
     lib = Path(groovy).resolve().parent.parent / "lib"
     jars = sorted(lib.glob("groovy-[0-9]*.jar"))[-1:] + sorted(lib.glob("groovy-json*.jar"))[-1:]
     java = Path(env["JAVA_HOME"]) / "bin" / "java"
@@ -72,11 +73,17 @@ def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
     return [groovy, str(DUMPER)]
 
 
+@functools.cache
+def dumper_digest() -> str:
+    """The dumper script's content hash, read once per process (the class cache and the AST cache key use it)."""
+    return sha256_file(DUMPER)
+
+
 def dumper_identity() -> str:
     """What shapes an AST dump besides the file: the dumper script and the Groovy jar it runs on."""
     groovy = shutil.which("groovy") or ""
     jars = sorted((Path(groovy).resolve().parent.parent / "lib").glob("groovy-[0-9]*.jar")) if groovy else []
-    return f"{sha256_file(DUMPER)}:{jars[-1].name if jars else 'no-groovy'}"
+    return f"{dumper_digest()}:{jars[-1].name if jars else 'no-groovy'}"
 
 
 def dump_asts(paths: list[Path]) -> list[dict]:
