@@ -12,6 +12,7 @@
 // normal way (`error`, a failing `sh`), wherever they were caught, with the Groovy file and line.
 
 import groovy.json.JsonOutput
+import groovy.json.JsonSlurper
 import groovy.json.JsonSlurperClassic
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.ast.ClassHelper
@@ -869,6 +870,7 @@ class Harness {
     Map<String, Map> stashes = [:]
     Map<String, String> files = [:]
     static Map<String, Object> jsonCache = [:]
+    static Map<String, String> resourceCache = [:]
     Map<String, Integer> failures = [:]
     Map<String, Integer> testFailures = [:]  // cell id -> how many attempts report a failing test (junit)
     Map<String, Integer> attemptsSeen = [:]
@@ -1295,15 +1297,17 @@ class Harness {
         return [GIT_COMMIT: '0' * 40]
     }
 
-    Map visibleStashes() {
-        Map out = [:]
-        out.putAll(stashes)
+    /** The build's stashes plus those of the parallel branches this code runs in (no copy: every unstash asks). */
+    boolean stashVisible(String name) {
+        if (stashes.containsKey(name)) {
+            return true
+        }
         for (Map f : frames) {
-            if (f.stashes != null) {
-                out.putAll(f.stashes)
+            if (f.stashes != null && ((Map) f.stashes).containsKey(name)) {
+                return true
             }
         }
-        return out
+        return false
     }
 
     Object step_stash(Map a, Closure body) {
@@ -1318,7 +1322,7 @@ class Harness {
 
     Object step_unstash(Map a, Closure body) {
         record([type: 'unstash', name: a.name as String])
-        if (!visibleStashes().containsKey(a.name as String)) {
+        if (!stashVisible(a.name as String)) {
             abort("No such saved stash '${a.name}'")
         }
         return null
@@ -1331,7 +1335,7 @@ class Harness {
         files[a.file as String] = a.text as String
         Map event = [type: 'writeFile', file: a.file as String, bytes: (a.text as String).length()]
         if ((a.file as String).endsWith('.json')) {
-            event.json = new JsonSlurperClassic().parseText(a.text as String)  // a .json file must be JSON
+            event.json = new JsonSlurper().parseText(a.text as String)  // a .json file must be JSON (lazy: only printed)
         }
         record(event)
         return null
@@ -1354,7 +1358,16 @@ class Harness {
         if (!file.isFile()) {
             abort("No such library resource ${a.resource} could be found.")
         }
-        return file.getText('UTF-8')
+        // Read once per JVM while unchanged: every stage reads the half-megabyte plan.json, in every build.
+        String key = "${file.canonicalPath}\u0000${file.lastModified()}\u0000${file.length()}".toString()
+        synchronized (resourceCache) {  // shared by the builds running on other threads
+            String text = resourceCache[key]
+            if (text == null) {
+                text = file.getText('UTF-8')
+                resourceCache[key] = text
+            }
+            return text
+        }
     }
 
     Object step_readJSON(Map a, Closure body) {
@@ -1894,7 +1907,9 @@ class LabelExpression {
 }
 
 /** How many @NonCPS methods are running now (their bodies are wrapped by NonCpsTracker at compile time).
- *  Per thread: builds run on several threads, one build per thread at a time. */
+ *  Per thread: builds run on several threads, one build per thread at a time. Statically compiled: every
+ *  @NonCPS call of every build goes through enter/exit. */
+@groovy.transform.CompileStatic
 class NonCpsDepth {
     static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial({ new int[1] } as java.util.function.Supplier)
     static final ThreadLocal<String> CURRENT = ThreadLocal.withInitial({ '' } as java.util.function.Supplier)

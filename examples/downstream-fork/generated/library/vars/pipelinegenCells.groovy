@@ -10,7 +10,8 @@
 import groovy.json.JsonOutput
 
 void call(String stageName) {
-    List selected = pipelinegenPlan(params)
+    Map selection = pipelinegenPlan.selection(params)
+    List selected = selection.cells
     List cells = []
     for (Map cell : selected) {
         if (stageOf(cell) == stageName) {
@@ -22,7 +23,7 @@ void call(String stageName) {
         return
     }
     Set failedBuilds = new HashSet((env.PIPELINEGEN_FAILED_BUILDS ?: '').tokenize(','))
-    Map rule = pipelinegenPlan.data().outcome
+    Map rule = selection.outcome
     List remaining = new ArrayList(cells)
     while (!remaining.isEmpty()) {
         Map branches = [:]
@@ -201,7 +202,7 @@ Map runOnNode(Map cell, int attempt, List records, Map rule) {
         writeFile(file: '.pipelinegen/collect-results.sh', text: libraryResource('pipelinegen/collect-results.sh'))
         withEnv(cell.env + ['PIPELINEGEN_ATTEMPT=' + attempt, 'PIPELINEGEN_COLLECT=' + cell.collect_patterns.join('\n'),
                             'PIPELINEGEN_INFRA_SIGNATURES=' + rule.infra_signatures.join('\n'),
-                            'PIPELINEGEN_BUNDLE=' + (cell.gets_run_bundle ? pipelinegenPlan.data().results_root + '/bundle.tar.zst' : '')]) {
+                            'PIPELINEGEN_BUNDLE=' + (cell.gets_run_bundle ? cell.results_root + '/bundle.tar.zst' : '')]) {
             try {
                 timeout(time: cell.timeout_minutes as int, unit: 'MINUTES') {
                     exitCode = sh(label: cell.name, script: 'bash .pipelinegen/run-cell.sh', returnStatus: true) as Integer
