@@ -20,7 +20,10 @@ from pipelinegen.plan.expand import cell_universe
 from pipelinegen.plan.repeat import repeat_count_limit
 from pipelinegen.step_kinds import plan_fields
 
-PLAN_DATA_FORMAT = 2  # 2: cells name their agent label by key into "labels"
+PLAN_DATA_FORMAT = 3  # 2: cells name their agent label by key into "labels"; 3: cells are rows of CELL_FIELDS
+# The fields of a cell, in the order of its row in plan.json: trunk has ~1,500 cells and every stage of every build
+# parses them (pipelinegenPlan.parsePlan), so no key is repeated per cell.
+CELL_FIELDS = ("id", "name", "step", "axes", "split", "command", "agent", "depends_on")
 RESULTS_ROOT = "ci-results"
 JENKINS_BUNDLE = "bundle.tar.zst"  # the summary stage's certified bundle, under RESULTS_ROOT (summarise.sh)
 
@@ -35,8 +38,8 @@ def agent_key(pipeline: Pipeline, cell: Cell) -> str:
 
 
 def cell_data(pipeline: Pipeline, cell: Cell) -> dict:
-    """What varies per cell; everything a whole step shares lives once in the step entry."""
-    return {
+    """What varies per cell, by field name; everything a whole step shares lives once in the step entry."""
+    data = {
         "id": cell.id,
         "name": cell.name,
         "step": cell.step,
@@ -46,6 +49,13 @@ def cell_data(pipeline: Pipeline, cell: Cell) -> dict:
         "agent": agent_key(pipeline, cell),  # the library sets cell.label = labels[agent] (pipelinegenPlan.parsePlan)
         "depends_on": list(cell.depends_on),
     }
+    assert tuple(data) == CELL_FIELDS
+    return data
+
+
+def cell_row(pipeline: Pipeline, cell: Cell) -> list:
+    """The cell as plan.json holds it: its values in the order of CELL_FIELDS."""
+    return list(cell_data(pipeline, cell).values())
 
 
 def step_data(pipeline: Pipeline, step: Step) -> dict:
@@ -117,7 +127,8 @@ def plan_data(pipeline: Pipeline) -> dict:
             for r in pipeline.repeats
         ],
         "labels": {agent_key(pipeline, c): c.label for c in cells},
-        "cells": [cell_data(pipeline, c) for c in cells],
+        "cell_fields": list(CELL_FIELDS),
+        "cells": [cell_row(pipeline, c) for c in cells],
     }
 
 

@@ -181,10 +181,10 @@ def groovy_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("jenkins_compat")
     driver = tmp / "driver.groovy"
     driver.write_text(GROOVY_DRIVER, encoding="utf-8")
-    plan = {
+    plan = {  # cells are rows of cell_fields (render/plan_data.py CELL_FIELDS)
         "project": "p",
-        "cells": [{"id": "a", "command": "[[ -d build ]]", "glob": "{step}", "word": "null", "n": 3,
-                   "list": ["[1,2]", "{\"k\": 1}"]}],
+        "cell_fields": ["id", "command", "glob", "word", "n", "list"],
+        "cells": [["a", "[[ -d build ]]", "{step}", "null", 3, ["[1,2]", "{\"k\": 1}"]]],
     }
     plan_file = tmp / "plan.json"
     plan_file.write_text(json.dumps(plan), encoding="utf-8")

@@ -52,15 +52,31 @@ Map data() {
 /** JsonSlurper's lazy maps are not Serializable: they never leave this @NonCPS method (CPS keeps plain copies). */
 @NonCPS
 static Map parsePlan(String text) {
-    Map data = plainJson(new groovy.json.JsonSlurper().parseText(text)) as Map
-    // A cell names its agent label by key (render/plan_data.py agent_key): relabelling a resource class
-    // changes one line of plan.json instead of one line per cell.
-    Map labels = data.labels instanceof Map ? (Map) data.labels : [:]
-    for (Object cell : (List) (data.cells ?: [])) {
-        if (cell instanceof Map && ((Map) cell).containsKey('agent')) {
-            ((Map) cell).label = labels[((Map) cell).agent]
+    Map parsed = (Map) new groovy.json.JsonSlurper().parseText(text)
+    Map data = [:]
+    for (Object key : parsed.keySet()) {
+        if (key != 'cells') {
+            data.put(key.toString(), plainJson(parsed.get(key)))
         }
     }
+    // Cells are rows in the order of cell_fields (render/plan_data.py CELL_FIELDS): ~1,500 cells in trunk's plan
+    // would otherwise repeat every key. A cell names its agent label by key (agent_key): relabelling a resource
+    // class changes one line of plan.json instead of one line per cell.
+    List fields = data.cell_fields instanceof List ? (List) data.cell_fields : []
+    Map labels = data.labels instanceof Map ? (Map) data.labels : [:]
+    List cells = []
+    for (Object row : (List) (parsed.cells ?: [])) {
+        List values = (List) row
+        Map cell = [:]
+        for (int i = 0; i < fields.size(); i++) {
+            cell.put(fields.get(i), plainJson(values.get(i)))
+        }
+        if (cell.containsKey('agent')) {
+            cell.label = labels[cell.agent]
+        }
+        cells.add(cell)
+    }
+    data.cells = cells
     return data
 }
 
@@ -175,19 +191,13 @@ static Map selectCells(Map data, Map jobParams) {
     }
 
     // cells allowed by axes and post-commit, of a wanted or an `always` step
+    Map filters = axisFilters(data, allowedValues)
     Map byId = [:]
     Set chosen = new HashSet()
     for (Map cell : data.cells) {
         byId[cell.id] = cell
         Map step = steps[cell.step]
-        boolean allowed = postCommit || !step.post_commit_only
-        for (int i = 0; i < axes.size(); i++) {
-            String axisName = axes[i].name
-            if (step.axes.contains(axisName) && !allowedValues[axisName].contains(cell.axes[i])) {
-                allowed = false
-            }
-        }
-        if (allowed && (wanted.contains(cell.step) || step.always)) {
+        if ((wanted.contains(cell.step) || step.always) && allowedCell(step, cell, filters, postCommit)) {
             chosen.add(cell.id)
         }
     }
@@ -253,7 +263,7 @@ static Map selectCells(Map data, Map jobParams) {
     }
     for (Map spec : specs) {
         for (Map cell : data.cells) {
-            if (cell.step == spec.step && (cell.split as int) == 1 && allowedCell(data, steps[cell.step], cell, allowedValues, postCommit)) {
+            if (cell.step == spec.step && (cell.split as int) == 1 && allowedCell(steps[cell.step], cell, filters, postCommit)) {
                 cells.addAll(repeatCells(data, steps[cell.step], cell, spec))
             }
         }
@@ -261,14 +271,32 @@ static Map selectCells(Map data, Map jobParams) {
     return [cells: cells, postCommit: postCommit, error: null]
 }
 
+/** Per step name, [axis index, allowed values] of each axis the step varies on: worked out once per selection,
+ *  not once per cell and axis (trunk's plan has ~1,500 cells). */
 @NonCPS
-static boolean allowedCell(Map data, Map step, Map cell, Map allowedValues, boolean postCommit) {
+static Map axisFilters(Map data, Map allowedValues) {
+    Map out = [:]
+    for (Map step : data.steps) {
+        List filters = []
+        for (int i = 0; i < data.axes.size(); i++) {
+            String axisName = data.axes[i].name
+            if (step.axes.contains(axisName)) {
+                filters.add([i, allowedValues[axisName]])
+            }
+        }
+        out[step.name] = filters
+    }
+    return out
+}
+
+@NonCPS
+static boolean allowedCell(Map step, Map cell, Map filters, boolean postCommit) {
     if (step.post_commit_only && !postCommit) {
         return false
     }
-    for (int i = 0; i < data.axes.size(); i++) {
-        String axisName = data.axes[i].name
-        if (step.axes.contains(axisName) && !allowedValues[axisName].contains(cell.axes[i])) {
+    List values = cell.axes
+    for (List filter : (List) filters[step.name]) {
+        if (!((List) filter[1]).contains(values[filter[0] as int])) {
             return false
         }
     }
