@@ -165,29 +165,6 @@ Map dumpFile(String path) {
     return [file: path, statements: module.statementBlock.statements.collect { stmt(it) }, call_methods: callMethods]
 }
 
-// Optional: leave a compiled copy of this script in a cache directory so that the next run can start the JVM
-// on the class directly (about half the start-up CPU) instead of compiling the script again. Done in this
-// same JVM, after the files are dumped; any failure only means no cache.
-void saveCompiledCopy(String source, String target) {
-    def dest = new File(target)
-    if (new File(dest, 'AstDump.class').exists()) {
-        return
-    }
-    def tmp = new File(dest.parentFile, ".${dest.name}.${UUID.randomUUID()}.tmp")
-    try {
-        def config = new CompilerConfiguration()
-        config.targetDirectory = tmp
-        def cu = new CompilationUnit(config)
-        cu.addSource('AstDump.groovy', new File(source).getText('UTF-8'))
-        cu.compile()
-        if (!tmp.renameTo(dest)) {
-            tmp.deleteDir()  // another run got there first
-        }
-    } catch (Throwable ignored) {
-        tmp.deleteDir()
-    }
-}
-
 // Paths come one per line on stdin (no argv length limit, no quoting issues); results flush per file.
 System.in.withReader('UTF-8') { reader ->
     String line
@@ -204,10 +181,4 @@ System.in.withReader('UTF-8') { reader ->
         println JsonOutput.toJson(result)
         System.out.flush()
     }
-}
-
-String cacheSource = System.getenv('PIPELINEGEN_LINT_DUMPER_SOURCE')
-String cacheTarget = System.getenv('PIPELINEGEN_LINT_CLASS_CACHE')
-if (cacheSource && cacheTarget) {
-    saveCompiledCopy(cacheSource, cacheTarget)
 }

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
-from pipelinegen.fsutil import sha256_file
+from pipelinegen.fsutil import sha256_bytes, sha256_file
 
 DUMPER = Path(__file__).with_name("ast_dump.groovy")
 INSTALL_HINT = (
@@ -51,32 +51,46 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipelinegen"
 
 
-def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
-    """`java ... AstDump` on the cached compiled dumper when there is one, else `groovy ast_dump.groovy`.
+LAUNCHER = Path(__file__).with_name("run_cached.groovy")
 
-    On a cache miss the groovy run itself leaves the compiled copy behind (same JVM, see ast_dump.groovy),
-    so every invocation starts exactly one JVM. The cache key is the dumper's content hash.
-    """
-    classes = cache_dir() / f"lint-dumper-{dumper_digest()[:16]}"
+
+def cached_script_command(script: Path, main_class: str, groovy: str, env: dict[str, str], cache_name: str,
+                          modules: tuple[str, ...] = ("json",)) -> list[str]:
+    """The command that runs *script*: `java ... MAIN_CLASS` on its compiled copy when the cache holds one, else
+    run_cached.groovy, which compiles it into the cache and runs it in the same JVM (one JVM either way).
+
+    The cache key is the script's content hash and the Groovy jar; *modules* are the Groovy modules
+    (groovy-json, groovy-xml, ...) the script uses, on the class path of the `java` command."""
     lib = Path(groovy).resolve().parent.parent / "lib"
-    jars = sorted(lib.glob("groovy-[0-9]*.jar"))[-1:] + sorted(lib.glob("groovy-json*.jar"))[-1:]
+    core = sorted(lib.glob("groovy-[0-9]*.jar"))[-1:]
+    jars = core + [jar for module in modules for jar in sorted(lib.glob(f"groovy-{module}*.jar"))[-1:]]
+    key = sha256_bytes(f"{script_digest(script)}:{core[0].name if core else 'no-groovy'}".encode())[:16]
+    classes = cache_dir() / f"{cache_name}-{key}"
     java = Path(env["JAVA_HOME"]) / "bin" / "java"
-    if (classes / "AstDump.class").is_file() and len(jars) == 2 and java.is_file():
+    if (classes / f"{main_class}.class").is_file() and len(jars) == 1 + len(modules) and java.is_file():
         classpath = os.pathsep.join(str(p) for p in [*jars, classes])
-        return [str(java), *env["JAVA_OPTS"].split(), "-cp", classpath, "AstDump"]
+        return [str(java), *env["JAVA_OPTS"].split(), "-cp", classpath, main_class]
     try:
         classes.parent.mkdir(parents=True, exist_ok=True)
-        env["PIPELINEGEN_LINT_DUMPER_SOURCE"] = str(DUMPER)
-        env["PIPELINEGEN_LINT_CLASS_CACHE"] = str(classes)
     except OSError:
-        pass  # no writable cache: run the script every time
-    return [groovy, str(DUMPER)]
+        return [groovy, str(script)]  # no writable cache: compile the script every time
+    return [groovy, str(LAUNCHER), main_class, str(script), str(classes)]
 
 
 @functools.cache
+def script_digest(script: Path) -> str:
+    """A script's content hash, read once per process."""
+    return sha256_file(script)
+
+
+def dumper_command(groovy: str, env: dict[str, str]) -> list[str]:
+    """The lint AST dumper's command (cached_script_command)."""
+    return cached_script_command(DUMPER, "AstDump", groovy, env, "lint-dumper")
+
+
 def dumper_digest() -> str:
-    """The dumper script's content hash, read once per process (the class cache and the AST cache key use it)."""
-    return sha256_file(DUMPER)
+    """The dumper script's content hash (the class cache and the AST cache key use it)."""
+    return script_digest(DUMPER)
 
 
 def dumper_identity() -> str:

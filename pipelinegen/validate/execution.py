@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.lint.catalogue_file import PINNED, load_catalogue
-from pipelinegen.lint.groovy import GroovyUnavailable, groovy_environment
+from pipelinegen.lint.groovy import GroovyUnavailable, cached_script_command, groovy_environment
 
 HARNESS_SCRIPT = Path(__file__).with_name("harness") / "run_pipeline.groovy"
 # The library's contract with the cell scripts: the one `sh` that runs a cell's command.
@@ -216,8 +216,10 @@ class HarnessProcess:
         self._out = open(tmp / "stdout", "w+", encoding="utf-8")  # noqa: SIM115 (closed in _close)
         self._err = open(tmp / "stderr", "w+", encoding="utf-8")  # noqa: SIM115
         try:
-            self._proc = subprocess.Popen([groovy, str(HARNESS_SCRIPT), str(tmp / "config.json")], stdout=self._out,
-                                          stderr=self._err, env=env)
+            command = cached_script_command(HARNESS_SCRIPT, "RunPipeline", groovy, env, "validate-harness",
+                                            modules=("json", "xml"))
+            self._proc = subprocess.Popen([*command, str(tmp / "config.json")], stdout=self._out, stderr=self._err,
+                                          env=env)
         except OSError as err:
             self._close()
             raise GroovyUnavailable([Finding(file="groovy", line=None, message=f"could not start groovy: {err}")]) from err

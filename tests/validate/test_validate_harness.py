@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelinegen.lint.groovy import cached_script_command, groovy_environment
 from pipelinegen.plan.cell import Parameters
 from pipelinegen.validate import differential
-from pipelinegen.validate.execution import HarnessRun, run_harness
+from pipelinegen.validate.execution import HARNESS_SCRIPT, HarnessRun, run_harness
 from tests.validate_helpers import REPO, compile_into
 
 pytestmark = pytest.mark.slow
@@ -230,3 +231,25 @@ def test_every_cell_is_retried_exactly_as_often_as_the_plan_allows(project):
     ran = {c.id: c.attempts for c in results[case.name].cells()}
     assert results[case.name].result == "SUCCESS"
     assert ran == {c.id: c.attempts for c in plan.cells} and max(ran.values()) > 1
+
+
+def test_the_harness_runs_from_a_cached_compiled_copy_with_the_same_results(project, tmp_path: Path, monkeypatch):
+    """validate starts `java` on a compiled copy of the harness (keyed by its content hash) instead of compiling
+    the 2,000-line script on every run: the first run compiles it into the cache, later runs start from there."""
+    pipeline, cases, _ = project
+    monkeypatch.setenv("PIPELINEGEN_CACHE", str(tmp_path / "cache"))
+    workspace = compile_into(REPO / "pipeline.yaml", tmp_path / "checkout")[1].parent.parent
+    runs = differential.harness_runs(pipeline, cases[:2])
+    groovy_bin, env = groovy_environment()
+
+    def command() -> str:
+        return Path(cached_script_command(HARNESS_SCRIPT, "RunPipeline", groovy_bin, dict(env), "validate-harness",
+                                          modules=("json", "xml"))[0]).name
+
+    assert command() == "groovy"  # cold cache: the launcher compiles the script into the cache
+    cold = run_harness(runs, workspace / "generated" / "Jenkinsfile", workspace)
+    assert len(list((tmp_path / "cache").glob("validate-harness-*/RunPipeline.class"))) == 1
+    assert command() == "java"  # warm cache: the JVM starts on the classes
+    warm = run_harness(runs, workspace / "generated" / "Jenkinsfile", workspace)
+    assert [(r.name, r.ok, r.result, r.cells()) for r in warm] == [(r.name, r.ok, r.result, r.cells()) for r in cold]
+    assert all(r.ok for r in warm) and sum(len(r.cells()) for r in warm) > 10

@@ -1,7 +1,8 @@
 // pipelinegen execution harness: runs a declarative Jenkinsfile and its shared library under plain
 // Groovy 2.4 (the Groovy Jenkins embeds) with a stub pipeline DSL, and records what it would execute.
 //
-// Usage: groovy harness.groovy CONFIG.json   (one JVM for every run listed in the config)
+// Usage: groovy run_pipeline.groovy CONFIG.json   (one JVM for every run listed in the config; validate runs its
+// compiled copy from the cache: pipelinegen/lint/groovy.py cached_script_command)
 // CONFIG: {"jenkinsfile": path, "workspace": dir the libraryPath is relative to,
 //          "runs": [{"name": str, "params": {..job parameters..}, "env": {..}, "fail": {cell id: attempts}}]}
 // Output: one JSON line per run: {"name", "ok", "result", "params", "events": [...], "bugs": [...]}.
