@@ -10,7 +10,6 @@ import re
 import shlex
 from collections.abc import Callable
 from typing import Any
-from xml.sax import saxutils
 
 
 def groovy_string(value: str) -> str:
@@ -61,10 +60,21 @@ def xml_attribute(value: str) -> str:
     can afford it. Characters XML 1.0 forbids must be removed first (results.junit.xml_safe does)."""
     if _XML_ATTRIBUTE_SPECIAL.search(value) is None:
         return value
-    return saxutils.escape(value, _XML_ATTRIBUTE_ENTITIES)
+    # xml.sax.saxutils.escape(value, entities) does these replaces; importing it costs more than a short run.
+    value = value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for char, reference in _XML_ATTRIBUTE_ENTITIES.items():
+        value = value.replace(char, reference)
+    return value
+
+
+def only_ascii_in(value: str, allowed: bytes) -> bool:
+    """Whether *value* is ASCII made only of the bytes in *allowed*: one C-speed pass, several times faster than a
+    regex character class on the long texts bulk writers check (stack traces, logs)."""
+    return value.isascii() and not value.encode("ascii").translate(None, allowed)
 
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_TEXT_ASCII = b"\t\n\r" + bytes(range(0x20, 0x80))  # the ASCII characters XML 1.0 allows
 
 
 def xml_text(value: str) -> str:
@@ -72,7 +82,7 @@ def xml_text(value: str) -> str:
 
     &, < and > are escaped, and CR as a character reference (a parser turns a raw CR into LF). Plain str
     replaces: bulk writers (normalised JUnit, failure texts of tens of KB) call it per test case."""
-    found = _XML_FORBIDDEN.search(value)
+    found = None if only_ascii_in(value, _XML_TEXT_ASCII) else _XML_FORBIDDEN.search(value)
     if found is not None:
         raise ValueError(f"All strings must be XML compatible: character U+{ord(found.group()):04X} at {found.start()}")
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")

@@ -20,12 +20,15 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import reduce
+from itertools import repeat
+from operator import add, itemgetter
 from pathlib import Path
 
 from pipelinegen.fsutil import sha256_bytes, sha256_file
 from pipelinegen.plan.cell import Cell, Parameters
 from pipelinegen.results import archive, attest
-from pipelinegen.results.formats import records_of, result_files
+from pipelinegen.results.formats import record_batches_of, result_files
 from pipelinegen.results.junit import SuiteOutput, iter_records
 from pipelinegen.results.manifest import (
     ATTESTATION,
@@ -76,6 +79,7 @@ class _DuplicateTracker:
         self._buffers = [array.array("q") for _ in range(self.BUCKETS)]
         self._spilled = [False] * self.BUCKETS
         self._cells: dict[str, tuple[str, Path]] = {}  # cell id -> (group, staged records file)
+        self._unspilled = 0  # keys see_many added since it last looked for a full buffer
 
     def add_cell(self, cell_id: str, group: str, records: Path) -> None:
         self._cells[cell_id] = (group, records)
@@ -86,6 +90,18 @@ class _DuplicateTracker:
         buffer.append(key)
         if len(buffer) >= self._SPILL:
             self._spill(key & 63)
+
+    def see_many(self, group: str, suite: str, classnames: Sequence[str], names: Sequence[str]) -> None:
+        """see() for test cases of one suite, their keys hashed at C speed."""
+        buffers = self._buffers
+        for key in map(hash, zip(repeat(group), repeat(suite), classnames, names)):
+            buffers[key & 63].append(key)
+        self._unspilled += len(names)
+        if self._unspilled >= self._SPILL:
+            self._unspilled = 0
+            for bucket, buffer in enumerate(buffers):
+                if len(buffer) >= self._SPILL:
+                    self._spill(bucket)
 
     def _spill(self, bucket: int) -> None:
         with open(self._dir / f"{bucket:02d}", "ab") as out:
@@ -126,6 +142,15 @@ class _DuplicateTracker:
                 "count": len(cells)}
                for (group, suite, classname, name), cells in sightings.items() if len(cells) > 1]
         return sorted(out, key=lambda d: (d["group"], d["classname"], d["name"], d["suite"]))
+
+
+_CLASSNAME, _NAME, _DURATION = itemgetter(1), itemgetter(2), itemgetter(5)
+
+
+def _plain_pass(record: TestCaseResult) -> bool:
+    """Written as the shortest line in both junit.xml and records.tsv (JUnitStreamWriter/RecordsWriter.write_passed)."""
+    return record.status == "passed" and record.attempt == 1 and not record.flaky_reruns and not record.message \
+        and not record.details
 
 
 class _HashingFile:
@@ -238,21 +263,48 @@ class BundleWriter:
                 junit_writer(junit_out, ref.id) as writer:
             records = RecordsWriter(records_out)
             write, keep = writer.write, records.write
+            cell_id = ref.id
             for source in sources:
                 result.junit_files.append(source.name)
-                for record in records_of(source, ref.id, attempt=max(attempt, 1)):
-                    if isinstance(record, SuiteOutput):
+                for batch in record_batches_of(source, cell_id, attempt=max(attempt, 1)):
+                    index, end = 0, len(batch)
+                    while index < end:
+                        record = batch[index]
+                        if record.__class__ is TestCaseResult and _plain_pass(record) and not flaky_tests:
+                            # A run of plain passes of one suite: written, counted and hashed in bulk.
+                            suite = record.suite
+                            stop = index + 1
+                            while stop < end:
+                                other = batch[stop]
+                                if other.__class__ is not TestCaseResult or other.suite != suite \
+                                        or not _plain_pass(other):
+                                    break
+                                stop += 1
+                            run = batch[index:stop]
+                            index = stop
+                            classnames = list(map(_CLASSNAME, run))
+                            names = list(map(_NAME, run))
+                            seconds = list(map(_DURATION, run))
+                            times = list(map(format, seconds, repeat(".3f")))
+                            writer.write_passed(suite, cell_id, classnames, names, times)
+                            records.write_passed(suite, classnames, names, times)
+                            self._dups.see_many(group, suite, classnames, names)
+                            statuses["passed"] += len(run)
+                            duration = reduce(add, seconds, duration)  # the same additions, in the same order
+                            continue
+                        index += 1
+                        if isinstance(record, SuiteOutput):
+                            write(record)
+                            continue
+                        if flaky_tests and record.status == "passed" and record.test_id in flaky_tests:
+                            record = record._replace(flaky_reruns=max(1, record.flaky_reruns))
                         write(record)
-                        continue
-                    if flaky_tests and record.status == "passed" and record.test_id in flaky_tests:
-                        record = record._replace(flaky_reruns=max(1, record.flaky_reruns))
-                    write(record)
-                    keep(record)
-                    statuses[record.status] += 1
-                    duration += record.duration_s
-                    if record.flaky_reruns:
-                        flaky += 1
-                    see(group, record)
+                        keep(record)
+                        statuses[record.status] += 1
+                        duration += record.duration_s
+                        if record.flaky_reruns:
+                            flaky += 1
+                        see(group, record)
             records.flush()
         self._digests[result.junit] = junit_out.digest.hexdigest()
         self._digests[result.records] = records_out.digest.hexdigest()

@@ -22,10 +22,12 @@ class ResultFormat:
     suffixes: tuple[str, ...]  # file name endings that are this format's files (case-sensitive, as `*.xml` was)
     # (source, cell_id, attempt=1, cases_only=False) -> its test cases (and suite output unless cases_only)
     records: Callable[..., Iterator[TestCaseResult | SuiteOutput]]
+    # the same records in lists (bulk writers take a run at a time); None: one list per record
+    batches: Callable[..., Iterator[list[TestCaseResult | SuiteOutput]]] | None = None
 
 
 RESULT_FORMATS: dict[str, ResultFormat] = {
-    "junit": ResultFormat("junit", (".xml",), junit.iter_records),
+    "junit": ResultFormat("junit", (".xml",), junit.iter_records, junit.iter_record_batches),
 }
 
 
@@ -58,3 +60,12 @@ def records_of(source: Path, cell_id: str, attempt: int = 1, cases_only: bool = 
                ) -> Iterator[TestCaseResult | SuiteOutput]:
     """The records of one result file, by its format (a file named explicitly with no format: JUnit)."""
     return (format_of(source) or RESULT_FORMATS["junit"]).records(source, cell_id, attempt, cases_only=cases_only)
+
+
+def record_batches_of(source: Path, cell_id: str, attempt: int = 1, cases_only: bool = False,
+                      ) -> Iterator[list[TestCaseResult | SuiteOutput]]:
+    """records_of in lists, for bulk writers: the same records in the same order."""
+    found = format_of(source) or RESULT_FORMATS["junit"]
+    if found.batches is not None:
+        return found.batches(source, cell_id, attempt, cases_only=cases_only)
+    return ([record] for record in found.records(source, cell_id, attempt, cases_only=cases_only))

@@ -8,6 +8,7 @@ character references) and files cut short by a killed JVM (reported as an error 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from pipelinegen.escape import only_ascii_in
 from pipelinegen.results.testcase import TestCaseResult
 
 # Big enough for the useful head and tail of a stack trace or log, small enough that a 2 GB
@@ -43,6 +45,7 @@ _MAX_REF_LEN = 12
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_ASCII = b"\t\n\r" + bytes(range(0x20, 0x80))  # what _INVALID_XML_CHARS leaves alone, in ASCII
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
 
 def xml_safe(text: str) -> str:
     """Replace characters XML 1.0 cannot carry (only reachable through UTF-16 input)."""
+    if only_ascii_in(text, _XML_ASCII):  # the common case, checked at C speed
+        return text
     return _INVALID_XML_CHARS.sub("?", text)
 
 
@@ -227,6 +232,38 @@ class _Unreadable(Exception):
 _new_record = tuple.__new__  # builds a TestCaseResult without the NamedTuple's Python-level __new__
 
 
+def _plain_case(attrs, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
+    """The record of a test case without child elements (a plain pass) from its attributes (a dict, or an
+    element's attrib): no element is built and the general path (_testcase) is skipped."""
+    get = attrs.get
+    text = get("time")
+    duration = 0.0
+    if text:
+        try:
+            duration = float(text)
+        except ValueError:
+            duration = _duration(text)
+        if not 0.0 <= duration < _INFINITY:  # negative, NaN or infinite
+            duration = 0.0
+    flaky = 0
+    if len(attrs) > 3:  # Ant writes exactly classname, name, time
+        found = get("attempt")
+        attempt = int(found) if found and found.isdigit() else attempt
+        found = get("flaky_reruns")
+        flaky = int(found) if found and found.isdigit() else 0
+    return _new_record(TestCaseResult, (suite, get("classname") or get("class") or "", get("name") or "", cell_id,
+                                        "passed", duration, "", "", attempt, flaky))
+
+
+def _decode_amp(attrib) -> dict:
+    """Attribute values as the tree reader sees them: with resolve_entities=False libxml2 hands a parser target
+    every "&" of an attribute value as "&#38;" ("a &amp; b" arrives as "a &#38; b"); it writes no other
+    reference there, so replacing each one is exact."""
+    if any("&#38;" in value for value in attrib.values()):
+        return {key: value.replace("&#38;", "&") for key, value in attrib.items()}
+    return attrib
+
+
 class _RecordTarget:
     """lxml parser target: turns parser events into records without building a tree.
 
@@ -246,6 +283,7 @@ class _RecordTarget:
         self.default_suite = default_suite
         self.cases_only = cases_only
         self.out.clear()
+        self.amp = False  # set once the file holds a "&": attribute values may then need _decode_amp
         self.failed_suites: set[str] = set()
         self._stack: list[str] = []  # open elements outside test cases
         self._suites: list[list] = []  # open <testsuite>s: [name, stdout parts, stderr parts]
@@ -261,6 +299,8 @@ class _RecordTarget:
     def start(self, tag: str, attrib) -> None:
         if self._node_chars:
             self._end_text()
+        if self.amp and attrib:
+            attrib = _decode_amp(attrib)
         if self._case is None:
             if tag == "testcase":
                 stack = self._stack
@@ -320,26 +360,7 @@ class _RecordTarget:
         if case is not None and self._builder is None:
             # The common case, a plain pass: a tuple from the attribute dict, no element, no general path.
             self._case = None
-            get = case.get
-            text = get("time")
-            duration = 0.0
-            if text:
-                try:
-                    duration = float(text)
-                except ValueError:
-                    duration = _duration(text)
-                if not 0.0 <= duration < _INFINITY:  # negative, NaN or infinite
-                    duration = 0.0
-            attempt = self.attempt
-            flaky = 0
-            if len(case) > 3:  # Ant writes exactly classname, name, time
-                found = get("attempt")
-                attempt = int(found) if found and found.isdigit() else attempt
-                found = get("flaky_reruns")
-                flaky = int(found) if found and found.isdigit() else 0
-            self.out.append(_new_record(TestCaseResult, (
-                self._case_suite, get("classname") or get("class") or "", get("name") or "", self.cell_id,
-                "passed", duration, "", "", attempt, flaky)))
+            self.out.append(_plain_case(case, self._case_suite, self.cell_id, self.attempt))
         elif case is not None:
             self._builder.end(tag)
             self._depth -= 1
@@ -366,11 +387,12 @@ class _RecordTarget:
 
 
 def _parse(source, cell_id: str, attempt: int, default_suite: str, counts: list[int],
-           cases_only: bool = False) -> Iterator[TestCaseResult | SuiteOutput]:
-    """Records from one parse of *source* (a file name or a readable). counts[0] counts records yielded.
+           cases_only: bool = False) -> Iterator[list[TestCaseResult | SuiteOutput]]:
+    """Batches of records from one parse of *source* (a file name or a readable). counts[0] counts records
+    yielded.
 
-    The file is fed to libxml2 in chunks; what each chunk completes is yielded before the next is read,
-    so memory stays flat whatever the file size.
+    The file is fed to libxml2 in chunks; what each chunk completes is yielded (one batch) before the next is
+    read, so memory stays flat whatever the file size.
     """
     # Parsers are reused: creating one with a Python target costs more than parsing a small file.
     parser, target = _PARSERS.pop() if _PARSERS else _new_parser()
@@ -383,6 +405,8 @@ def _parse(source, cell_id: str, attempt: int, default_suite: str, counts: list[
         error: etree.XMLSyntaxError | None = None
         while error is None:
             chunk = read(_CHUNK)
+            if not target.amp and b"&" in chunk:
+                target.amp = True
             try:
                 if chunk:
                     feed(chunk)
@@ -392,7 +416,7 @@ def _parse(source, cell_id: str, attempt: int, default_suite: str, counts: list[
                 error = err
             if out:  # what this chunk completed, even when the rest of the file is unreadable
                 counts[0] += len(out)
-                yield from out
+                yield out[:]
                 out.clear()
             if not chunk:
                 break
@@ -417,6 +441,125 @@ def _new_parser() -> tuple[etree.XMLParser, _RecordTarget]:
 _PARSERS: list[tuple[etree.XMLParser, _RecordTarget]] = []
 
 
+# Files up to this size are parsed into a tree in one go and walked (_TreeReader): one Python step per test case
+# instead of two parser callbacks per element. No text node of such a file can exceed TEXT_NODE_BUDGET
+# characters (a character takes at least one byte), so both readers give the same records.
+TREE_MAX_BYTES = TEXT_NODE_BUDGET
+_MAX_TREE_DEPTH = 64
+
+
+class _NeedsStream(Exception):
+    """This file has a shape the tree reader does not replicate: read it with the streaming parser target."""
+
+
+class _TreeReader:
+    """The records of one parsed file, exactly as _RecordTarget gives them (tests/results/test_junit_readers.py).
+
+    Only for what the two read the same way: no DOCTYPE (so no entity reference nodes), suite-level
+    system-out/system-err without child elements, nesting at most _MAX_TREE_DEPTH deep; anything else raises
+    _NeedsStream. Comments and processing instructions are removed by the parser in both readers.
+    """
+
+    def __init__(self, cell_id: str, attempt: int, default_suite: str, cases_only: bool) -> None:
+        self.cell_id = cell_id
+        self.attempt = attempt
+        self.default_suite = default_suite
+        self.cases_only = cases_only
+        self.out: list[TestCaseResult | SuiteOutput] = []
+        self.failed_suites: set[str] = set()
+
+    def read(self, root) -> list[TestCaseResult | SuiteOutput]:
+        if root.tag == "testcase":
+            self._case(root, self.default_suite)
+        else:
+            self._element(root, 0)
+        return self.out
+
+    def _case(self, case, suite: str) -> None:
+        if len(case):
+            result = _testcase(case, suite, self.cell_id, self.attempt)
+            if result.status in ("failed", "error"):
+                self.failed_suites.add(result.suite)
+            self.out.append(result)
+        else:
+            self.out.append(_plain_case(case.attrib, suite, self.cell_id, self.attempt))
+
+    def _element(self, elem, depth: int) -> None:
+        """An element outside any test case (the target's start ... end of it)."""
+        tag = elem.tag
+        if depth > _MAX_TREE_DEPTH:
+            raise _NeedsStream
+        if tag == "testsuite":
+            name = elem.get("name") or self.default_suite
+            stdout: list[str] = []
+            stderr: list[str] = []
+            out = self.out
+            cell_id, attempt, plain, failed = self.cell_id, self.attempt, _plain_case, self.failed_suites
+            for child in elem:
+                child_tag = child.tag
+                if child_tag == "testcase":
+                    if len(child):
+                        result = _testcase(child, name, cell_id, attempt)
+                        if result.status in ("failed", "error"):
+                            failed.add(result.suite)
+                        out.append(result)
+                        continue
+                    out.append(plain(child.attrib, name, cell_id, attempt))
+                elif (child_tag == "system-out" or child_tag == "system-err") and not self.cases_only:
+                    if len(child):  # the target captures such text only up to the first child's end
+                        raise _NeedsStream
+                    (stdout if child_tag == "system-out" else stderr).append(child.text or "")
+                else:
+                    self._element(child, depth + 1)
+            if not self.cases_only:
+                text_out, text_err = "".join(stdout), "".join(stderr)
+                if text_out.strip() or text_err.strip():
+                    self.out.append(SuiteOutput(name, cell_id, truncate(text_out), truncate(text_err),
+                                                name in self.failed_suites))
+            return
+        for child in elem:
+            if child.tag == "testcase":
+                self._case(child, self.default_suite)
+            else:
+                self._element(child, depth + 1)
+
+
+def _tree_parser() -> etree.XMLParser:
+    return etree.XMLParser(huge_tree=True, remove_comments=True, remove_pis=True, resolve_entities=False,
+                           no_network=True)
+
+
+_TREE_PARSERS: list[etree.XMLParser] = []
+
+
+def _tree_records(path: str, cell_id: str, attempt: int, default_suite: str,
+                  cases_only: bool) -> list[TestCaseResult | SuiteOutput] | None:
+    """Every record of a small, well-formed file, or None when the streaming reader must read it."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > TREE_MAX_BYTES:
+            return None
+        data = handle.read()  # sized by fstat: a fixed 1 MiB buffer would be mmapped and unmapped per file
+    if not data or len(data) > TREE_MAX_BYTES:
+        return None
+    parser = _TREE_PARSERS.pop() if _TREE_PARSERS else _tree_parser()
+    try:
+        # feed + close: the same libxml2 push parser calls the streaming reader makes for a file this small.
+        parser.feed(data)
+        root = parser.close()
+    except etree.XMLSyntaxError:
+        return None  # the streaming reader reports it (and repairs what it can)
+    finally:
+        if len(_TREE_PARSERS) < 4:
+            _TREE_PARSERS.append(parser)
+    tree = root.getroottree()
+    if tree.docinfo.doctype:
+        return None
+    try:
+        return _TreeReader(cell_id, attempt, default_suite, cases_only).read(root)
+    except _NeedsStream:
+        return None
+
+
 def _unreadable(label: str, cell_id: str, attempt: int, seen: int, err: Exception) -> TestCaseResult:
     # A file cut short (killed JVM, full disk) must show up as a failure, never vanish.
     return TestCaseResult(
@@ -432,17 +575,17 @@ def _unreadable(label: str, cell_id: str, attempt: int, seen: int, err: Exceptio
     )
 
 
-def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1, name: str | None = None,
-                 repair: bool = True, cases_only: bool = False) -> Iterator[TestCaseResult | SuiteOutput]:
-    """Stream test cases (and suite-level output) from one JUnit XML file or binary file object.
-
-    A file is first parsed by libxml2 straight from disk (fastest); only if that fails is it parsed
-    again through the repairing reader (BOM, control characters), skipping what was already yielded.
-    A stream is parsed through the repairing reader unless repair=False (our own normalised files).
-    """
+def iter_record_batches(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1, name: str | None = None,
+                        repair: bool = True, cases_only: bool = False,
+                        use_tree: bool = True) -> Iterator[list[TestCaseResult | SuiteOutput]]:
+    """iter_records in lists (bulk writers handle a run of records at a time); the same records in the same order."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         label = name or path.name
+        records = _tree_records(str(path), cell_id, attempt, path.stem, cases_only) if use_tree else None
+        if records is not None:
+            yield records
+            return
         counts = [0]
         try:
             yield from _parse(str(path), cell_id, attempt, path.stem, counts, cases_only)
@@ -452,19 +595,36 @@ def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1, 
         retry = [0]
         try:
             with open(path, "rb") as handle:
-                for index, record in enumerate(_parse(_CleanReader(handle), cell_id, attempt, path.stem, retry,
-                                                       cases_only)):
-                    if index >= done:  # the first pass yielded these already
-                        yield record
+                for batch in _parse(_CleanReader(handle), cell_id, attempt, path.stem, retry, cases_only):
+                    if done >= len(batch):  # the first pass yielded these already
+                        done -= len(batch)
+                        continue
+                    yield batch[done:] if done else batch
+                    done = 0
         except _Unreadable as err:
-            yield _unreadable(label, cell_id, attempt, err.seen, err.error)
+            yield [_unreadable(label, cell_id, attempt, err.seen, err.error)]
         return
     label = name or str(getattr(source, "name", "") or "junit.xml")
     try:
         yield from _parse(_CleanReader(source) if repair else source, cell_id, attempt, Path(label).stem, [0],
                           cases_only)
     except _Unreadable as err:
-        yield _unreadable(label, cell_id, attempt, err.seen, err.error)
+        yield [_unreadable(label, cell_id, attempt, err.seen, err.error)]
+
+
+def iter_records(source: str | Path | BinaryIO, cell_id: str, attempt: int = 1, name: str | None = None,
+                 repair: bool = True, cases_only: bool = False,
+                 use_tree: bool = True) -> Iterator[TestCaseResult | SuiteOutput]:
+    """Stream test cases (and suite-level output) from one JUnit XML file or binary file object.
+
+    A file of at most TREE_MAX_BYTES is parsed into a tree and walked (fastest; use_tree=False forces the
+    streaming reader, which gives the same records). A larger file is parsed by libxml2 straight from disk
+    through a parser target, in chunks (flat memory); only if that fails is it parsed again through the
+    repairing reader (BOM, control characters), skipping what was already yielded. A stream is parsed
+    through the repairing reader unless repair=False (our own normalised files).
+    """
+    for batch in iter_record_batches(source, cell_id, attempt, name, repair, cases_only, use_tree):
+        yield from batch
 
 
 def iter_testcases(path: str | Path | BinaryIO, cell_id: str, attempt: int = 1,

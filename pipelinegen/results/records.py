@@ -10,9 +10,11 @@ with backslash, tab, LF and CR written as \\\\, \\t, \\n, \\r. The cell id is th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import repeat
 from typing import BinaryIO
 
+from pipelinegen.escape import only_ascii_in
 from pipelinegen.results.testcase import STATUSES, TestCaseResult
 
 RECORDS_NAME = "records.tsv"
@@ -21,6 +23,7 @@ HEADER = ("#pipelinegen-records 1\tsuite\tclassname\tname\tstatus\tduration_s\ta
           "\tdetails\n")
 _FIELDS = 9
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+_PLAIN_ASCII = bytes(c for c in range(0x80) if chr(c) not in "\\\t\n\r")  # what _NEEDS_ESCAPE leaves alone
 _STATUSES = frozenset(STATUSES)
 _new_record = tuple.__new__
 _INFINITY = float("inf")
@@ -60,6 +63,7 @@ class RecordsWriter:
         self._parts = [HEADER]
         self._prefix_of: tuple[str, str] = ("", "")
         self._prefix = ""
+        self._pending = 0  # characters write_passed added since the last flush
 
     def write(self, record: TestCaseResult) -> None:
         if self._prefix_of[0] != record.suite or self._prefix_of[1] != record.classname:
@@ -77,10 +81,25 @@ class RecordsWriter:
         if len(parts) >= 2048:
             self.flush()
 
+    def write_passed(self, suite: str, classnames: Sequence[str], names: Sequence[str], times: Sequence[str]) -> None:
+        """Consecutive plain passes (attempt 1, no reruns), exactly as write() writes each, in one step: *times*
+        are their durations with 3 decimals. Per test case this runs at C speed (zip, join)."""
+        if not only_ascii_in("".join(classnames), _PLAIN_ASCII) and _NEEDS_ESCAPE.search("".join(classnames)):
+            classnames = list(map(_field, classnames))
+        if not only_ascii_in("".join(names), _PLAIN_ASCII) and _NEEDS_ESCAPE.search("".join(names)):
+            names = list(map(_field, names))
+        text = "".join(map("".join, zip(repeat(_field(suite) + "\t"), classnames, repeat("\t"), names,
+                                         repeat("\tpassed\t"), times, repeat("\t1\t0\t\t\n"))))
+        self._parts.append(text)
+        self._pending += len(text)
+        if self._pending >= 1 << 20 or len(self._parts) >= 2048:
+            self.flush()
+
     def flush(self) -> None:
         if self._parts:
             self._out.write("".join(self._parts).encode("utf-8"))
             self._parts.clear()
+        self._pending = 0
 
 
 def _lines(handle: BinaryIO, chunk: int = 1 << 20) -> Iterator[str]:
