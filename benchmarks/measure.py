@@ -26,11 +26,11 @@ class Cost:
     stdout: str
 
 
-def run_measured(args: list[str], cwd: Path = ROOT) -> Cost:
-    """Run *args*; exit with its stderr when it fails."""
+def run_measured(args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> Cost:
+    """Run *args* (with *env* added to the environment); exit with its stderr when it fails."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, cwd=cwd, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        proc = subprocess.Popen(args, stdout=out, stderr=err, cwd=cwd, env=dict(os.environ, **(env or {}), PYTHONPATH=str(ROOT)))
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
