@@ -21,13 +21,17 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import reduce
 from importlib import resources
+from itertools import groupby
+from operator import add
 from pathlib import Path
 from typing import Protocol
 
 import zstandard
 
 from pipelinegen.errors import PipelineError
+from pipelinegen.results.records import CaseBatch, case_batches
 from pipelinegen.results.testcase import TestCaseResult
 
 DEFAULT_DB = Path(".pipelinegen/history.sqlite")
@@ -39,6 +43,7 @@ MAX_CELL_ATTEMPTS = 100_000  # cell attempts one bundle may record (cells x atte
 QUICK_CHECK_MAX_BYTES = 64 << 20  # DBs up to this size get PRAGMA quick_check on every open
 LOG_TAIL_MAX_INPUT = 256 << 20  # uncompressed log bytes read to find a tail; a bomb beyond is not read
 FAILED = ("failed", "error")
+READABLE_FROM_VERSION = 1  # the oldest schema the reading commands (flaky, splits, info) understand
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,8 @@ class HistoryBackend(Protocol):
     def has_run(self, run_id: str) -> bool: ...
 
     def ingest_run(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun] = ()) -> bool: ...
+
+    def ingest_batches(self, run: RunInfo, batches: Iterable[CaseBatch], cells: Iterable[CellRun] = ()) -> bool: ...
 
     def durations(self, step: str | None = None, branch: str | None = None) -> dict[str, float]: ...
 
@@ -421,6 +428,26 @@ def decode_testset(blob: bytes) -> dict[int, dict[int, int]]:
     return result
 
 
+def _names_digest(classes: dict[tuple[int, str], list]) -> str:
+    """sha256 of what a run ran: per (variant id, classname), in sorted order, the names of its test cases
+    in input order (repeats included). Runs with equal digests have equal test sets (in one DB, where a
+    variant id and a (classname, name) pair always mean the same); the order inside a class only decides
+    whether a run of the same tests is recognised, never what is stored."""
+    digest = hashlib.sha256(b"pipelinegen testset names 1\n")
+    for key in sorted(classes):
+        variant, classname = key
+        slot = classes[key]
+        names = slot[2][0] if len(slot[2]) == 1 else [name for block in slot[2] for name in block]
+        joined = "\0".join(names)
+        if "\0" in classname or joined.count("\0") != len(names) - 1:  # a NUL in a name: spell it unambiguously
+            section = json.dumps([variant, classname, names])
+            digest.update(f"J{len(section)}\0{section}".encode("utf-8", "surrogatepass"))
+        else:
+            digest.update(f"N{variant}\0{len(classname)}\0{classname}\0{len(names)}\0{joined}\0"
+                          .encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 # ---------------------------------------------------------------- the SQLite store
 
 
@@ -454,7 +481,9 @@ class HistoryStore:
             if readonly:
                 current = self.conn.execute("PRAGMA user_version").fetchone()[0]
                 known = migrations()
-                if known and current != known[-1][0]:
+                # A DB that ingest has not upgraded yet is read as it is: later versions only add what
+                # ingest uses (0002: testset_names).
+                if known and not READABLE_FROM_VERSION <= current <= known[-1][0]:
                     raise PipelineError.single(str(self.path), None,
                                                f"history DB schema version {current}, this pipelinegen reads "
                                                f"{known[-1][0]}",
@@ -511,6 +540,10 @@ class HistoryStore:
 
     def ingest_run(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun] = ()) -> bool:
         """Store one run in one transaction. Returns False (and changes nothing) when it is already stored."""
+        return self.ingest_batches(run, case_batches(testcases), cells)
+
+    def ingest_batches(self, run: RunInfo, batches: Iterable[CaseBatch], cells: Iterable[CellRun] = ()) -> bool:
+        """ingest_run for test cases read column by column (results.records.CaseBatch)."""
         conn = self.conn
         if self.readonly:
             raise PipelineError.single(str(self.path), None, "opened read-only: cannot ingest")
@@ -519,8 +552,10 @@ class HistoryStore:
             if conn.execute("SELECT 1 FROM runs WHERE run_key = ?", (run.run_id,)).fetchone():
                 conn.execute("ROLLBACK")
                 return False
-            self._load_interns()
-            self._ingest(run, testcases, cells)
+            if self._classes is None:
+                self._classes = dict(conn.execute("SELECT name, id FROM classes"))
+                self._variants = {(step, axes): i for i, step, axes in conn.execute("SELECT id, step, axes FROM variants")}
+            self._ingest(run, batches, cells)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # SQLite may already have rolled back (disk full, corruption)
@@ -533,16 +568,16 @@ class HistoryStore:
             raise
         return True
 
-    def _load_interns(self) -> None:
+    def _load_tests(self) -> dict[str, dict[str, int]]:
+        """classname -> {test name: test id} of every stored test (read only when a run's test set is new)."""
         if self._tests is None:
-            self._classes = {name: i for i, name in self.conn.execute("SELECT id, name FROM classes")}
-            # classname -> {test name: test id}: consecutive test cases share a class, so the hot loop
-            # looks the class up once per class, then one plain string key per test case.
+            assert self._classes is not None
+            # Consecutive test cases share a class: one class look-up per class, one string key per test.
             by_class: dict[int, dict[str, int]] = {i: {} for i in self._classes.values()}
             for i, cls_id, name in self.conn.execute("SELECT id, class_id, name FROM tests"):
                 by_class[cls_id][name] = i
             self._tests = {cls: by_class[i] for cls, i in self._classes.items()}
-            self._variants = {(step, axes): i for i, step, axes in self.conn.execute("SELECT id, step, axes FROM variants")}
+        return self._tests
 
     def _variant_id(self, step: str, axes: Sequence[tuple[str, str]]) -> int:
         assert self._variants is not None
@@ -553,10 +588,8 @@ class HistoryStore:
             self._variants[key] = found
         return found
 
-    def _ingest(self, run: RunInfo, testcases: Iterable[TestCaseResult], cells: Iterable[CellRun]) -> None:
+    def _ingest(self, run: RunInfo, batches: Iterable[CaseBatch], cells: Iterable[CellRun]) -> None:
         conn = self.conn
-        tests, classes = self._tests, self._classes
-        assert tests is not None and classes is not None
         cell_rows: dict[tuple[str, int], list] = {}
         cell_variant: dict[str, int] = {}
         for cell in cells:
@@ -567,76 +600,66 @@ class HistoryStore:
                 cell.log_tail[-LOG_TAIL_LIMIT:],
             ]
 
-        executed: list[int] = []  # one (test id << 32 | variant id) per execution, counted in C below
-        durations: dict[tuple[int, int], list[float]] = {}
-        outcomes: list[tuple] = []
-        new_tests: list[tuple[int, int, str]] = []
-        next_test = (conn.execute("SELECT max(id) FROM tests").fetchone()[0] or 0) + 1
-        failures = 0
-        last_class: str | None = None
-        last_cell: tuple[str, int] | None = None
-        names: dict[str, int] = {}
-        cls = variant = 0
-        cell: list = []
-        slot: list = []
-        record = executed.append
-        # The hot loop of ingest: no SQL per test case, and look-ups only when the class or cell changes
-        # (test cases come grouped by cell, then by class).
-        for tc in testcases:
-            classname = tc.classname
-            if classname != last_class or (tc.cell_id, tc.attempt) != last_cell:
-                if classname != last_class:
-                    last_class = classname
-                    found_names = tests.get(classname)
-                    if found_names is None:
-                        cls = conn.execute("INSERT INTO classes(name) VALUES (?)", (classname,)).lastrowid
-                        classes[classname] = cls
-                        found_names = tests[classname] = {}
-                    else:
-                        cls = classes[classname]
-                    names = found_names
-                if (tc.cell_id, tc.attempt) != last_cell:
-                    last_cell = (tc.cell_id, tc.attempt)
-                    found_cell = cell_rows.get(last_cell)
-                    if found_cell is None:
-                        found_variant = cell_variant.get(tc.cell_id)
-                        if found_variant is None:
-                            found_variant = cell_variant[tc.cell_id] = self._variant_id("", ())
-                        found_cell = cell_rows[last_cell] = [tc.cell_id, tc.attempt, found_variant, "", "", 0.0, 0, 0, ""]
-                    cell = found_cell
-                    variant = cell[2]
-                slot = durations.get((variant, cls)) or durations.setdefault((variant, cls), [0.0, 0])
-            test = names.get(tc.name)
-            if test is None:
-                test = names[tc.name] = next_test
-                new_tests.append((next_test, cls, tc.name))
-                next_test += 1
-            record(test << 32 | variant)
-            cell[6] += 1
-            slot[0] += tc.duration_s
-            slot[1] += 1
-            if tc.status != "passed" or tc.flaky_reruns:
-                if tc.status in FAILED:
-                    failures += 1
-                    cell[7] += 1
-                outcomes.append((test, tc.cell_id, tc.attempt, variant, tc.status, tc.duration_s, tc.flaky_reruns,
-                                 tc.message[:DETAILS_LIMIT], tc.details[:DETAILS_LIMIT]))
-        counts: dict[tuple[int, int], int] = {}
-        for key, n in Counter(executed).items():
-            counts[(key >> 32, key & 0xFFFFFFFF)] = n
-        del executed
+        # Per run of one class in the input: (variant, classname, test names), in input order; per
+        # (variant, classname): [seconds, cases, [test names of each run]]; every case not simply passed.
+        blocks: list[tuple[int, str, list[str]]] = []
+        classes: dict[tuple[int, str], list] = {}
+        notable: list[tuple] = []
+        failures = executions = 0
+        for batch in batches:
+            key = (batch.cell_id, batch.attempt)
+            cell = cell_rows.get(key)
+            if cell is None:
+                variant = cell_variant.get(batch.cell_id)
+                if variant is None:
+                    variant = cell_variant[batch.cell_id] = self._variant_id("", ())
+                cell = cell_rows[key] = [batch.cell_id, batch.attempt, variant, "", "", 0.0, 0, 0, ""]
+            variant = cell[2]
+            failing = batch.failing
+            cell[6] += len(batch.names)
+            cell[7] += failing
+            executions += len(batch.names)
+            failures += failing
+            names, durations = batch.names, batch.durations
+            start = 0
+            for classname, run_of in groupby(batch.classnames):
+                end = start + len(list(run_of))
+                block = names[start:end]
+                blocks.append((variant, classname, block))
+                slot = classes.get((variant, classname))
+                if slot is None:
+                    slot = classes[(variant, classname)] = [0.0, 0, []]
+                # Added one by one in input order, exactly as before (a float sum depends on the order).
+                slot[0] = reduce(add, durations[start:end], slot[0])
+                slot[1] += end - start
+                slot[2].append(block)
+                start = end
+            classnames = batch.classnames
+            for i, status, reruns, message, details in batch.notable:
+                notable.append((classnames[i], names[i], batch.cell_id, batch.attempt, variant, status, durations[i],
+                                reruns, message[:DETAILS_LIMIT], details[:DETAILS_LIMIT]))
 
-        if new_tests:
-            conn.executemany("INSERT INTO tests(id, class_id, name) VALUES (?, ?, ?)", new_tests)
-        digest, blob = encode_testset(counts)
-        row = conn.execute("SELECT id FROM testsets WHERE digest = ?", (digest,)).fetchone()
-        testset = row[0] if row else conn.execute(
-            "INSERT INTO testsets(digest, data) VALUES (?, ?)", (digest, blob)).lastrowid
+        names_digest = _names_digest(classes)
+        known = self._classes
+        assert known is not None
+        row = conn.execute("SELECT testset FROM testset_names WHERE digest = ?", (names_digest,)).fetchone()
+        if row is not None and all(classname in known for _variant, classname in classes):
+            # A test set seen before: every test exists, nothing is interned case by case.
+            testset = row[0]
+            outcome_rows = ((known[cls], name, *rest) for cls, name, *rest in notable)
+            test_sql = "(SELECT id FROM tests WHERE class_id = ? AND name = ?)"
+        else:
+            testset = self._store_testset(blocks, names_digest)
+            tests = self._tests
+            assert tests is not None
+            outcome_rows = ((tests[cls][name], *rest) for cls, name, *rest in notable)
+            test_sql = "?"
+
         run_row = conn.execute(
             "INSERT INTO runs(run_key, commit_sha, branch, repository, profile, started_at, source, ingested_at,"
             " testset, executions, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run.run_id, run.commit, run.branch, run.repository, run.profile, run.started_at, run.source,
-             time.time(), testset, sum(counts.values()), failures),
+             time.time(), testset, executions, failures),
         ).lastrowid
         conn.executemany(
             "INSERT INTO cells(run, cell_id, attempt, variant, node, status, duration_s, executions, failures, log_tail)"
@@ -645,13 +668,49 @@ class HistoryStore:
         )
         conn.executemany(
             "INSERT INTO outcomes(run, test, cell_id, attempt, variant, status, duration_s, flaky_reruns, message, details)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((run_row, *o) for o in outcomes),
+            f" VALUES (?, {test_sql}, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((run_row, *o) for o in outcome_rows),
         )
         conn.executemany(
             "INSERT INTO class_durations(run, variant, class_id, seconds, cases) VALUES (?, ?, ?, ?, ?)",
-            ((run_row, variant, cls, s[0], s[1]) for (variant, cls), s in sorted(durations.items())),
+            sorted((run_row, variant, known[cls], s[0], s[1]) for (variant, cls), s in classes.items()),
         )
+
+    def _store_testset(self, blocks: list[tuple[int, str, list[str]]], names_digest: str) -> int:
+        """The id of the run's test set, mapping every test case to its test id (new classes and tests are
+        added in input order); remembered under *names_digest* for the next run of the same tests."""
+        conn = self.conn
+        tests, classes = self._load_tests(), self._classes
+        assert classes is not None
+        new_tests: list[tuple[int, int, str]] = []
+        next_test = (conn.execute("SELECT max(id) FROM tests").fetchone()[0] or 0) + 1
+        by_variant: dict[int, list[int]] = {}
+        for variant, classname, block in blocks:
+            ids = tests.get(classname)
+            if ids is None:
+                classes[classname] = conn.execute("INSERT INTO classes(name) VALUES (?)", (classname,)).lastrowid
+                ids = tests[classname] = {}
+            found = list(map(ids.get, block))
+            if None in found:
+                cls = classes[classname]
+                for i, name in enumerate(block):
+                    if found[i] is None:
+                        test = ids.get(name)
+                        if test is None:
+                            test = ids[name] = next_test
+                            new_tests.append((next_test, cls, name))
+                            next_test += 1
+                        found[i] = test
+            by_variant.setdefault(variant, []).extend(found)
+        if new_tests:
+            conn.executemany("INSERT INTO tests(id, class_id, name) VALUES (?, ?, ?)", new_tests)
+        counts = {(test, variant): n for variant, ids in by_variant.items() for test, n in Counter(ids).items()}
+        digest, blob = encode_testset(counts)
+        row = conn.execute("SELECT id FROM testsets WHERE digest = ?", (digest,)).fetchone()
+        testset = row[0] if row else conn.execute(
+            "INSERT INTO testsets(digest, data) VALUES (?, ?)", (digest, blob)).lastrowid
+        conn.execute("INSERT OR IGNORE INTO testset_names(digest, testset) VALUES (?, ?)", (names_digest, testset))
+        return testset
 
     # ------------------------------------------------------------ queries
 
@@ -912,7 +971,7 @@ def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = Fa
     if store.has_run(run.run_id):
         return False  # before reading any log or JUnit member
     from pipelinegen.results import archive as archive_errors
-    from pipelinegen.results.verify import AlteredBundle, verified_testcases
+    from pipelinegen.results.verify import AlteredBundle, verified_batches
 
     manifest = bundle.manifest  # type: ignore[attr-defined]
     if manifest.get("incomplete") and not allow_incomplete:
@@ -921,10 +980,10 @@ def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = Fa
                                         "pass --allow-incomplete to ingest anyway")
     # Failing runs are welcome (that is what flaky needs), altered ones are not: flaky verdicts and split
     # timings would rest on edited results. One pass reads the test cases (from the compact records member)
-    # and hashes every member; an altered bundle raises after the last test case, inside ingest_run's
+    # and hashes every member; an altered bundle raises after the last test case, inside ingest_batches'
     # transaction, so nothing of it is stored.
     try:
-        return store.ingest_run(run, verified_testcases(path, manifest), bundle_cells(bundle))
+        return store.ingest_batches(run, verified_batches(path, manifest, DETAILS_LIMIT), bundle_cells(bundle))
     except archive_errors.CorruptArchive as err:
         raise PipelineError.single(str(path), None, f"cannot read result bundle: {str(err).removeprefix(f'{path}: ')}",
                                    hint="check the file with `pipelinegen results verify`") from err

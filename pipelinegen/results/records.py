@@ -10,9 +10,10 @@ with backslash, tab, LF and CR written as \\\\, \\t, \\n, \\r. The cell id is th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from itertools import repeat
-from typing import BinaryIO
+from codecs import escape_decode as _escape_decode
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress, groupby, repeat
+from typing import BinaryIO, NamedTuple
 
 from pipelinegen.escape import only_ascii_in
 from pipelinegen.results.testcase import STATUSES, TestCaseResult
@@ -122,27 +123,227 @@ def _lines(handle: BinaryIO, chunk: int = 1 << 20) -> Iterator[str]:
         raise RecordsError("the last line has no newline (file cut short?)")
 
 
+def _parse_line(line: str, cell_id: str) -> TestCaseResult:
+    """One line (without its newline) as a TestCaseResult; RecordsError says what is wrong with it."""
+    fields = line.split("\t")
+    if len(fields) != _FIELDS:
+        raise RecordsError("expected 9 tab-separated fields")
+    if "\\" in line:
+        fields = [_unescape(f) if "\\" in f else f for f in fields]
+    suite, classname, test, status, duration, attempt, flaky, message, details = fields
+    try:
+        seconds, tries, reruns = float(duration), int(attempt), int(flaky)
+    except ValueError as err:
+        raise RecordsError(str(err)) from None
+    if status not in _STATUSES or not 0.0 <= seconds < _INFINITY or tries < 1 or reruns < 0:
+        raise RecordsError(f"status {status!r}, duration {duration!r}, attempt {attempt!r} or "
+                           f"flaky_reruns {flaky!r} out of range")
+    return _new_record(TestCaseResult, (suite, classname, test, cell_id, status, seconds, message, details,
+                                        tries, reruns))
+
+
 def read_records(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME) -> Iterator[TestCaseResult]:
     """Stream the TestCaseResults of one records file. Raises RecordsError naming *name* and the line."""
-    statuses = _STATUSES
     number = 0
+    parse = _parse_line
     try:
         lines = _lines(handle)
         number = 1
         if next(lines, None) != HEADER[:-1]:
             raise RecordsError("not a pipelinegen records file (version 1)")
         for number, line in enumerate(lines, start=2):  # noqa: B007 (number is read in the error message)
-            fields = line.split("\t")
-            if len(fields) != _FIELDS:
-                raise RecordsError("expected 9 tab-separated fields")
-            if "\\" in line:
-                fields = [_unescape(f) if "\\" in f else f for f in fields]
-            suite, classname, test, status, duration, attempt, flaky, message, details = fields
-            seconds, tries, reruns = float(duration), int(attempt), int(flaky)
-            if status not in statuses or not 0.0 <= seconds < _INFINITY or tries < 1 or reruns < 0:
-                raise RecordsError(f"status {status!r}, duration {duration!r}, attempt {attempt!r} or "
-                                   f"flaky_reruns {flaky!r} out of range")
-            yield _new_record(TestCaseResult, (suite, classname, test, cell_id, status, seconds, message, details,
-                                               tries, reruns))
+            yield parse(line, cell_id)
     except (RecordsError, ValueError) as err:  # UnicodeDecodeError is a ValueError
         raise RecordsError(f"{name}: line {number}: {err}") from err
+
+
+# ---------------------------------------------------------------- column by column, for bulk readers
+
+
+class CaseBatch(NamedTuple):
+    """Consecutive test cases of one attempt of one cell, column by column: what a bulk reader (history
+    ingest) needs without building one object per test case. Cases that did not simply pass are listed
+    in *notable* with everything else about them."""
+
+    cell_id: str
+    attempt: int
+    classnames: list[str]
+    names: list[str]
+    durations: list[float]
+    counts: dict[str, int]  # status -> cases
+    notable: list[tuple[int, str, int, str, str]]  # (index, status, flaky_reruns, message, details)
+
+    @property
+    def failing(self) -> int:
+        return self.counts["failed"] + self.counts["error"]
+
+
+BATCH_CASES = 4096  # test cases per batch made of TestCaseResults
+
+
+def case_batches(cases: Iterable[TestCaseResult]) -> Iterator[CaseBatch]:
+    """The batches holding *cases*, in order (a new batch wherever the cell or the attempt changes)."""
+    key: tuple[str, int] | None = None
+    part: list[TestCaseResult] = []
+    for case in cases:
+        if (case.cell_id, case.attempt) != key or len(part) >= BATCH_CASES:
+            if part:
+                yield _batch_of(part)
+            key, part = (case.cell_id, case.attempt), []
+        part.append(case)
+    if part:
+        yield _batch_of(part)
+
+
+def _batch_of(cases: list[TestCaseResult]) -> CaseBatch:
+    counts = dict.fromkeys(STATUSES, 0)
+    notable = []
+    for i, case in enumerate(cases):
+        counts[case.status] += 1
+        if case.status != "passed" or case.flaky_reruns:
+            notable.append((i, case.status, case.flaky_reruns, case.message, case.details))
+    first = cases[0]
+    return CaseBatch(first.cell_id, first.attempt, [c.classname for c in cases], [c.name for c in cases],
+                     [c.duration_s for c in cases], counts, notable)
+
+
+_ZERO_AT_MOST = (0.0).__le__
+_NEWLINE = "\n"
+_BAD_ESCAPE = re.compile(r"\\(?![tnr])")  # in text without \\ pairs: a backslash starting no escape
+
+
+def read_batches(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME, *, text_limit: int | None = None,
+                 chunk: int = 2 << 20) -> Iterator[CaseBatch]:
+    """The records file as CaseBatches (about *chunk* bytes each): the cases read_records yields, checked
+    as strictly (a bad line raises the same RecordsError naming it), at a fraction of the cost: each
+    chunk is split once on tabs and every check runs over whole columns. *text_limit*: the message and
+    details of notable cases are cut to that many characters (a reader that keeps no more saves the
+    unescaping of the rest)."""
+    number = 1  # of the chunk's first line
+    first = True
+    for text, lines in _texts(handle, name, chunk):
+        if first:
+            if not text.startswith(HEADER):
+                raise RecordsError(f"{name}: line 1: not a pipelinegen records file (version 1)")
+            text, lines = text[len(HEADER):], lines - 1
+            number, first = 2, False
+        if lines:
+            yield from _batches_of(text, lines, cell_id, name, number, text_limit)
+            number += lines
+    if first:
+        raise RecordsError(f"{name}: line 1: not a pipelinegen records file (version 1)")
+
+
+def _texts(handle: BinaryIO, name: str, chunk: int) -> Iterator[tuple[str, int]]:
+    """The stream decoded in pieces of whole lines, each with its number of lines."""
+    carry = b""
+    lines_before = 0
+    while True:
+        data = handle.read(chunk)
+        if not data:
+            break
+        data = carry + data if carry else data
+        end = data.rfind(b"\n") + 1
+        carry = data[end:]
+        if len(carry) > MAX_LINE_BYTES:  # a hostile member of one endless line must not be held whole
+            raise RecordsError(f"{name}: line {lines_before + 1}: a line longer than {MAX_LINE_BYTES >> 20} MiB "
+                               f"(records are truncated far below)")
+        if end:
+            try:
+                text = str(memoryview(data)[:end], "utf-8")
+            except UnicodeDecodeError as err:
+                line = lines_before + data.count(b"\n", 0, err.start) + 1
+                raise RecordsError(f"{name}: line {line}: {err}") from err
+            lines = text.count(_NEWLINE)
+            lines_before += lines
+            yield text, lines
+    if carry:
+        raise RecordsError(f"{name}: line {lines_before + 1}: the last line has no newline (file cut short?)")
+
+
+def _escapes_valid(text: str) -> bool:
+    """Every backslash starts one of \\, \t, \n, \r (as _unescape requires of each field)."""
+    if _BAD_ESCAPE.search(text) is None:  # the usual case: no \\ at all, so one scan decides
+        return True
+    # Pair the backslashes left to right, as a reader does; no two lone ones are then adjacent.
+    return _BAD_ESCAPE.search(text.replace("\\\\", "")) is None
+
+
+def _decoded(text: str, limit: int | None = None) -> str:
+    """_unescape for a field of a chunk _escapes_valid accepted (then only \\, \t, \n, \r occur, which
+    escape_decode reads exactly so, in C), cut to *limit* characters without unescaping the rest."""
+    if "\\" not in text:
+        return text if limit is None else text[:limit]
+    if limit is not None and len(text) > 2 * limit:  # 2 escaped characters at most per character
+        text = text[: 2 * limit]
+        if (len(text) - len(text.rstrip("\\"))) % 2:
+            text = text[:-1]  # the cut went through an escape
+    decoded = _escape_decode(text.encode("utf-8", "surrogatepass"))[0].decode("utf-8", "surrogatepass")
+    return decoded if limit is None else decoded[:limit]
+
+
+def _unescaped(column: list[str]) -> list[str]:
+    if "\\" not in "".join(column):
+        return column
+    return [_decoded(f) if "\\" in f else f for f in column]
+
+
+def _batches_of(text: str, n: int, cell_id: str, name: str, number: int, limit: int | None) -> Iterator[CaseBatch]:
+    """The *n* cases of *text* (whole lines) as batches of one attempt each; a bad line raises RecordsError."""
+    fields = text.split("\t")
+    # With 9 fields a line, line i is fields[8i:8i+9], its last field sharing an element with the next
+    # line's first ("details\nsuite"). Each such element must hold exactly one of the n newlines.
+    tails = fields[8::8]
+    ok = len(fields) == 8 * n + 1 and all(map(str.__contains__, tails, repeat(_NEWLINE)))
+    if ok:
+        statuses = fields[3::8]
+        counts = {status: statuses.count(status) for status in STATUSES}
+        ok = sum(counts.values()) == n
+    if ok:
+        try:
+            durations = list(map(float, fields[4::8]))
+            attempt_column, flaky_column = fields[5::8], fields[6::8]
+            attempts = {value: int(value) for value in dict.fromkeys(attempt_column)}
+            reruns = {value: int(value) for value in dict.fromkeys(flaky_column)}
+        except ValueError:
+            ok = False
+        else:
+            ok = (all(map(_ZERO_AT_MOST, durations)) and max(durations) < _INFINITY
+                  and min(attempts.values()) >= 1 and min(reruns.values()) >= 0)
+    if ok and "\\" in text:
+        ok = _escapes_valid(text)
+    if not ok:
+        _raise_first_problem(text, cell_id, name, number)
+    classnames, names = _unescaped(fields[1::8]), _unescaped(fields[2::8])
+    rerun_texts = {value for value, count in reruns.items() if count}
+    if counts["passed"] == n and not rerun_texts:
+        notable_rows: Iterable[int] = ()
+    else:
+        notable_rows = compress(range(n), map("passed".__ne__, statuses))
+        if rerun_texts:
+            notable_rows = sorted(set(notable_rows).union(compress(range(n), map(rerun_texts.__contains__,
+                                                                                     flaky_column))))
+    notable = [(i, statuses[i], reruns[flaky_column[i]], _decoded(fields[8 * i + 7], limit),
+                _decoded(fields[8 * i + 8].partition(_NEWLINE)[0], limit)) for i in notable_rows]
+    if len(set(attempts.values())) == 1:
+        yield CaseBatch(cell_id, attempts[attempt_column[0]], classnames, names, durations, counts, notable)
+        return
+    # Several attempts in one file (no producer of ours writes that): one batch per run of equal attempts.
+    start = 0
+    for attempt, run in groupby(map(attempts.__getitem__, attempt_column)):
+        end = start + len(list(run))
+        part = statuses[start:end]
+        yield CaseBatch(cell_id, attempt, classnames[start:end], names[start:end], durations[start:end],
+                        {status: part.count(status) for status in STATUSES},
+                        [(i - start, *rest) for i, *rest in notable if start <= i < end])
+        start = end
+
+
+def _raise_first_problem(text: str, cell_id: str, name: str, number: int) -> None:
+    """The column checks found a bad line: name it, with read_records' message."""
+    for offset, line in enumerate(text.split(_NEWLINE)[:-1]):
+        try:
+            _parse_line(line, cell_id)
+        except RecordsError as err:
+            raise RecordsError(f"{name}: line {number + offset}: {err}") from None
+    raise RecordsError(f"{name}: lines {number}-{number + text.count(_NEWLINE) - 1}: malformed")

@@ -25,8 +25,7 @@ from pipelinegen.results.manifest import (
     parse_json,
     schema_problems,
 )
-from pipelinegen.results.records import RecordsError, read_records
-from pipelinegen.results.testcase import TestCaseResult
+from pipelinegen.results.records import CaseBatch, RecordsError, case_batches, read_batches
 
 _JUNIT_MEMBER = re.compile(r"^cells/([A-Za-z0-9_.-]+)/junit\.xml$")
 _SMALL = {MANIFEST, DIGESTS, ATTESTATION, SIGNATURE}
@@ -158,17 +157,18 @@ def integrity_problems(path: Path) -> list[str]:
 
 
 class AlteredBundle(Exception):
-    """What verified_testcases read is not what the producer wrote (or not all of it); discard it."""
+    """What verified_batches read is not what the producer wrote (or not all of it); discard it."""
 
 
-def verified_testcases(path: Path, manifest: dict) -> Iterator[TestCaseResult]:
-    """Every test case of the bundle, in ONE pass that also runs check 1 of verify (every member against
-    digests.sha256) and check 6 (each cell's test cases against its manifest counts).
+def verified_batches(path: Path, manifest: dict, text_limit: int | None = None) -> Iterator[CaseBatch]:
+    """Every test case of the bundle (as CaseBatches), in ONE pass that also runs check 1 of verify (every
+    member against digests.sha256) and check 6 (each cell's test cases against its manifest counts).
 
-    Each cell's test cases come from its records member when it has one (line-split speed), else from its
-    junit.xml. The checks can only finish after the last member, so AlteredBundle is raised after the
-    last test case has been yielded: the caller must read everything inside one transaction and roll it
+    Each cell's test cases come from its records member when it has one (read column by column), else
+    from its junit.xml. The checks can only finish after the last member, so AlteredBundle is raised after
+    the last batch has been yielded: the caller must read everything inside one transaction and roll it
     back on the exception (history ingest does). Raises CorruptArchive for an unreadable archive.
+    *text_limit*: see records.read_batches.
     """
     sources: dict[str, dict] = {}
     for cell in manifest.get("cells", []):
@@ -188,11 +188,12 @@ def verified_testcases(path: Path, manifest: dict) -> Iterator[TestCaseResult]:
         if cell is not None:
             counts = counted[name] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
             try:
-                cases = read_records(reader, cell["id"], name) if name == cell.get("records") \
-                    else iter_testcases(reader, cell["id"], repair=False)
-                for case in cases:
-                    counts[case.status] += 1
-                    yield case
+                batches = read_batches(reader, cell["id"], name, text_limit=text_limit) if name == cell.get("records") \
+                    else case_batches(iter_testcases(reader, cell["id"], repair=False))
+                for batch in batches:
+                    for status, n in batch.counts.items():
+                        counts[status] += n
+                    yield batch
             except RecordsError as err:
                 raise AlteredBundle(f"records: {err}") from err
         digests[name] = reader.drain()

@@ -171,3 +171,51 @@ def test_ingest_stores_exactly_what_the_reader_before_it_stored(tmp_path):
     for table in expected:
         assert actual[table] == expected[table], table
     assert actual.keys() == expected.keys()
+
+
+def test_a_run_of_a_known_test_set_is_stored_without_reading_every_test(tmp_path):
+    """The second run of the same tests is recognised by the names of its tests (schema version 2): its
+    test set is reused as it is, so ingest never reads the whole tests table or maps each test case."""
+    first, second = _bundle(tmp_path, 1, commit="1" * 40), _bundle(tmp_path, 2, commit="2" * 40, failing="y")
+    grown = _bundle(tmp_path, 3, commit="3" * 40, extra_test=True)
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        store.ingest_bundle(first)
+
+    def ingest_tracing(bundle):
+        statements: list[str] = []
+        with HistoryStore(db) as store:  # a new process: nothing cached
+            store.conn.set_trace_callback(statements.append)
+            assert store.ingest_bundle(bundle)
+        return statements
+
+    assert not any("SELECT id, class_id, name FROM tests" in s for s in ingest_tracing(second))
+    # A new test: the long way, and the new test set is remembered too.
+    assert any("SELECT id, class_id, name FROM tests" in s for s in ingest_tracing(grown))
+    with HistoryStore(db, readonly=True) as store:
+        runs = store.runs()
+        assert runs[0].testset == runs[1].testset != runs[2].testset
+        assert store.conn.execute("SELECT count(*) FROM testset_names").fetchone()[0] == 2
+
+
+def test_a_db_of_schema_version_1_is_read_as_it_is_and_upgraded_by_the_next_ingest(tmp_path):
+    """History DBs in users' hands are at version 1: reading commands take them unchanged; ingest upgrades
+    them (migration 0002) and stores exactly what a DB created by this version stores."""
+    from pipelinegen.analysis.flaky import analyse
+
+    old = tmp_path / "old.sqlite"
+    first, second = _bundle(tmp_path, 1, commit="1" * 40), _bundle(tmp_path, 2, commit="2" * 40, failing="y")
+    more = _bundle(tmp_path, 3, commit="3" * 40, extra_test=True)
+    with HistoryStore(old) as store:
+        store.ingest_bundle(first)
+        store.conn.execute("DROP TABLE testset_names")  # what version 1 had: no such table
+        store.conn.execute("PRAGMA user_version = 1")
+    with HistoryStore(old, readonly=True) as store:
+        assert store.stats()["schema_version"] == 1
+        assert analyse(store).runs == 1
+    for path in (old, tmp_path / "new.sqlite"):
+        with HistoryStore(path) as store:
+            for bundle in (first, second, more, second):
+                store.ingest_bundle(bundle)
+            assert store.stats()["schema_version"] == 2
+    assert dump(old) == dump(tmp_path / "new.sqlite")
