@@ -53,13 +53,15 @@ def write_tar(out: Path, root: Path, names: Sequence[str]) -> None:
             # Single-threaded: zstd's worker buffers would make peak memory grow with the bundle size.
             cctx = zstandard.ZstdCompressor(level=3, threads=0)
             with cctx.stream_writer(raw, closefd=False) as zstream:
-                _write_members(tarfile.open(fileobj=zstream, mode="w|", format=tarfile.PAX_FORMAT), root, names)
+                _write_members(tarfile.open(fileobj=zstream, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20),
+                               root, names)
         else:
             mode = "w|" + kind if kind else "w|"
             _write_members(tarfile.open(fileobj=raw, mode=mode, format=tarfile.PAX_FORMAT), root, names)
 
 
 def _write_members(tar: tarfile.TarFile, root: Path, names: Sequence[str]) -> None:
+    tar.copybufsize = 1 << 20  # not 16 KiB: 64x fewer reads and compressor calls for the same bytes
     with tar:
         for name in names:
             path = root / name

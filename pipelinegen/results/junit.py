@@ -452,8 +452,14 @@ class _NeedsStream(Exception):
     """This file has a shape the tree reader does not replicate: read it with the streaming parser target."""
 
 
+class PlainRun(list):
+    """A batch of consecutive plain passes (no child element) of one <testsuite>: every record has status passed,
+    no message, no details, and the same suite. Bulk writers take it whole (results/bundle.py)."""
+
+
 class _TreeReader:
-    """The records of one parsed file, exactly as _RecordTarget gives them (tests/results/test_junit_readers.py).
+    """The records of one parsed file, exactly as _RecordTarget gives them (tests/results/test_junit_readers.py),
+    as batches: PlainRuns and lists of everything else.
 
     Only for what the two read the same way: no DOCTYPE (so no entity reference nodes), suite-level
     system-out/system-err without child elements, nesting at most _MAX_TREE_DEPTH deep; anything else raises
@@ -465,24 +471,30 @@ class _TreeReader:
         self.attempt = attempt
         self.default_suite = default_suite
         self.cases_only = cases_only
-        self.out: list[TestCaseResult | SuiteOutput] = []
+        self.batches: list[list[TestCaseResult | SuiteOutput]] = []
         self.failed_suites: set[str] = set()
 
-    def read(self, root) -> list[TestCaseResult | SuiteOutput]:
+    def read(self, root) -> list[list[TestCaseResult | SuiteOutput]]:
         if root.tag == "testcase":
             self._case(root, self.default_suite)
         else:
             self._element(root, 0)
-        return self.out
+        return self.batches
+
+    def _emit(self, record: TestCaseResult | SuiteOutput) -> None:
+        batches = self.batches
+        if not batches or batches[-1].__class__ is PlainRun:
+            batches.append([])
+        batches[-1].append(record)
 
     def _case(self, case, suite: str) -> None:
         if len(case):
             result = _testcase(case, suite, self.cell_id, self.attempt)
             if result.status in ("failed", "error"):
                 self.failed_suites.add(result.suite)
-            self.out.append(result)
+            self._emit(result)
         else:
-            self.out.append(_plain_case(case.attrib, suite, self.cell_id, self.attempt))
+            self._emit(_plain_case(case.attrib, suite, self.cell_id, self.attempt))
 
     def _element(self, elem, depth: int) -> None:
         """An element outside any test case (the target's start ... end of it)."""
@@ -493,29 +505,34 @@ class _TreeReader:
             name = elem.get("name") or self.default_suite
             stdout: list[str] = []
             stderr: list[str] = []
-            out = self.out
-            cell_id, attempt, plain, failed = self.cell_id, self.attempt, _plain_case, self.failed_suites
+            cell_id, attempt, plain, batches = self.cell_id, self.attempt, _plain_case, self.batches
+            run = PlainRun()
             for child in elem:
                 child_tag = child.tag
                 if child_tag == "testcase":
-                    if len(child):
-                        result = _testcase(child, name, cell_id, attempt)
-                        if result.status in ("failed", "error"):
-                            failed.add(result.suite)
-                        out.append(result)
+                    if not len(child):
+                        run.append(plain(child.attrib, name, cell_id, attempt))
                         continue
-                    out.append(plain(child.attrib, name, cell_id, attempt))
+                    if run:
+                        batches.append(run)
+                        run = PlainRun()
+                    self._case(child, name)
                 elif (child_tag == "system-out" or child_tag == "system-err") and not self.cases_only:
                     if len(child):  # the target captures such text only up to the first child's end
                         raise _NeedsStream
                     (stdout if child_tag == "system-out" else stderr).append(child.text or "")
                 else:
+                    if run:
+                        batches.append(run)
+                        run = PlainRun()
                     self._element(child, depth + 1)
+            if run:
+                batches.append(run)
             if not self.cases_only:
                 text_out, text_err = "".join(stdout), "".join(stderr)
                 if text_out.strip() or text_err.strip():
-                    self.out.append(SuiteOutput(name, cell_id, truncate(text_out), truncate(text_err),
-                                                name in self.failed_suites))
+                    self._emit(SuiteOutput(name, cell_id, truncate(text_out), truncate(text_err),
+                                           name in self.failed_suites))
             return
         for child in elem:
             if child.tag == "testcase":
@@ -533,8 +550,8 @@ _TREE_PARSERS: list[etree.XMLParser] = []
 
 
 def _tree_records(path: str, cell_id: str, attempt: int, default_suite: str,
-                  cases_only: bool) -> list[TestCaseResult | SuiteOutput] | None:
-    """Every record of a small, well-formed file, or None when the streaming reader must read it."""
+                  cases_only: bool) -> list[list[TestCaseResult | SuiteOutput]] | None:
+    """Every record of a small, well-formed file (in batches), or None when the streaming reader must read it."""
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size > TREE_MAX_BYTES:
             return None
@@ -582,9 +599,9 @@ def iter_record_batches(source: str | Path | BinaryIO, cell_id: str, attempt: in
     if isinstance(source, (str, Path)):
         path = Path(source)
         label = name or path.name
-        records = _tree_records(str(path), cell_id, attempt, path.stem, cases_only) if use_tree else None
-        if records is not None:
-            yield records
+        batches = _tree_records(str(path), cell_id, attempt, path.stem, cases_only) if use_tree else None
+        if batches is not None:
+            yield from batches
             return
         counts = [0]
         try:
