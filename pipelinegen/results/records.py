@@ -213,7 +213,7 @@ _BAD_ESCAPE = re.compile(r"\\(?![tnr])")  # in text without \\ pairs: a backslas
 
 
 def read_batches(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME, *, text_limit: int | None = None,
-                 chunk: int = 2 << 20) -> Iterator[CaseBatch]:
+                 chunk: int = 512 << 10) -> Iterator[CaseBatch]:
     """The records file as CaseBatches (about *chunk* bytes each): the cases read_records yields, checked
     as strictly (a bad line raises the same RecordsError naming it), at a fraction of the cost: each
     chunk is split once on tabs and every check runs over whole columns. *text_limit*: the message and
@@ -278,7 +278,7 @@ def _decoded(text: str, limit: int | None = None) -> str:
         text = text[: 2 * limit]
         if (len(text) - len(text.rstrip("\\"))) % 2:
             text = text[:-1]  # the cut went through an escape
-    decoded = _escape_decode(text.encode("utf-8", "surrogatepass"))[0].decode("utf-8", "surrogatepass")
+    decoded = _escape_decode(text)[0].decode("utf-8")  # a str is read as its UTF-8 bytes
     return decoded if limit is None else decoded[:limit]
 
 
