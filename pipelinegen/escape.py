@@ -82,7 +82,12 @@ def xml_text(value: str) -> str:
 
     &, < and > are escaped, and CR as a character reference (a parser turns a raw CR into LF). Plain str
     replaces: bulk writers (normalised JUnit, failure texts of tens of KB) call it per test case."""
-    found = None if only_ascii_in(value, _XML_TEXT_ASCII) else _XML_FORBIDDEN.search(value)
+    if value.isascii():  # checked and escaped as bytes: ~2x faster on stack traces and logs of failed tests
+        data = value.encode("ascii")
+        if not data.translate(None, _XML_TEXT_ASCII):  # only characters XML 1.0 allows
+            return data.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;") \
+                .replace(b"\r", b"&#13;").decode("ascii")
+    found = _XML_FORBIDDEN.search(value)
     if found is not None:
         raise ValueError(f"All strings must be XML compatible: character U+{ord(found.group()):04X} at {found.start()}")
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
