@@ -154,6 +154,7 @@ def _describe(elem) -> tuple[str, str]:
     return message.strip().splitlines()[0] if message.strip() else "", body
 
 
+_new_record = tuple.__new__  # builds a TestCaseResult without the NamedTuple's Python-level __new__
 _FAIL_TAGS = {"failure": "failed", "error": "error"}
 _FLAKY_TAGS = ("flakyFailure", "flakyError")
 _RERUN_TAGS = ("rerunFailure", "rerunError")
@@ -165,7 +166,7 @@ def _testcase(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
     details: list[str] = []
     flaky = 0
     reruns: list[str] = []
-    stdout = stderr = ""
+    stdout = stderr = None  # the output elements, read only if the logs are kept (most tests pass)
     for child in elem:
         tag = child.tag
         if not isinstance(tag, str):
@@ -191,35 +192,29 @@ def _testcase(elem, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
             msg, body = _describe(child)
             reruns.append(f"--- {tag} (rerun failed again): {msg}\n{body}")
         elif tag == "system-out":
-            stdout = child.text or ""
+            stdout = child
         elif tag == "system-err":
-            stderr = child.text or ""
+            stderr = child
     # Logs are kept only where someone will read them: failures, errors and flaky runs.
     if status in ("failed", "error") or reruns:
         if reruns:
             details.extend(reruns)
         # Cut each stream before joining, so a 100 MB output is not copied twice first.
-        if stdout.strip():
-            details.append("--- system-out ---\n" + truncate(stdout))
-        if stderr.strip():
-            details.append("--- system-err ---\n" + truncate(stderr))
+        for label, stream in (("system-out", stdout), ("system-err", stderr)):
+            text = (stream.text or "") if stream is not None else ""
+            if text.strip():
+                details.append(f"--- {label} ---\n" + truncate(text))
     elif status == "skipped":
         details = [d for d in (_text(c) for c in elem if c.tag == "skipped") if d]
     # Our own normalised files carry these; foreign files do not.
     attempt_attr = elem.get("attempt")
     flaky_attr = elem.get("flaky_reruns")
-    return TestCaseResult(
-        suite=suite,
-        classname=elem.get("classname") or elem.get("class") or "",
-        name=elem.get("name") or "",
-        cell_id=cell_id,
-        status=status,
-        duration_s=_duration(elem.get("time")),
-        message=truncate(message, 1024) if message else "",
-        details=truncate("\n".join(details)) if details else "",
-        attempt=int(attempt_attr) if attempt_attr and attempt_attr.isdigit() else attempt,
-        flaky_reruns=int(flaky_attr) if flaky_attr and flaky_attr.isdigit() else flaky,
-    )
+    return _new_record(TestCaseResult, (
+        suite, elem.get("classname") or elem.get("class") or "", elem.get("name") or "", cell_id, status,
+        _duration(elem.get("time")), truncate(message, 1024) if message else "",
+        truncate("\n".join(details)) if details else "",
+        int(attempt_attr) if attempt_attr and attempt_attr.isdigit() else attempt,
+        int(flaky_attr) if flaky_attr and flaky_attr.isdigit() else flaky))
 
 
 class _Unreadable(Exception):
@@ -227,9 +222,6 @@ class _Unreadable(Exception):
         super().__init__(str(error))
         self.seen = seen
         self.error = error
-
-
-_new_record = tuple.__new__  # builds a TestCaseResult without the NamedTuple's Python-level __new__
 
 
 def _plain_case(attrs, suite: str, cell_id: str, attempt: int) -> TestCaseResult:
