@@ -154,3 +154,20 @@ def test_splits_read_durations_through_the_timing_source(tmp_path):
             store.ingest_run(*sample_run(i), CELLS)
     assert read_history(db, "test", "trunk") == {"a.BarTest": 4.0, "a.FooTest": 4.5}
     assert read_history(db, "jvm-dtest") == {"a.DistTest": 10.0}
+
+
+def test_testset_encoding_is_the_same_from_tuples_and_from_packed_ids():
+    """Ingest encodes {test << 32 | variant: n} (ints sort and split at C speed); the blob and digest are
+    those of the (test, variant) form, so test sets stored before and after stay one and the same."""
+    import random
+
+    from pipelinegen.analysis import history
+
+    rng = random.Random(16)
+    counts = {(rng.randrange(1, 2**32), rng.randrange(1, 2**32)): rng.randrange(1, 1000) for _ in range(500)}
+    counts[(1, 2**32 - 1)] = 3
+    counts[(2**32 - 1, 1)] = 4
+    packed = {t << 32 | v: n for (t, v), n in counts.items()}
+    assert history._encode_packed(packed) == encode_testset(counts)
+    decoded = decode_testset(encode_testset(counts)[1])
+    assert {(t, v): n for t, per in decoded.items() for v, n in per.items()} == counts
