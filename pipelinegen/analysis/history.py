@@ -519,6 +519,7 @@ class HistoryStore:
         self._tests: dict[str, dict[str, int]] | None = None  # classname -> test name -> test id
         self._classes: dict[str, int] | None = None
         self._variants: dict[tuple[str, str], int] | None = None
+        self._data_version = -1  # PRAGMA data_version when the ids above were read
         self._testsets: dict[int, dict[int, dict[int, int]]] = {}
 
     def _close_quietly(self) -> None:
@@ -566,11 +567,16 @@ class HistoryStore:
             if conn.execute("SELECT 1 FROM runs WHERE run_key = ?", (run.run_id,)).fetchone():
                 conn.execute("ROLLBACK")
                 return False
-            if self._classes is None:
+            # The ids remembered from this connection's last ingest hold unless another process has
+            # written since (PRAGMA data_version counts the other connections' commits).
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._classes is None or version != self._data_version:
+                self._tests = None
                 self._classes = dict(conn.execute("SELECT name, id FROM classes"))
                 self._variants = {(step, axes): i for i, step, axes in conn.execute("SELECT id, step, axes FROM variants")}
             self._ingest(run, batches, cells)
             conn.execute("COMMIT")
+            self._data_version = version
         except BaseException:
             if conn.in_transaction:  # SQLite may already have rolled back (disk full, corruption)
                 try:

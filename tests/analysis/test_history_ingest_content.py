@@ -54,12 +54,14 @@ def _junit(tmp: Path, rel: str, text: str) -> Path:
     return path
 
 
-def _bundle(tmp: Path, n: int, *, commit: str, extra_test: bool = False, failing: str = "b") -> Path:
+def _bundle(tmp: Path, n: int, *, commit: str, extra_test: bool = False, failing: str = "b",
+            more: tuple[str, ...] = ()) -> Path:
     """A run of four cells; class org.A is split over two files of one cell (A, B, A blocks)."""
     work = tmp / f"src{n}"
     out = tmp / f"run{n}.tar.zst"
     a1 = _suite("org.A", [("a", ""), ("b", "F" if failing == "b" else ""), ("c", "S")])
-    b = _suite("org.B", [("x", ""), ("y", "F" if failing == "y" else "")] + ([("z", "")] if extra_test else []))
+    b = _suite("org.B", [("x", ""), ("y", "F" if failing == "y" else "")] + ([("z", "")] if extra_test else [])
+               + [(name, "") for name in more])
     a2 = _suite("org.A", [("d", ""), ("a", "")])  # org.A.a twice in one cell
     with BundleWriter(out, subject=Subject("https://github.com/apache/cassandra", commit, "trunk"),
                       parameters={"profile": "pre-commit"},
@@ -219,3 +221,33 @@ def test_a_db_of_schema_version_1_is_read_as_it_is_and_upgraded_by_the_next_inge
                 store.ingest_bundle(bundle)
             assert store.stats()["schema_version"] == 2
     assert dump(old) == dump(tmp_path / "new.sqlite")
+
+
+def test_two_processes_ingesting_into_one_db_never_reuse_ids_the_other_changed(tmp_path):
+    """A long `history ingest a b c` keeps the ids it read between its bundles; another ingest into the same
+    DB in between (CI jobs ingesting in parallel) must not make it assign a stored test a second id."""
+    first = _bundle(tmp_path, 1, commit="1" * 40)
+    theirs = _bundle(tmp_path, 2, commit="2" * 40, extra_test=True)
+    ours = _bundle(tmp_path, 3, commit="3" * 40, extra_test=True, more=("w",))
+    db, alone = tmp_path / "h.sqlite", tmp_path / "alone.sqlite"
+    with HistoryStore(db) as mine, HistoryStore(db) as other:
+        assert mine.ingest_bundle(first)
+        assert other.ingest_bundle(theirs)  # adds org.B.z
+        assert mine.ingest_bundle(ours)  # org.B.z again and a new org.B.w
+    with HistoryStore(alone) as store:
+        for bundle in (first, theirs, ours):
+            assert store.ingest_bundle(bundle)
+    assert dump(db) == dump(alone)
+
+
+def test_the_names_digest_tells_apart_what_a_separator_could_confuse():
+    from pipelinegen.analysis.history import _names_digest
+
+    def digest(*keys):
+        return _names_digest({(variant, cls): [0.0, len(names), [names]] for variant, cls, names in keys})
+
+    assert digest((1, "C", ["a\0b"])) != digest((1, "C", ["a", "b"]))
+    assert digest((1, "C\0a", ["b"])) != digest((1, "C", ["a\0b"]))
+    assert digest((1, "C", ["a", "b"])) != digest((1, "C", ["b", "a"]))  # order decides recognition only
+    assert digest((1, "C", ["a"]), (2, "C", ["a"])) != digest((1, "C", ["a", "a"]))
+    assert digest((1, "C", ["a"]), (2, "D", ["b"])) == digest((2, "D", ["b"]), (1, "C", ["a"]))
