@@ -16,7 +16,7 @@ from pipelinegen.analysis.history import CellRun, HistoryStore, RunInfo, decode_
 from pipelinegen.results import archive, attest
 from pipelinegen.results.bundle import BundleWriter
 from pipelinegen.results.manifest import CellRef, Producer, Subject
-from pipelinegen.results.testcase import TestCaseResult
+from pipelinegen.results.testcase import TestCaseResult as Case
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "history_ingest_content.json"
 SPLITS = [CellRef(f"test_jdk11_{k}of2", f"test jdk11 {k}/2", "test", (("jdk", "11"),), k, 2) for k in (1, 2)]
@@ -102,10 +102,10 @@ def _without_records(bundle: Path, out: Path) -> Path:
     return out
 
 
-def _direct_run() -> tuple[RunInfo, list[TestCaseResult], list[CellRun]]:
+def _direct_run() -> tuple[RunInfo, list[Case], list[CellRun]]:
     """What the Jenkins import hands to ingest_run: test cases of cells the run has no CellRun for too."""
     def case(cls, name, cell, status="passed", seconds=1.0, **kw):
-        return TestCaseResult("suite", cls, name, cell, status, seconds, **kw)
+        return Case("suite", cls, name, cell, status, seconds, **kw)
 
     cases = [case("org.A", "a", "test_jdk11_1of2"), case("org.A", "new", "test_jdk11_1of2", "failed", 2.5,
                                                           message="x" * 9000, details="y" * 9000),
