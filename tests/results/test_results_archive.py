@@ -22,7 +22,8 @@ def _tar(members: dict[str, bytes]) -> bytes:
 
 
 MEMBERS = {"manifest.json": b"{}", "cells/a/junit.xml": bytes(range(256)) * 700, "empty": b"",
-           "cells/a/records.tsv": b"x" * 512, "cells/b/logs/long.log": b"line\n" * 100_003}
+           "cells/a/records.tsv": b"x" * 512, "cells/b/logs/" + "é" * 120 + ".log": b"pax header\n",
+           "cells/b/logs/long.log": b"line\n" * 100_003}  # the long non-ASCII name needs a pax header
 
 
 @pytest.mark.parametrize("suffix", [".tar.zst", ".tar.xz", ".tar.gz", ".tar"])
