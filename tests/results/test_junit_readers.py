@@ -12,8 +12,12 @@ import pytest
 
 from pipelinegen.results import junit
 from pipelinegen.results.junit import TREE_MAX_BYTES, iter_record_batches, iter_records
+from tests.results.test_results_records import NASTY_JUNIT
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
+_EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+_EVIL_ATTR = _EVIL.replace("<", "&lt;").replace('"', "&quot;")
+_EVIL_TEXT = _EVIL.replace("<", "&lt;")
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 # name -> (file bytes, whether the tree reader reads it itself rather than handing it to the streaming one)
@@ -79,6 +83,11 @@ EDGE_CASES: dict[str, tuple[bytes, bool]] = {
     "truncated": (b'<testsuite name="S"><testcase name="a"/><testcase name="b"><failure>cut', False),
     "empty": (b"", False),
     "not xml": (b"Exception in thread main", False),
+    # From tests/results/test_results_records.py and tests/hostile/test_hostile_bundles.py:
+    "records' nasty names": (NASTY_JUNIT.encode(), True),
+    "markup in names": ((f'<testsuites><testsuite name="S"><testcase classname="{_EVIL_ATTR}" name="t"><failure '
+                         f'message="m">{_EVIL_TEXT}</failure></testcase><testcase classname="{_EVIL_ATTR}" name="p"/>'
+                         f'</testsuite></testsuites>').encode(), True),
     "huge suite output": (b'<testsuite name="S"><testcase name="a"/><system-out>' + b"x" * (TREE_MAX_BYTES + 10)
                           + b"</system-out></testsuite>", False),
 }
