@@ -37,6 +37,7 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
     """
     root = Path(root)
     by_id = {cell.id: cell for cell in plan_cells}
+    is_log = _glob_matcher(log_globs)
     found: list[FoundCell] = []
     for directory, _dirs, files in sorted(os.walk(root)):
         xml = sorted(f for f in files if is_result_file(f))
@@ -49,11 +50,16 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
         if not xml and plan_cell is None:
             continue
         ref = (plan_cell if isinstance(plan_cell, CellRef) else CellRef.from_cell(plan_cell)) if plan_cell else CellRef(id=cell_id, name=label, step="")
-        logs = sorted(Path(directory) / f for f in files if any(fnmatch.fnmatch(f, g) for g in log_globs))
+        logs = sorted(Path(directory) / f for f in files if is_log(f))
         # A symlink among the artifacts would put its target (a key, /etc/shadow) into the bundle.
         found.append(FoundCell(ref=ref, junit=[Path(directory) / f for f in xml if not (Path(directory) / f).is_symlink()],
                                logs=[log for log in logs if not log.is_symlink()]))
     return found
+
+
+def _glob_matcher(globs: Sequence[str]):
+    """fnmatch.fnmatch(name, g) for any g of *globs*, as one compiled pattern (one match per file, not one per glob)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs) or "(?!)").match
 
 
 def _iso(ts: float) -> str:
@@ -65,7 +71,12 @@ def detect_producer(files: Sequence[Path], kind: str | None = None) -> Producer:
     env = os.environ
     if kind is None:
         kind = "jenkins" if env.get("BUILD_URL") or env.get("JENKINS_URL") else "other"
-    mtimes = [p.stat().st_mtime for p in files if p.exists()]
+    mtimes = []
+    for path in files:
+        try:
+            mtimes.append(os.stat(path).st_mtime)
+        except FileNotFoundError:
+            continue
     return Producer(
         kind=kind,
         url=env.get("BUILD_URL", ""),
@@ -219,6 +230,7 @@ def jenkins_cell_items(root: Path, refs: Sequence[CellRef], log_globs: Sequence[
     one status-<attempt>.json per attempt (the last one decides; status-0 = recorded not-run without an agent),
     its JUnit files and its logs. Symlinks are never followed: a doctored directory cannot pull files in."""
     items = []
+    is_log = _glob_matcher(log_globs)
     for ref in refs:
         if ref.id != safe_id(ref.id):
             raise ManifestError(f"cell id {ref.id!r} is not a plain name")
@@ -241,7 +253,7 @@ def jenkins_cell_items(root: Path, refs: Sequence[CellRef], log_globs: Sequence[
             "duration_s": (int(ended) - int(started)) / 1000 if started and ended else 0.0,
             "node": str(last.get("node", "")),
             "junit": sorted(p for p in files if is_result_file(p.name)),
-            "logs": sorted(p for p in files if any(fnmatch.fnmatch(p.name, g) for g in log_globs)),
+            "logs": sorted(p for p in files if is_log(p.name)),
         })
     return items
 

@@ -36,7 +36,12 @@ def _attr(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    return xml_text(xml_safe(text)) if text else ""
+    if not text:
+        return ""
+    try:  # xml_text refuses every character xml_safe would replace: check long texts once, not twice
+        return xml_text(text)
+    except ValueError:
+        return xml_text(xml_safe(text))
 
 
 class JUnitStreamWriter:
