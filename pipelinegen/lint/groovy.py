@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -67,14 +68,27 @@ def cached_script_command(script: Path, main_class: str, groovy: str, env: dict[
     key = sha256_bytes(f"{script_digest(script)}:{core[0].name if core else 'no-groovy'}".encode())[:16]
     classes = cache_dir() / f"{cache_name}-{key}"
     java = Path(env["JAVA_HOME"]) / "bin" / "java"
+    try:
+        classes.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return [groovy, str(script)]  # no writable cache: compile the script every time
+    # The classes are code this process runs: only from a cache nobody else can write (a shared or planted
+    # PIPELINEGEN_CACHE could otherwise hold someone else's RunPipeline.class); else compile every time.
+    if not _private_dir(classes.parent) or (classes.exists() and not _private_dir(classes)):
+        return [groovy, str(script)]
     if (classes / f"{main_class}.class").is_file() and len(jars) == 1 + len(modules) and java.is_file():
         classpath = os.pathsep.join(str(p) for p in [*jars, classes])
         return [str(java), *env["JAVA_OPTS"].split(), "-cp", classpath, main_class]
-    try:
-        classes.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return [groovy, str(script)]  # no writable cache: compile the script every time
     return [groovy, str(LAUNCHER), main_class, str(script), str(classes)]
+
+
+def _private_dir(path: Path) -> bool:
+    """*path* is a real directory of this user that no one else may write to."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 @functools.cache
