@@ -588,16 +588,30 @@ class HistoryStore:
             raise
         return True
 
-    def _load_tests(self) -> dict[str, dict[str, int]]:
-        """classname -> {test name: test id} of every stored test (read only when a run's test set is new)."""
+    def _tests_of(self, classnames: Iterable[str]) -> dict[str, dict[str, int]]:
+        """classname -> {test name: test id}, holding the stored tests of *classnames* (read once per class while
+        the ids hold): a run with a new test set reads its own classes' tests, not every test the DB has seen
+        (every profile's, renamed and removed ones included)."""
+        assert self._classes is not None
         if self._tests is None:
-            assert self._classes is not None
-            # Consecutive test cases share a class: one class look-up per class, one string key per test.
-            by_class: dict[int, dict[str, int]] = {i: {} for i in self._classes.values()}
+            self._tests = {}
+        tests, classes = self._tests, self._classes
+        unread = {classes[name]: name for name in set(classnames) if name not in tests and name in classes}
+        loaded: dict[int, dict[str, int]] = {class_id: {} for class_id in unread}
+        if 2 * len(unread) > len(classes):  # most of the DB's classes: one scan is cheaper than the look-ups
             for i, cls_id, name in self.conn.execute("SELECT id, class_id, name FROM tests"):
-                by_class[cls_id][name] = i
-            self._tests = {cls: by_class[i] for cls, i in self._classes.items()}
-        return self._tests
+                names = loaded.get(cls_id)
+                if names is not None:
+                    names[name] = i
+        else:
+            ids = list(unread)
+            for start in range(0, len(ids), 500):  # well under SQLite's bound on parameters
+                chunk = ids[start : start + 500]
+                for i, cls_id, name in self.conn.execute(
+                        f"SELECT id, class_id, name FROM tests WHERE class_id IN ({','.join('?' * len(chunk))})", chunk):
+                    loaded[cls_id][name] = i
+        tests.update((unread[class_id], names) for class_id, names in loaded.items())
+        return tests
 
     def _variant_id(self, step: str, axes: Sequence[tuple[str, str]]) -> int:
         assert self._variants is not None
@@ -700,7 +714,7 @@ class HistoryStore:
         """The id of the run's test set, mapping every test case to its test id (new classes and tests are
         added in input order); remembered under *names_digest* for the next run of the same tests."""
         conn = self.conn
-        tests, classes = self._load_tests(), self._classes
+        tests, classes = self._tests_of(classname for _variant, classname, _block in blocks), self._classes
         assert classes is not None
         new_tests: list[tuple[int, int, str]] = []
         next_test = (conn.execute("SELECT max(id) FROM tests").fetchone()[0] or 0) + 1

@@ -251,3 +251,33 @@ def test_the_names_digest_tells_apart_what_a_separator_could_confuse():
     assert digest((1, "C", ["a", "b"])) != digest((1, "C", ["b", "a"]))  # order decides recognition only
     assert digest((1, "C", ["a"]), (2, "C", ["a"])) != digest((1, "C", ["a", "a"]))
     assert digest((1, "C", ["a"]), (2, "D", ["b"])) == digest((2, "D", ["b"]), (1, "C", ["a"]))
+
+
+def test_a_new_test_set_reads_only_the_tests_of_its_own_classes(tmp_path):
+    """A history DB holds every profile's tests ever seen; a run that adds a test reads the stored tests of the
+    classes it ran, not the whole tests table (its cost follows the run, not the DB). (When the run's classes
+    are most of the DB's, one scan of the table is cheaper and is what ingest does.)"""
+    first, grown = _bundle(tmp_path, 1, commit="1" * 40), _bundle(tmp_path, 3, commit="3" * 40, extra_test=True)
+    other_profile = tmp_path / "other.tar.zst"
+    cell = CellRef("jvm_1of1", "jvm 1/1", "jvm-dtest", (("jdk", "11"),))
+    with BundleWriter(other_profile, subject=Subject("https://github.com/apache/cassandra", "9" * 40, "trunk"),
+                      parameters={"profile": "post-commit"}, producer=Producer("jenkins", url="https://ci/job/9"),
+                      cells=[cell]) as writer:
+        writer.add_cell(cell, status="passed", node="agent-9", junit=[_junit(
+            tmp_path / "other", f"TEST-{k}.xml", _suite(f"org.Other{k}", [(f"t{i}", "") for i in range(5)]))
+            for k in range(10)])
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        assert store.ingest_bundle(other_profile) and store.ingest_bundle(first)
+        other_classes = {i for (i,) in store.conn.execute("SELECT id FROM classes WHERE name LIKE 'org.Other%'")}
+    statements: list[str] = []
+    with HistoryStore(db) as store:  # a new process: nothing cached
+        store.conn.set_trace_callback(statements.append)
+        assert store.ingest_bundle(grown)
+    reads = [s for s in statements if "SELECT id, class_id, name FROM tests" in s]
+    assert reads and all("class_id IN (" in s for s in reads)
+    read_classes = {int(n) for s in reads for n in s.split("class_id IN (", 1)[1].split(")", 1)[0].split(",")}
+    with HistoryStore(db, readonly=True) as store:
+        own = {i for (i,) in store.conn.execute(
+            "SELECT id FROM classes WHERE name IN ('org.A', 'org.B', 'org.C', 'org.Nasty', 'dtest.Upgrade')")}
+    assert read_classes == own and len(other_classes) == 10 and not other_classes & read_classes
