@@ -116,6 +116,9 @@ BROKEN = {
     "bad label expression": ("stages { stage('s') { steps { node('a && (b') { echo('x') } } } }", "missing )"),
     "endless loop of steps": ("stages { stage('s') { steps { script { while (true) { parallel([:]) } } } } }",
                               "a loop that never ends"),
+    # a .json file the library writes must be JSON as the strict parser reads it (a lax one takes `1.`)
+    "a .json file that is not JSON": ("""stages { stage('s') { steps { node('x') { writeFile(file: 'r.json', text: '{"a": 1.}') } } } }""",
+                                      "trying to match a number"),
 }
 
 NON_CPS_VAR = """

@@ -13,7 +13,6 @@
 // normal way (`error`, a failing `sh`), wherever they were caught, with the Groovy file and line.
 
 import groovy.json.JsonOutput
-import groovy.json.JsonSlurper
 import groovy.json.JsonSlurperClassic
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.ast.ClassHelper
@@ -1336,7 +1335,7 @@ class Harness {
         files[a.file as String] = a.text as String
         Map event = [type: 'writeFile', file: a.file as String, bytes: (a.text as String).length()]
         if ((a.file as String).endsWith('.json')) {
-            event.json = new JsonSlurper().parseText(a.text as String)  // a .json file must be JSON (lazy: only printed)
+            event.json = new JsonSlurperClassic().parseText(a.text as String)  // a .json file must be JSON
         }
         record(event)
         return null
