@@ -125,6 +125,15 @@ def test_distributions_pass_twine_check_and_carry_the_library_and_metadata(insta
                   "Classifier: Programming Language :: Python :: 3.11", "Requires-Dist: jenkins-job-builder"):
         assert field in metadata
     assert any(n.endswith("licenses/LICENSE") for n in names)
+    # the package's own data files: the Groovy scripts it runs (harness, AST dumper, class-cache launcher), schemas,
+    # templates, history DB migrations
+    package_data = [p.relative_to(REPO).as_posix() for p in (REPO / "pipelinegen").rglob("*")
+                    if p.is_file() and p.suffix in (".groovy", ".json", ".sql", ".j2", ".html")
+                    and "shared_library" not in p.relative_to(REPO).parts]
+    assert "pipelinegen/lint/run_cached.groovy" in package_data
+    assert "pipelinegen/analysis/history_schema/0002_testset_names.sql" in package_data
+    for relative in package_data:
+        assert relative in names, f"the wheel lacks {relative}"
     assert "pipelinegen = pipelinegen.cli:main" in entry_points
 
 
