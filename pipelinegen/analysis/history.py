@@ -45,6 +45,9 @@ QUICK_CHECK_MAX_BYTES = 64 << 20  # DBs up to this size get PRAGMA quick_check o
 LOG_TAIL_MAX_INPUT = 256 << 20  # uncompressed log bytes read to find a tail; a bomb beyond is not read
 FAILED = ("failed", "error")
 READABLE_FROM_VERSION = 1  # the oldest schema the reading commands (flaky, splits, info) understand
+PACK_FROM = 256  # characters: a failure text (details) this long is stored zstd-compressed (schema version 3)
+PACK_LEVEL = -1
+_PACKED_MAX_BYTES = 4 * DETAILS_LIMIT  # what a stored compressed text may unpack to: UTF-8 of DETAILS_LIMIT chars
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,29 @@ def _fs_full(path: Path) -> bool:
     except OSError:
         return False
     return stat.f_bavail * stat.f_frsize < (256 << 10)
+
+
+def pack_text(text: str, compressor: zstandard.ZstdCompressor) -> str | bytes:
+    """A failure text as ingest stores it: a long one as zstd of its UTF-8 (a stack trace shrinks 5-15x, and
+    writing it was most of an ingest's SQLite time), a short one as it is. See unpack_text."""
+    if len(text) < PACK_FROM:
+        return text
+    return compressor.compress(text.encode("utf-8"))
+
+
+def unpack_text(value: str | bytes) -> str:
+    """The text pack_text stored (DBs before schema version 3 hold text only). A blob that is not what
+    ingest writes raises sqlite3.DatabaseError: it is damage, reported as a corrupt DB."""
+    if isinstance(value, str):
+        return value
+    try:
+        size = zstandard.frame_content_size(value)
+        if not 0 <= size <= _PACKED_MAX_BYTES:  # -1: unknown size; a forged size must not allocate gigabytes
+            raise zstandard.ZstdError(f"declares {size} bytes")
+        return zstandard.ZstdDecompressor().decompress(value).decode("utf-8")
+    except (zstandard.ZstdError, UnicodeDecodeError, TypeError) as err:
+        raise sqlite3.DatabaseError(f"database disk image is malformed (a stored failure text cannot be "
+                                    f"read: {err})") from err
 
 
 def describe(err: BaseException) -> str:
@@ -640,6 +666,7 @@ class HistoryStore:
         classes: dict[tuple[int, str], list] = {}
         notable: list[tuple] = []
         failures = executions = 0
+        compressor = zstandard.ZstdCompressor(level=PACK_LEVEL)
         for batch in batches:
             key = (batch.cell_id, batch.attempt)
             cell = cell_rows.get(key)
@@ -671,7 +698,7 @@ class HistoryStore:
             classnames = batch.classnames
             for i, status, reruns, message, details in batch.notable:
                 notable.append((classnames[i], names[i], batch.cell_id, batch.attempt, variant, status, durations[i],
-                                reruns, message[:DETAILS_LIMIT], details[:DETAILS_LIMIT]))
+                                reruns, message[:DETAILS_LIMIT], pack_text(details[:DETAILS_LIMIT], compressor)))
 
         names_digest = _names_digest(classes)
         known = self._classes
@@ -833,6 +860,7 @@ class HistoryStore:
                 "SELECT o.test, o.run, o.cell_id, o.attempt, o.variant, o.status, o.duration_s, o.flaky_reruns,"
                 " o.message, o.details FROM q_tests JOIN outcomes o ON o.test = q_tests.id"
                 " WHERE o.run IN (SELECT id FROM q_runs)"):
+                rest[-1] = unpack_text(rest[-1])
                 outcomes.setdefault(names[test], []).append((by_id[rest[0]], Outcome(*rest)))
             order = {r.id: i for i, r in enumerate(runs)}
             for found in outcomes.values():

@@ -12,7 +12,14 @@ import json
 import sqlite3
 from pathlib import Path
 
-from pipelinegen.analysis.history import CellRun, HistoryStore, RunInfo, decode_testset
+from pipelinegen.analysis.history import (
+    CellRun,
+    HistoryStore,
+    RunInfo,
+    decode_testset,
+    migrations,
+    unpack_text,
+)
 from pipelinegen.results import archive, attest
 from pipelinegen.results.bundle import BundleWriter
 from pipelinegen.results.manifest import CellRef, Producer, Subject
@@ -158,6 +165,8 @@ def dump(db: Path) -> dict:
                     row[7] = Path(row[7]).name if row[7].startswith("/") else row[7]
                 if table == "testsets":
                     row[2] = {str(t): {str(v): n for v, n in per.items()} for t, per in decode_testset(row[2]).items()}
+                if table == "outcomes":
+                    row[-1] = unpack_text(row[-1])  # schema version 3 stores a long failure text compressed
                 rows.append(row)
             result[table] = rows
         return result
@@ -219,7 +228,7 @@ def test_a_db_of_schema_version_1_is_read_as_it_is_and_upgraded_by_the_next_inge
         with HistoryStore(path) as store:
             for bundle in (first, second, more, second):
                 store.ingest_bundle(bundle)
-            assert store.stats()["schema_version"] == 2
+            assert store.stats()["schema_version"] == migrations()[-1][0]
     assert dump(old) == dump(tmp_path / "new.sqlite")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import zstandard
 
 from pipelinegen.analysis.history import (
     CellRun,
@@ -171,3 +172,46 @@ def test_testset_encoding_is_the_same_from_tuples_and_from_packed_ids():
     assert history._encode_packed(packed) == encode_testset(counts)
     decoded = decode_testset(encode_testset(counts)[1])
     assert {(t, v): n for t, per in decoded.items() for v, n in per.items()} == counts
+
+
+def test_a_long_failure_text_is_stored_compressed_and_read_back_exactly(tmp_path):
+    """Schema version 3: a stack trace is stored as zstd (the DB grows by a fraction of the text per failing
+    test case) and every reader gets the exact text back; a short text stays TEXT."""
+    from pipelinegen.analysis.history import PACK_FROM
+
+    trace = "java.lang.AssertionError: é ≠ e\n" + "".join(
+        f"\tat org.apache.cassandra.db.Frame{i}.apply(Frame.java:{300 + 7 * i})\n" for i in range(60))
+    short = "x" * (PACK_FROM - 1)
+    run = RunInfo("d-1", "c1", "trunk", 1000.0)
+    cases = [tc("a.T", "long", status="failed", message="boom", details=trace),
+             tc("a.T", "short", status="error", details=short), tc("a.T", "ok")]
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        assert store.ingest_run(run, cases, CELLS)
+        stored = dict(store.conn.execute(
+            "SELECT t.name, o.details FROM outcomes o JOIN tests t ON t.id = o.test"))
+        history = store.history()
+    assert isinstance(stored["long"], bytes) and len(stored["long"]) < len(trace.encode()) / 4
+    assert stored["short"] == short
+    texts = {name: [o.details for _run, o in found] for name, found in history.outcomes.items()}
+    assert texts == {"a.T.long": [trace], "a.T.short": [short]}
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@pytest.mark.parametrize("blob", [
+    b"not zstd at all",
+    zstandard.ZstdCompressor().compress(b"\xff\xfe"),  # not UTF-8
+    ZSTD_MAGIC + b"\x00" * 20,  # no content size
+    ZSTD_MAGIC + b"\xe0" + (1 << 30).to_bytes(8, "little") + b"\x01\x00\x00",  # 1 GiB: refused, never allocated
+])
+def test_a_damaged_compressed_failure_text_is_reported_as_a_corrupt_db(tmp_path, blob):
+    from pipelinegen.analysis.history import store_errors
+
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        store.ingest_run(RunInfo("d-1", "c1", "trunk", 1000.0), [tc("a.T", "x", status="failed", details="y" * 999)])
+        store.conn.execute("UPDATE outcomes SET details = ?", (blob,))
+    with HistoryStore(db, readonly=True) as store, pytest.raises(PipelineError) as caught, store_errors(db):
+        store.history()
+    assert "corrupt" in str(caught.value) and "failure text" in str(caught.value)

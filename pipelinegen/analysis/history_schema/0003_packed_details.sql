@@ -1,0 +1,7 @@
+-- History DB, version 3 (issue 16): long failure texts are stored compressed.
+-- outcomes.details of PACK_FROM (history.py) characters or more holds a BLOB: zstd of the text's UTF-8
+-- (history.pack_text / unpack_text); shorter texts stay TEXT, and so does every row written before this
+-- version. A Cassandra stack trace shrinks 5-15x: an ingest writes (and every later integrity check reads)
+-- a few MB instead of tens of MB per run of a large profile. Nothing else changes; no row is rewritten.
+-- The version number is what matters: a pipelinegen that knows only version 2 refuses this DB instead of
+-- showing compressed bytes as a failure text.
