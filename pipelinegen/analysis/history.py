@@ -967,7 +967,7 @@ def open_bundle(path: Path) -> tuple[RunInfo, object]:
     from datetime import datetime
 
     from pipelinegen.results import archive
-    from pipelinegen.results.bundle import read_bundle
+    from pipelinegen.results.bundle_reader import read_bundle
 
     path = Path(path)
     try:

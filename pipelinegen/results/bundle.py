@@ -18,8 +18,7 @@ import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from functools import reduce
 from itertools import repeat
 from operator import add, itemgetter
@@ -28,8 +27,9 @@ from pathlib import Path
 from pipelinegen.fsutil import sha256_bytes, sha256_file
 from pipelinegen.plan.cell import Cell, Parameters
 from pipelinegen.results import archive, attest
+from pipelinegen.results.bundle_reader import Bundle, read_bundle  # noqa: F401 - re-exported: the reading side
 from pipelinegen.results.formats import record_batches_of, result_files
-from pipelinegen.results.junit import PlainRun, SuiteOutput, iter_records
+from pipelinegen.results.junit import PlainRun, SuiteOutput
 from pipelinegen.results.manifest import (
     ATTESTATION,
     CELL_STATUSES,
@@ -39,13 +39,11 @@ from pipelinegen.results.manifest import (
     SIGNATURE,
     CellRef,
     CellResult,
-    ManifestError,
     Producer,
     Subject,
     TestCounts,
     build_manifest,
     dumps,
-    load_manifest,
     schema_problems,
 )
 from pipelinegen.results.normalise import JUnitStreamWriter, junit_writer
@@ -384,52 +382,3 @@ def write_bundle(out: Path, *, subject: Subject, parameters: Parameters | dict, 
         writer.close()
         raise
     return writer.finish(incomplete=incomplete, reason=reason)
-
-
-@dataclass
-class Bundle:
-    """A bundle on disk; everything is streamed from the archive on demand."""
-
-    path: Path
-    manifest: dict  # valid against manifest.schema.json
-    manifest_sha256: str = ""  # of the manifest.json bytes: the bundle's identity in the history
-
-    def cell_for_junit(self) -> dict[str, str]:
-        return {c["junit"]: c["id"] for c in self.manifest.get("cells", []) if c.get("junit")}
-
-    def iter_testcases(self) -> Iterator[TestCaseResult]:
-        for record in self.iter_records():
-            if isinstance(record, TestCaseResult):
-                yield record
-
-    def iter_records(self) -> Iterator[TestCaseResult | SuiteOutput]:
-        cells = self.cell_for_junit()
-        for name, handle in archive.iter_members(self.path):
-            cell_id = cells.get(name)
-            if cell_id is not None:
-                yield from iter_records(handle, cell_id, name=name, repair=False)
-
-    def iter_files(self) -> Iterator[tuple[str, object]]:
-        """(name, binary stream) of every file, in archive order."""
-        return archive.iter_members(self.path)
-
-    @property
-    def subject(self) -> dict:
-        return self.manifest["subject"]
-
-    @property
-    def cells(self) -> list[dict]:
-        return self.manifest["cells"]
-
-
-def read_bundle(path: Path) -> Bundle:
-    """Open a bundle: reads only manifest.json (the first member) now. Raises archive.CorruptArchive."""
-    path = Path(path)
-    data = archive.read_member(path, MANIFEST)
-    if data is None:
-        raise archive.CorruptArchive(f"{path}: no {MANIFEST}: not a pipelinegen result bundle")
-    try:
-        manifest = load_manifest(data)
-    except ManifestError as err:
-        raise archive.CorruptArchive(f"{path}: {err}") from err
-    return Bundle(path=path, manifest=manifest, manifest_sha256=sha256_bytes(data))

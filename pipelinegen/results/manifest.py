@@ -8,11 +8,14 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import jsonschema
 
 from pipelinegen import __version__
-from pipelinegen.plan.cell import PARAMETER_FIELDS, Cell, Parameters  # noqa: F401 - PARAMETER_FIELDS re-exported
+
+if TYPE_CHECKING:
+    from pipelinegen.plan.cell import Cell
 
 FORMAT = "pipelinegen-result-bundle"
 FORMAT_VERSION = 1

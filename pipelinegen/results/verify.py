@@ -7,14 +7,12 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelinegen.errors import Finding, PipelineError
 from pipelinegen.fsutil import sha256_bytes
-from pipelinegen.plan.cell import Cell
-from pipelinegen.results import attest
 from pipelinegen.results.archive import CorruptArchive, iter_members
 from pipelinegen.results.identity import compare_identity
-from pipelinegen.results.junit import iter_testcases
 from pipelinegen.results.manifest import (
     ATTESTATION,
     DIGESTS,
@@ -26,6 +24,9 @@ from pipelinegen.results.manifest import (
     schema_problems,
 )
 from pipelinegen.results.records import CaseBatch, RecordsError, case_batches, read_batches
+
+if TYPE_CHECKING:
+    from pipelinegen.plan.cell import Cell
 
 _JUNIT_MEMBER = re.compile(r"^cells/([A-Za-z0-9_.-]+)/junit\.xml$")
 _SMALL = {MANIFEST, DIGESTS, ATTESTATION, SIGNATURE}
@@ -89,6 +90,8 @@ class _Scan:
 
 
 def _scan(path: Path) -> _Scan:
+    from pipelinegen.results.junit import iter_testcases
+
     scan = _Scan()
     for name, handle in iter_members(path):  # refuses links, duplicates, appended frames, oversized members
         if name in _SMALL:
@@ -189,7 +192,7 @@ def verified_batches(path: Path, manifest: dict, text_limit: int | None = None) 
             counts = counted[name] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
             try:
                 batches = read_batches(reader, cell["id"], name, text_limit=text_limit) if name == cell.get("records") \
-                    else case_batches(iter_testcases(reader, cell["id"], repair=False))
+                    else _junit_batches(reader, cell["id"])
                 for batch in batches:
                     for status, n in batch.counts.items():
                         counts[status] += n
@@ -207,6 +210,14 @@ def verified_batches(path: Path, manifest: dict, text_limit: int | None = None) 
                             f"{ {k: (cell.get('tests') or {}).get(k) for k in counts} } but {name} holds {counts}")
     if problems:
         raise AlteredBundle(problems[0])
+
+
+def _junit_batches(reader, cell_id: str) -> Iterator[CaseBatch]:
+    """A cell without a records member (a bundle written before records.tsv existed): its junit.xml, parsed
+    (lxml is imported only then: bulk readers of current bundles never need it)."""
+    from pipelinegen.results.junit import iter_testcases
+
+    return case_batches(iter_testcases(reader, cell_id, repair=False))
 
 
 FULL_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -242,6 +253,8 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
                   required_cells: Sequence[Cell | CellRef] | None = None, allowed_signers: Path | None = None,
                   allow_known: dict[str, str] | None = None) -> VerifyReport:
     """Run every check; the bundle certifies *commit* only if report.certified."""
+    from pipelinegen.results import attest
+
     report = VerifyReport()
     problems, notes = report.problems, report.notes
     allow_known = allow_known or {}

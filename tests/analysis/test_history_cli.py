@@ -265,3 +265,18 @@ def test_counts_of_one_read_in_the_singular(tmp_path, bundles):
     assert report.output.startswith("1 run ")
     explain = run("flaky", "--db", str(db), "explain", "org.Flaky.sometimes")
     assert "(1 of 1 execution, 1 run, 1 commit)" in explain.output
+
+
+def test_ingest_loads_no_junit_parser_or_signing_code(tmp_path, bundles):
+    """`history ingest` reads the records members of a bundle: the JUnit parser (lxml), the bundle writer and the
+    signing code are not imported (their import was a tenth of the command's CPU on a large bundle)."""
+    import sys
+
+    code = ("import sys; from pipelinegen.cli import main; sys.argv[0] = 'pipelinegen'\n"
+            "try:\n    main()\nexcept SystemExit as end:\n    assert not end.code, end.code\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lxml' or m in ("
+            "'pipelinegen.results.junit', 'pipelinegen.results.bundle', 'pipelinegen.results.attest')))")
+    done = subprocess.run([sys.executable, "-c", code, "history", "ingest", str(bundles[0]), "--db",
+                           str(tmp_path / "h.sqlite")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "1 added" in done.stdout and done.stdout.rstrip().endswith("[]"), done.stdout
