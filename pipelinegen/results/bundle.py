@@ -142,8 +142,7 @@ class _DuplicateTracker:
         return sorted(out, key=lambda d: (d["group"], d["classname"], d["name"], d["suite"]))
 
 
-_CLASSNAME, _NAME, _DURATION, _ATTEMPT, _FLAKY = itemgetter(1), itemgetter(2), itemgetter(5), itemgetter(8), \
-    itemgetter(9)
+_CLASSNAME, _NAME, _DURATION = itemgetter(1), itemgetter(2), itemgetter(5)
 
 
 def _plain_pass(record: TestCaseResult) -> bool:
@@ -267,12 +266,14 @@ class BundleWriter:
             for source in sources:
                 result.junit_files.append(source.name)
                 for batch in record_batches_of(source, cell_id, attempt=max(attempt, 1)):
-                    if batch.__class__ is PlainRun and not flaky_tests and not any(map(_FLAKY, batch)) \
-                            and set(map(_ATTEMPT, batch)) == {1}:
-                        # Checked at C speed: the reader found these plain (passed, no message, no details).
-                        duration = self._write_passed(writer, records, group, cell_id, batch, duration)
-                        statuses["passed"] += len(batch)
-                        continue
+                    if batch.__class__ is PlainRun:
+                        if batch.attempt == 1 and not flaky_tests:
+                            # Columns of plain passes (passed, no message, no details, no reruns): no record built.
+                            duration = self._write_passed(writer, records, group, cell_id, batch.suite,
+                                                          batch.classnames, batch.names, batch.seconds, duration)
+                            statuses["passed"] += len(batch)
+                            continue
+                        batch = list(batch)
                     index, end = 0, len(batch)
                     while index < end:
                         record = batch[index]
@@ -286,8 +287,10 @@ class BundleWriter:
                                         or not _plain_pass(other):
                                     break
                                 stop += 1
-                            duration = self._write_passed(writer, records, group, cell_id, batch[index:stop],
-                                                          duration)
+                            run = batch[index:stop]
+                            duration = self._write_passed(writer, records, group, cell_id, suite,
+                                                          list(map(_CLASSNAME, run)), list(map(_NAME, run)),
+                                                          list(map(_DURATION, run)), duration)
                             statuses["passed"] += stop - index
                             index = stop
                             continue
@@ -310,13 +313,9 @@ class BundleWriter:
         self._dups.add_cell(ref.id, group, self.staging / result.records)
         result.tests.merge(TestCounts(**statuses, flaky=flaky, duration_s=duration))
 
-    def _write_passed(self, writer: JUnitStreamWriter, records: RecordsWriter, group: str, cell_id: str,
-                      run: list[TestCaseResult], duration: float) -> float:
+    def _write_passed(self, writer: JUnitStreamWriter, records: RecordsWriter, group: str, cell_id: str, suite: str,
+                      classnames: list[str], names: list[str], seconds: list[float], duration: float) -> float:
         """Write, hash and add up a run of plain passes of one suite in bulk; returns the cell's new duration."""
-        suite = run[0].suite
-        classnames = list(map(_CLASSNAME, run))
-        names = list(map(_NAME, run))
-        seconds = list(map(_DURATION, run))
         times = list(map(format, seconds, repeat(".3f")))
         writer.write_passed(suite, cell_id, classnames, names, times)
         records.write_passed(suite, classnames, names, times)

@@ -7,6 +7,8 @@ them with `records_of`, so a new format (e.g. a TAP or pytest JSON report) is on
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +49,15 @@ def result_files(paths: Iterable[Path]) -> list[Path]:
     A file named explicitly counts whatever its name; inside a directory only the registered formats do."""
     found: dict[Path, None] = {}
     for path in map(Path, paths):
-        if path.is_dir():
+        try:
+            mode = os.stat(path).st_mode  # one system call, not is_dir() then is_file()
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(mode):
             for candidate in sorted(path.rglob("*")):
                 if candidate.is_file() and is_result_file(candidate.name):
                     found.setdefault(candidate, None)
-        elif path.is_file():
+        elif stat.S_ISREG(mode):
             found.setdefault(path, None)
     return list(found)
 

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -446,9 +447,51 @@ class _NeedsStream(Exception):
     """This file has a shape the tree reader does not replicate: read it with the streaming parser target."""
 
 
-class PlainRun(list):
-    """A batch of consecutive plain passes (no child element) of one <testsuite>: every record has status passed,
-    no message, no details, and the same suite. Bulk writers take it whole (results/bundle.py)."""
+class PlainRun:
+    """Consecutive plain passes of one <testsuite>, as columns: test cases without a child element whose attributes
+    say nothing but classname, name and time (and what no record holds, e.g. pytest's file and line). Iterating
+    gives their records (status passed, no message, no details, flaky_reruns 0); bulk writers (results/bundle.py)
+    take the columns whole, so no record is built for them."""
+
+    __slots__ = ("suite", "cell_id", "attempt", "classnames", "names", "seconds")
+
+    def __init__(self, suite: str, cell_id: str, attempt: int, classnames: list[str], names: list[str],
+                 seconds: list[float]) -> None:
+        self.suite, self.cell_id, self.attempt = suite, cell_id, attempt
+        self.classnames, self.names, self.seconds = classnames, names, seconds
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[TestCaseResult]:
+        # One C loop: zip builds each record's fields, tuple.__new__ makes them a TestCaseResult.
+        return map(_new_record, repeat(TestCaseResult), zip(
+            repeat(self.suite), self.classnames, self.names, repeat(self.cell_id), repeat("passed"), self.seconds,
+            repeat(""), repeat(""), repeat(self.attempt), repeat(0)))
+
+
+# Attributes that change a plain test case's record beyond classname, name and time (see _plain_case).
+_NOT_PLAIN_KEYS = frozenset(("class", "attempt", "flaky_reruns"))
+
+
+def _plain_layout(keys: list[str]) -> tuple[int, int, int, int] | None:
+    """Where classname, name and time are among a test case's attribute names (in document order), for reading
+    its values by position; None when the attributes need _plain_case."""
+    if "classname" not in keys or "name" not in keys or "time" not in keys or not _NOT_PLAIN_KEYS.isdisjoint(keys):
+        return None
+    return len(keys), keys.index("classname"), keys.index("name"), keys.index("time")
+
+
+def _seconds(times: list[str]) -> list[float]:
+    """_duration of each time attribute, at C speed when every one is a plain non-negative finite number."""
+    try:
+        seconds = list(map(float, times))
+    except ValueError:
+        return list(map(_duration, times))
+    total = sum(seconds)  # NaN or infinity in any term makes it so (as does an overflow: then checked one by one)
+    if not 0.0 <= total < _INFINITY or (seconds and min(seconds) < 0.0):
+        return list(map(_duration, times))
+    return seconds
 
 
 class _TreeReader:
@@ -490,6 +533,11 @@ class _TreeReader:
         else:
             self._emit(_plain_case(case.attrib, suite, self.cell_id, self.attempt))
 
+    def _plain_run(self, suite: str, layout: tuple[int, int, int, int], values: list[str]) -> PlainRun:
+        width, classname, name, time = layout
+        return PlainRun(suite, self.cell_id, self.attempt, values[classname::width], values[name::width],
+                        _seconds(values[time::width]))
+
     def _element(self, elem, depth: int) -> None:
         """An element outside any test case (the target's start ... end of it)."""
         tag = elem.tag
@@ -499,33 +547,49 @@ class _TreeReader:
             name = elem.get("name") or self.default_suite
             stdout: list[str] = []
             stderr: list[str] = []
-            cell_id, attempt, plain, batches = self.cell_id, self.attempt, _plain_case, self.batches
-            run = PlainRun()
+            batches = self.batches
+            # The open run of plain passes: their attribute values, flat, all with the attribute names run_keys.
+            run_keys: list[str] | None = None
+            layout = (0, 0, 0, 0)
+            values: list[str] = []
+            extend = values.extend
             for child in elem:
                 child_tag = child.tag
                 if child_tag == "testcase":
                     if not len(child):
-                        run.append(plain(child.attrib, name, cell_id, attempt))
-                        continue
-                    if run:
-                        batches.append(run)
-                        run = PlainRun()
+                        keys = child.keys()
+                        if keys == run_keys:
+                            extend(child.values())
+                            continue
+                        found = _plain_layout(keys)
+                        if found is not None:
+                            if values:
+                                batches.append(self._plain_run(name, layout, values))
+                            run_keys, layout, values = keys, found, child.values()
+                            extend = values.extend
+                            continue
+                        run_keys = None
+                    if values:
+                        batches.append(self._plain_run(name, layout, values))
+                        values = []  # the next plain case most likely has the same attribute names (run_keys)
+                        extend = values.extend
                     self._case(child, name)
                 elif (child_tag == "system-out" or child_tag == "system-err") and not self.cases_only:
                     if len(child):  # the target captures such text only up to the first child's end
                         raise _NeedsStream
                     (stdout if child_tag == "system-out" else stderr).append(child.text or "")
                 else:
-                    if run:
-                        batches.append(run)
-                        run = PlainRun()
+                    if values:
+                        batches.append(self._plain_run(name, layout, values))
+                        values = []
+                        extend = values.extend
                     self._element(child, depth + 1)
-            if run:
-                batches.append(run)
+            if values:
+                batches.append(self._plain_run(name, layout, values))
             if not self.cases_only:
                 text_out, text_err = "".join(stdout), "".join(stderr)
                 if text_out.strip() or text_err.strip():
-                    self._emit(SuiteOutput(name, cell_id, truncate(text_out), truncate(text_err),
+                    self._emit(SuiteOutput(name, self.cell_id, truncate(text_out), truncate(text_err),
                                            name in self.failed_suites))
             return
         for child in elem:
@@ -546,11 +610,16 @@ _TREE_PARSERS: list[etree.XMLParser] = []
 def _tree_records(path: str, cell_id: str, attempt: int, default_suite: str,
                   cases_only: bool) -> list[list[TestCaseResult | SuiteOutput]] | None:
     """Every record of a small, well-formed file (in batches), or None when the streaming reader must read it."""
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size > TREE_MAX_BYTES:
+    # os-level calls: open() would add a buffer object and five system calls per file (isatty, seeks, stats).
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size > TREE_MAX_BYTES:
             return None
-        data = handle.read()  # sized by fstat: a fixed 1 MiB buffer would be mmapped and unmapped per file
-    if not data or len(data) > TREE_MAX_BYTES:
+        data = os.read(descriptor, size + 1)  # sized by fstat: a fixed buffer would be mmapped and unmapped per file
+    finally:
+        os.close(descriptor)
+    if not data or len(data) > size:  # empty, or grown since fstat: the streaming reader reads it to its end
         return None
     parser = _TREE_PARSERS.pop() if _TREE_PARSERS else _tree_parser()
     try:

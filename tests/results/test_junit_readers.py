@@ -60,6 +60,23 @@ EDGE_CASES: dict[str, tuple[bytes, bool]] = {
         f'<testcase name="t{i}" time="{t}"/>'.encode() for i, t in enumerate(
             ["", "1,234.5", "-1", "nan", "inf", "1e3", " 2.5 ", "1_000", "abc", "0.0005", "0.0015", "1.0005", "123456.7894999"]))
         + b'</testsuite>', True),
+    # Plain passes read as columns (junit.PlainRun): attribute layouts, and times the C-speed path must hand back.
+    "plain columns, odd times": (b'<testsuite name="S">' + b"".join(
+        f'<testcase classname="C" name="t{i}" time="{t}"/>'.encode() for i, t in enumerate(
+            ["1.5", "-1", "nan", "inf", "-inf", "1e3", " 2.5 ", "1_000", "-0.0", "7"]))  # each one a float()
+        + b'<testcase classname="C" name="skip" time="1"><skipped/></testcase>' + b"".join(
+        f'<testcase classname="C" name="u{i}" time="{t}"/>'.encode() for i, t in enumerate(
+            ["", "1,234.5", "abc", "0.0005"]))  # not every one a float()
+        + b'<testcase classname="C" name="ok1" time="0.25"/><testcase classname="C" name="ok2" time="3"/>'
+        + b'</testsuite>', True),
+    "plain columns, layouts": (
+        b'<testsuite name="S"><testcase classname="C" name="a" time="1"/><testcase name="b" classname="C" time="2"/>'
+        b'<testcase name="c" classname="C" time="3"/><testcase classname="P" name="d" time="4" file="p.py" line="7"/>'
+        b'<testcase classname="C" name="e" time="5" attempt="2"/><testcase classname="C" name="f" time="6"/>'
+        b'<testcase classname="" class="K" name="g" time="7"/><testcase classname="C" name="h" time="8"/>'
+        b'<testcase classname="C" name="i" time="9"><skipped/></testcase><testcase classname="C" name="j" time="1"/>'
+        b'<properties/><testcase classname="C" name="k" time="2"/><testcase classname="C" name="l" flaky_reruns="2" '
+        b'time="1"/><testcase classname="C" name="m"/><testcase classname="C" name="" time="1"/></testsuite>', True),
     "escapes and unicode": (b'<testsuite name="S &amp; &lt;T&gt;"><testcase classname="C&quot;\xc3\xa9&#38;&amp;#38;" '
                             b'name="a&#9;b&#10;c&#13;d\\e"/><testcase name="\xe2\x98\x83"><failure message="&#10;m">'
                             b'x\r\ny</failure></testcase></testsuite>', True),
@@ -135,6 +152,24 @@ def test_batches_hold_the_records_in_order(tmp_path: Path) -> None:
     flat = [r for batch in iter_record_batches(path, "c") for r in batch]
     assert flat == list(iter_records(path, "c", use_tree=False))
     assert [getattr(r, "name", None) for r in flat][:2] == ["t", None]  # inner's case, then inner's output
+
+
+def test_plain_passes_are_read_as_columns_with_the_records_of_every_other_path(tmp_path: Path) -> None:
+    path = tmp_path / "TEST-S.xml"
+    path.write_bytes(EDGE_CASES["plain columns, odd times"][0])
+    batches = list(iter_record_batches(path, "c"))
+    runs = [b for b in batches if isinstance(b, junit.PlainRun)]
+    assert runs and sum(map(len, runs)) == 16  # every case of the file but the skipped one, as columns
+    records = {r.name: r.duration_s for r in iter_records(path, "c")}
+    # Times that are not a finite non-negative number are 0.0, as the record-by-record path gives them.
+    assert [records[f"t{i}"] for i in range(8)] == [1.5, 0.0, 0.0, 0.0, 0.0, 1000.0, 2.5, 1000.0]
+    assert [records[f"u{i}"] for i in range(4)] == [0.0, 1234.5, 0.0, 0.0005] and records["ok2"] == 3.0
+    layouts = tmp_path / "TEST-L.xml"
+    layouts.write_bytes(EDGE_CASES["plain columns, layouts"][0])
+    by_name = {r.name: r for r in iter_records(layouts, "c")}
+    assert by_name["e"].attempt == 2 and by_name["g"].classname == "K" and by_name["l"].flaky_reruns == 2
+    assert by_name["d"].classname == "P" and by_name["b"].duration_s == 2.0
+    assert any(isinstance(b, junit.PlainRun) for b in iter_record_batches(layouts, "c"))
 
 
 def test_an_ampersand_in_a_name_is_read_as_itself_by_both_readers(tmp_path: Path) -> None:
