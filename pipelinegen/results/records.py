@@ -13,6 +13,7 @@ import re
 from codecs import escape_decode as _escape_decode
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, groupby, repeat
+from operator import itemgetter
 from typing import BinaryIO, NamedTuple
 
 from pipelinegen.escape import only_ascii_in
@@ -213,11 +214,14 @@ def _batch_of(cases: list[TestCaseResult]) -> CaseBatch:
 
 _ZERO_AT_MOST = (0.0).__le__
 _NEWLINE = "\n"
+_PASSED = "passed"
+_SEVEN, _EIGHT = 7, 8  # a line's message and details (with the next line's suite) in fields[8i:]
+_FIRST = itemgetter(0)
 _BAD_ESCAPE = re.compile(r"\\(?![tnr])")  # in text without \\ pairs: a backslash starting no escape
 
 
 def read_batches(handle: BinaryIO, cell_id: str, name: str = RECORDS_NAME, *, text_limit: int | None = None,
-                 chunk: int = 512 << 10) -> Iterator[CaseBatch]:
+                 chunk: int = 128 << 10) -> Iterator[CaseBatch]:
     """The records file as CaseBatches (about *chunk* bytes each): the cases read_records yields, checked
     as strictly (a bad line raises the same RecordsError naming it), at a fraction of the cost: each
     chunk is split once on tabs and every check runs over whole columns. *text_limit*: the message and
@@ -297,12 +301,15 @@ def _batches_of(text: str, n: int, cell_id: str, name: str, number: int, limit: 
     fields = text.split("\t")
     # With 9 fields a line, line i is fields[8i:8i+9], its last field sharing an element with the next
     # line's first ("details\nsuite"). Each such element must hold exactly one of the n newlines.
-    tails = fields[8::8]
-    ok = len(fields) == 8 * n + 1 and all(map(str.__contains__, tails, repeat(_NEWLINE)))
+    ok = len(fields) == 8 * n + 1 and all(map(str.__contains__, fields[8::8], repeat(_NEWLINE)))
     if ok:
         statuses = fields[3::8]
-        counts = {status: statuses.count(status) for status in STATUSES}
-        ok = sum(counts.values()) == n
+        # Most cases pass: one pass finds the others, and only they are counted by status.
+        unpassed = list(compress(range(n), map(_PASSED.__ne__, statuses)))
+        others = list(map(statuses.__getitem__, unpassed))
+        counts = {status: others.count(status) for status in STATUSES}
+        counts[_PASSED] = n - len(unpassed)
+        ok = sum(counts.values()) == n  # else a status that is none of STATUSES
     if ok:
         try:
             durations = list(map(float, fields[4::8]))
@@ -312,23 +319,26 @@ def _batches_of(text: str, n: int, cell_id: str, name: str, number: int, limit: 
         except ValueError:
             ok = False
         else:
-            ok = (all(map(_ZERO_AT_MOST, durations)) and max(durations) < _INFINITY
-                  and min(attempts.values()) >= 1 and min(reruns.values()) >= 0)
+            total = sum(durations)  # finite only when no duration is infinite or NaN (then one comparison each)
+            ok = ((total - total == 0.0 and min(durations) >= 0.0)
+                  or (all(map(_ZERO_AT_MOST, durations)) and max(durations) < _INFINITY))
+            ok = ok and min(attempts.values()) >= 1 and min(reruns.values()) >= 0
     if ok and "\\" in text:
         ok = _escapes_valid(text)
     if not ok:
         _raise_first_problem(text, cell_id, name, number)
     classnames, names = _unescaped(fields[1::8]), _unescaped(fields[2::8])
     rerun_texts = {value for value, count in reruns.items() if count}
-    if counts["passed"] == n and not rerun_texts:
-        notable_rows: Iterable[int] = ()
-    else:
-        notable_rows = compress(range(n), map("passed".__ne__, statuses))
-        if rerun_texts:
-            notable_rows = sorted(set(notable_rows).union(compress(range(n), map(rerun_texts.__contains__,
-                                                                                     flaky_column))))
-    notable = [(i, statuses[i], reruns[flaky_column[i]], _decoded(fields[8 * i + 7], limit),
-                _decoded(fields[8 * i + 8].partition(_NEWLINE)[0], limit)) for i in notable_rows]
+    if rerun_texts:  # passed after reruns: notable too
+        unpassed = sorted(set(unpassed).union(compress(range(n), map(rerun_texts.__contains__, flaky_column))))
+    notable: list[tuple[int, str, int, str, str]] = []
+    if unpassed:
+        at = [8 * i for i in unpassed]
+        messages = map(fields.__getitem__, map(_SEVEN.__add__, at))
+        details = map(_FIRST, map(str.partition, map(fields.__getitem__, map(_EIGHT.__add__, at)), repeat(_NEWLINE)))
+        notable = list(zip(unpassed, map(statuses.__getitem__, unpassed),
+                           map(reruns.__getitem__, map(flaky_column.__getitem__, unpassed)),
+                           map(_decoded, messages, repeat(limit)), map(_decoded, details, repeat(limit)), strict=True))
     if len(set(attempts.values())) == 1:
         yield CaseBatch(cell_id, attempts[attempt_column[0]], classnames, names, durations, counts, notable)
         return

@@ -90,6 +90,7 @@ BAD = {
     "negative duration": (2, "org.S\torg.A\tt1\tpassed\t-1\t1\t0\t\t"),
     "nan duration": (2, "org.S\torg.A\tt1\tpassed\tnan\t1\t0\t\t"),
     "infinite duration": (2, "org.S\torg.A\tt1\tpassed\tinf\t1\t0\t\t"),
+    "infinite duration, spelled out": (4, "org.S\torg.B\tt3\tskipped\tInfinity\t1\t0\t\t"),
     "duration not a number": (2, "org.S\torg.A\tt1\tpassed\tfast\t1\t0\t\t"),
     "attempt zero": (3, "org.S\torg.A\tt2\tfailed\t2.000\t0\t0\tboom\t"),
     "negative reruns": (3, "org.S\torg.A\tt2\tfailed\t2.000\t1\t-1\tboom\t"),
@@ -127,3 +128,11 @@ def test_two_bad_lines_that_balance_each_other_are_still_refused():
 def test_undecodable_cut_short_or_empty_files_are_refused_naming_the_line(data, message):
     with pytest.raises(RecordsError, match=message):
         list(read_batches(io.BytesIO(data), "cell"))
+
+
+def test_durations_whose_sum_overflows_are_each_finite_and_read():
+    """The column check sums the durations first (a finite sum: none is infinite or NaN); a sum that overflows
+    is checked value by value, so huge but finite durations read as read_records reads them."""
+    cases = [Case("org.S", "org.A", f"t{i}", "cell", "passed", 1.7e308) for i in range(3)]
+    data = _file(cases)
+    assert _expanded(read_batches(io.BytesIO(data), "cell")) == _expected(list(read_records(io.BytesIO(data), "cell")))
