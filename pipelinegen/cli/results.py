@@ -128,7 +128,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
             item = dict(item)
             result = writer.add_cell(item.pop("cell"), **item)
             if not result.duration_s:
-                result.duration_s = result.tests.duration_s  # files alone give no wall time: use the tests'
+                result.duration_s = result.tests.as_dict()["duration_s"]  # files alone give no wall time: the tests' (as written)
     except ValueError as err:  # a doctored summary.json: a cell id that is a path, a status that is none
         writer.close()
         raise PipelineError.single(str(directory), None, str(err),

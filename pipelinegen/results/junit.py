@@ -115,11 +115,13 @@ def xml_safe(text: str) -> str:
     return _INVALID_XML_CHARS.sub("?", text)
 
 
-_INFINITY = float("inf")
+# A test case's time above this (11.6 days) is not a duration: a tool writing milliseconds, or hostile input (a
+# time of 1e308 would make every sum infinite). Read as 0.0, like a negative, NaN or infinite time.
+MAX_TEST_SECONDS = 1e6
 
 
 def _duration(value: str | None) -> float:
-    """Seconds from a time attribute; 0.0 for what is not a finite non-negative number."""
+    """Seconds from a time attribute; 0.0 for what is not a number from 0 to MAX_TEST_SECONDS."""
     if not value:
         return 0.0
     try:
@@ -130,7 +132,7 @@ def _duration(value: str | None) -> float:
             seconds = float(value.replace(",", ""))
         except ValueError:
             return 0.0
-    return seconds if 0.0 <= seconds < _INFINITY else 0.0
+    return seconds if 0.0 <= seconds <= MAX_TEST_SECONDS else 0.0
 
 
 def _text(elem) -> str:
@@ -235,7 +237,7 @@ def _plain_case(attrs, suite: str, cell_id: str, attempt: int) -> TestCaseResult
             duration = float(text)
         except ValueError:
             duration = _duration(text)
-        if not 0.0 <= duration < _INFINITY:  # negative, NaN or infinite
+        if not 0.0 <= duration <= MAX_TEST_SECONDS:  # negative, NaN, infinite or implausibly long
             duration = 0.0
     flaky = 0
     if len(attrs) > 3:  # Ant writes exactly classname, name, time
@@ -487,8 +489,8 @@ def _seconds(times: list[str]) -> list[float]:
         seconds = list(map(float, times))
     except ValueError:
         return list(map(_duration, times))
-    total = sum(seconds)  # NaN or infinity in any term makes it so (as does an overflow: then checked one by one)
-    if not 0.0 <= total < _INFINITY or (seconds and min(seconds) < 0.0):
+    # A NaN in any term makes the sum NaN (min and max do not see it reliably).
+    if seconds and (not 0.0 <= sum(seconds) or min(seconds) < 0.0 or max(seconds) > MAX_TEST_SECONDS):
         return list(map(_duration, times))
     return seconds
 
