@@ -18,7 +18,7 @@ from typing import BinaryIO, NamedTuple
 from lxml import etree
 
 from pipelinegen.escape import only_ascii_in
-from pipelinegen.results.testcase import TestCaseResult
+from pipelinegen.results.testcase import MAX_TEST_SECONDS, TestCaseResult
 
 # Big enough for the useful head and tail of a stack trace or log, small enough that a 2 GB
 # system-out cannot blow up the bundle or the HTML summary.
@@ -113,11 +113,6 @@ def xml_safe(text: str) -> str:
     if only_ascii_in(text, _XML_ASCII):  # the common case, checked at C speed
         return text
     return _INVALID_XML_CHARS.sub("?", text)
-
-
-# A test case's time above this (11.6 days) is not a duration: a tool writing milliseconds, or hostile input (a
-# time of 1e308 would make every sum infinite). Read as 0.0, like a negative, NaN or infinite time.
-MAX_TEST_SECONDS = 1e6
 
 
 def _duration(value: str | None) -> float:

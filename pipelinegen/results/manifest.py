@@ -89,7 +89,7 @@ class CellRef:
 
 
 # manifest.schema.json's bound on every duration_s (tests/hostile/test_hostile_junit_times.py holds them equal). A sum
-# of test times can pass it only with input no run produces (each time is at most junit.MAX_TEST_SECONDS): written
+# of test times can pass it only with input no run produces (each time is at most testcase.MAX_TEST_SECONDS): written
 # as the bound, so a bundle is still written. A cell's own duration (what its producer reported) is not clamped: a
 # doctored one is refused.
 MAX_DURATION_S = 1e9

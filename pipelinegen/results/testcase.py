@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 STATUSES = ("passed", "failed", "error", "skipped")
+# A test case's time above this (11.6 days) is not a duration: a tool writing milliseconds, or hostile input (a
+# time of 1e308 would make every sum infinite). The JUnit readers read it as 0.0, like a negative or NaN time.
+MAX_TEST_SECONDS = 1e6
 
 
 class TestCaseResult(NamedTuple):

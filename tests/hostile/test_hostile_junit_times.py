@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from pipelinegen.cli import main
 from pipelinegen.results import archive
-from pipelinegen.results.junit import MAX_TEST_SECONDS, iter_records
+from pipelinegen.results.junit import iter_records
 from pipelinegen.results.manifest import MAX_DURATION_S
+from pipelinegen.results.testcase import MAX_TEST_SECONDS
 
 SCHEMA = Path(__file__).parents[2] / "pipelinegen" / "results" / "manifest.schema.json"
 
