@@ -215,3 +215,30 @@ def test_a_damaged_compressed_failure_text_is_reported_as_a_corrupt_db(tmp_path,
     with HistoryStore(db, readonly=True) as store, pytest.raises(PipelineError) as caught, store_errors(db):
         store.history()
     assert "corrupt" in str(caught.value) and "failure text" in str(caught.value)
+
+
+def test_the_garbage_collector_paused_while_a_run_is_read_is_on_again_after_it(tmp_path):
+    """Ingest pauses Python's cyclic collector while it reads a run (nothing it builds forms cycles); it is
+    on again afterwards, also when the run's reader fails, and stays off for a caller that had it off."""
+    import gc
+
+    seen = []
+
+    def cases(fail: bool):
+        seen.append(gc.isenabled())
+        yield tc("a.T", "x")
+        if fail:
+            raise RuntimeError("reader died")
+
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        assert store.ingest_run(RunInfo("d-1", "c1", "trunk", 1.0), cases(False)) and gc.isenabled()
+        with pytest.raises(RuntimeError):
+            store.ingest_run(RunInfo("d-2", "c2", "trunk", 2.0), cases(True))
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            assert store.ingest_run(RunInfo("d-3", "c3", "trunk", 3.0), cases(False))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    assert seen == [False, False, False]
