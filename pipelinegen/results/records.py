@@ -215,6 +215,7 @@ def _batch_of(cases: list[TestCaseResult]) -> CaseBatch:
 _ZERO_AT_MOST = (0.0).__le__
 _NEWLINE = "\n"
 _PASSED = "passed"
+_ONE, _ZERO = {"1": 1}, {"0": 0}  # the attempt and flaky_reruns columns of a plain run (read only)
 _SEVEN, _EIGHT = 7, 8  # a line's message and details (with the next line's suite) in fields[8i:]
 _FIRST = itemgetter(0)
 _BAD_ESCAPE = re.compile(r"\\(?![tnr])")  # in text without \\ pairs: a backslash starting no escape
@@ -314,8 +315,12 @@ def _batches_of(text: str, n: int, cell_id: str, name: str, number: int, limit: 
         try:
             durations = list(map(float, fields[4::8]))
             attempt_column, flaky_column = fields[5::8], fields[6::8]
-            attempts = {value: int(value) for value in dict.fromkeys(attempt_column)}
-            reruns = {value: int(value) for value in dict.fromkeys(flaky_column)}
+            # Text -> number of each distinct value; nearly always only "1" and "0" (one-character strings are
+            # shared objects, so counting them is a pointer comparison per case).
+            attempts = _ONE if attempt_column.count("1") == n else {
+                value: int(value) for value in dict.fromkeys(attempt_column)}
+            reruns = _ZERO if flaky_column.count("0") == n else {
+                value: int(value) for value in dict.fromkeys(flaky_column)}
         except ValueError:
             ok = False
         else:
