@@ -1063,6 +1063,11 @@ def bundle_cells(bundle) -> list[CellRun]:
 
 def ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool = False) -> bool:
     """Ingest one result bundle; False when the same bundle (manifest digest) is already stored."""
+    with _collector_paused():  # also while the reader's modules are imported and the manifest is validated
+        return _ingest_bundle(store, path, allow_incomplete)
+
+
+def _ingest_bundle(store: HistoryBackend, path: Path, allow_incomplete: bool) -> bool:
     run, bundle = open_bundle(path)
     if store.has_run(run.run_id):
         return False  # before reading any log or JUnit member
