@@ -596,9 +596,11 @@ class _TreeReader:
 
 
 def _tree_parser() -> etree.XMLParser:
-    # collect_ids=False: no table of xml:id attributes (nothing here looks an element up by id).
+    # collect_ids=False: no table of xml:id attributes (nothing here looks an element up by id). remove_blank_text:
+    # no node for the indentation between elements (a tail nothing reads; libxml2 keeps the whitespace-only content
+    # of an element without children, e.g. <system-out>  </system-out>: tests/results "blank text").
     return etree.XMLParser(huge_tree=True, remove_comments=True, remove_pis=True, resolve_entities=False,
-                           no_network=True, collect_ids=False)
+                           no_network=True, collect_ids=False, remove_blank_text=True)
 
 
 _TREE_PARSERS: list[etree.XMLParser] = []

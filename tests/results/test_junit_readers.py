@@ -77,6 +77,12 @@ EDGE_CASES: dict[str, tuple[bytes, bool]] = {
         b'<testcase classname="C" name="i" time="9"><skipped/></testcase><testcase classname="C" name="j" time="1"/>'
         b'<properties/><testcase classname="C" name="k" time="2"/><testcase classname="C" name="l" flaky_reruns="2" '
         b'time="1"/><testcase classname="C" name="m"/><testcase classname="C" name="" time="1"/></testsuite>', True),
+    # Whitespace-only text in every place (the tree parser drops blank text between elements: nothing read).
+    "blank text": (b'<testsuite name="S">\n  <testcase classname="C" name="a" time="1">\n    <failure message="m">\n'
+                   b'      <stackTrace>  trace  </stackTrace>\n    </failure>\n    <system-out>  </system-out>\n'
+                   b'    <system-err>\n</system-err>\n  </testcase>\n  <testcase classname="C" name="b" time="1">\n'
+                   b'    <skipped>  </skipped>\n  </testcase>\n  <system-out>   </system-out>\n  <system-out> x '
+                   b'</system-out>\n  <system-err>\n\n</system-err>\n</testsuite>\n', True),
     "escapes and unicode": (b'<testsuite name="S &amp; &lt;T&gt;"><testcase classname="C&quot;\xc3\xa9&#38;&amp;#38;" '
                             b'name="a&#9;b&#10;c&#13;d\\e"/><testcase name="\xe2\x98\x83"><failure message="&#10;m">'
                             b'x\r\ny</failure></testcase></testsuite>', True),
