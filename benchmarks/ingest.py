@@ -100,6 +100,22 @@ def history_ingest(base: Path, directory: Path, repeat: int):
     return best(repeat, lambda: once(template)), best(repeat, lambda: once(None))
 
 
+def distinct_failures(directory: Path) -> Path:
+    """A copy of the corpus whose failure texts all differ (every stack frame gets its own line number): the
+    generated corpora repeat a few texts, which a compressing or deduplicating store would flatter."""
+    import random
+    import re
+
+    target = directory.with_name(directory.name + "-distinct")
+    if not target.is_dir():
+        rnd, frame = random.Random(16), re.compile(r"\.java:\d+\)")
+        for path in sorted(directory.rglob("*.xml")):
+            text = frame.sub(lambda _match: f".java:{rnd.randint(10, 9999)})", path.read_text(encoding="utf-8"))
+            (target / path.relative_to(directory)).parent.mkdir(parents=True, exist_ok=True)
+            (target / path.relative_to(directory)).write_text(text, encoding="utf-8")
+    return target
+
+
 def corpus(base: Path, shape: str, size_mb: float) -> tuple[Path, float]:
     directory = base / f"{shape}-{size_mb:g}"
     if not directory.is_dir():
@@ -117,6 +133,8 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="keep (and reuse) the generated corpora here")
     parser.add_argument("--no-flat", action="store_true", help="skip the 4x run (peak memory flatness)")
     parser.add_argument("--smoke", action="store_true", help="1 MB, one repeat: only proves the benchmark runs")
+    parser.add_argument("--distinct-failures", action="store_true",
+                        help="also time history ingest on a copy of the corpus whose failure texts all differ")
     args = parser.parse_args()
     if args.smoke:
         args.size_mb, args.repeat = 1, 1
@@ -145,6 +163,10 @@ def main() -> int:
               f"{history.peak_mib:.0f} MiB; {history.cpu_s / rows[0]['cpu_s']:.2f}x the bare parse of the input")
         print(f"history ingest into an empty DB (every test new): {history_new.cpu_s:.2f} s CPU, "
               f"{cases / history_new.cpu_s:,.0f} test cases/s, peak {history_new.peak_mib:.0f} MiB")
+        if args.distinct_failures:
+            distinct, _empty = history_ingest(base, distinct_failures(directory), args.repeat)
+            print(f"history ingest, every failure text distinct (same run shape): {distinct.cpu_s:.2f} s CPU, "
+                  f"{cases / distinct.cpu_s:,.0f} test cases/s, peak {distinct.peak_mib:.0f} MiB")
         if not args.no_flat:
             big, big_mb = corpus(base, args.shape, args.size_mb * 4)
             large = best_of("collect", big, args.repeat)
