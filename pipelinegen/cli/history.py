@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import io
 import json
 import re
@@ -62,10 +60,6 @@ def history() -> None:
 @click.option("--allow-incomplete", is_flag=True, help="Also ingest bundles marked incomplete (interrupted runs).")
 def ingest(bundles: tuple[Path, ...], db: Path, allow_incomplete: bool) -> None:
     """Add result bundles to the history; a bundle already stored is skipped (same manifest digest)."""
-    # The process ends when this command does: the interpreter's final garbage collection would only scan the
-    # ~100,000 objects the imports built (jsonschema's and click's classes), ~12 ms of an ingest's CPU. They are
-    # moved out of its way (gc.freeze, at exit: atexit handlers and the DB's explicit close still run).
-    atexit.register(gc.freeze)
     added = skipped = 0
     with HistoryStore(db) as store:
         for path in bundles:
