@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+
+
+def benchmark_corpus() -> ModuleType:
+    """benchmarks/corpus.py (SHAPES, generate): the Cassandra-shaped JUnit corpora, loaded from its file (the
+    benchmarks directory is not a package and is not put on sys.path)."""
+    spec = importlib.util.spec_from_file_location("benchmark_corpus", REPO / "benchmarks" / "corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 MINIMAL_PIPELINE = """\
 version: 1

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import benchmark_corpus
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 HELPERS = {"corpus.py", "measure.py"}  # imported by the benchmarks, run through them
@@ -52,11 +54,8 @@ def test_benchmark_runs_at_smoke_size(script: str, tmp_path: Path) -> None:
 def test_every_corpus_shape_is_well_formed_junit(tmp_path: Path) -> None:
     from lxml import etree
 
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from corpus import SHAPES, generate
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    corpus = benchmark_corpus()
+    SHAPES, generate = corpus.SHAPES, corpus.generate
     for shape in SHAPES:
         files = generate(tmp_path / shape, 0.3, shape)
         cases = sum(len(etree.parse(str(f)).findall(".//testcase")) for f in files)

@@ -5,7 +5,6 @@ and the digests."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,9 @@ from pipelinegen.plan.cell import Parameters
 from pipelinegen.results import archive, bundle, junit
 from pipelinegen.results.bundle import BundleWriter
 from pipelinegen.results.manifest import CellRef, Producer, Subject
+from tests.conftest import benchmark_corpus
 from tests.results.test_junit_readers import EDGE_CASES, FIXTURES
 
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -50,11 +49,8 @@ def _split(step: str, index: int, splits: int) -> CellRef:
 
 
 def test_every_corpus_shape_gives_the_same_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from corpus import SHAPES, generate
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    corpus = benchmark_corpus()
+    SHAPES, generate = corpus.SHAPES, corpus.generate
     cells = []
     for shape in SHAPES:
         files = generate(tmp_path / shape, 0.3, shape)

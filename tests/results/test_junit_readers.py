@@ -5,20 +5,19 @@ file's size."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelinegen.results import junit
 from pipelinegen.results.junit import TREE_MAX_BYTES, iter_record_batches, iter_records
+from tests.conftest import benchmark_corpus
 from tests.results.test_results_records import NASTY_JUNIT
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
 _EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 _EVIL_ATTR = _EVIL.replace("<", "&lt;").replace('"', "&quot;")
 _EVIL_TEXT = _EVIL.replace("<", "&lt;")
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 # name -> (file bytes, whether the tree reader reads it itself rather than handing it to the streaming one)
 EDGE_CASES: dict[str, tuple[bytes, bool]] = {
@@ -140,11 +139,8 @@ def test_tree_and_streaming_readers_agree_on_fixtures(fixture: str) -> None:
 
 
 def test_tree_and_streaming_readers_agree_on_every_corpus_shape(tmp_path: Path) -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from corpus import SHAPES, generate
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    corpus = benchmark_corpus()
+    SHAPES, generate = corpus.SHAPES, corpus.generate
     for shape in SHAPES:
         files = generate(tmp_path / shape, 0.4, shape)
         assert sum(1 for path in files[:40] for _ in iter_records(path, "c")) > 20, shape
