@@ -174,7 +174,7 @@ def _manifest(bundle: Path) -> dict:
                 f" pipelinegen results collect {bundle} --commit SHA -o run.tar.zst)"
             )
         return json.loads(path.read_text(encoding="utf-8"))
-    from pipelinegen.results.bundle import read_bundle
+    from pipelinegen.results.bundle_reader import read_bundle
 
     return read_bundle(bundle).manifest
 
@@ -189,7 +189,7 @@ def read_bundle_observations(bundle: Path) -> dict[str, list[Observation]]:
             if cell.junit and (bundle / cell.junit).is_file():
                 by_step[cell.step] += read_junit(bundle / cell.junit, cell.id)
         return dict(by_step)
-    from pipelinegen.results.bundle import read_bundle
+    from pipelinegen.results.bundle_reader import read_bundle
 
     unreadable = junit.PARSE_ERROR_CLASS
     for r in read_bundle(bundle).iter_testcases():  # streamed: bundles of a full CI run are large

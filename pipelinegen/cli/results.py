@@ -13,7 +13,8 @@ from pipelinegen.cli.options import complete_profiles, name_value_pairs
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
 from pipelinegen.plan.cell import Parameters, read_plan_file
 from pipelinegen.results.archive import CorruptArchive
-from pipelinegen.results.bundle import Bundle, BundleWriter, read_bundle
+from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.bundle_reader import Bundle, read_bundle
 from pipelinegen.results.collect import (
     DEFAULT_LOG_GLOBS,
     detect_producer,
@@ -128,7 +129,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
             item = dict(item)
             result = writer.add_cell(item.pop("cell"), **item)
             if not result.duration_s:
-                result.duration_s = result.tests.as_dict()["duration_s"]  # files alone give no wall time: the tests' (as written)
+                result.duration_s = result.tests.recorded_duration_s  # files alone give no wall time: the tests'
     except ValueError as err:  # a doctored summary.json: a cell id that is a path, a status that is none
         writer.close()
         raise PipelineError.single(str(directory), None, str(err),

@@ -27,7 +27,6 @@ from pathlib import Path
 from pipelinegen.fsutil import sha256_bytes, sha256_file
 from pipelinegen.plan.cell import Cell, Parameters
 from pipelinegen.results import archive, attest
-from pipelinegen.results.bundle_reader import Bundle, read_bundle  # noqa: F401 - re-exported: the reading side
 from pipelinegen.results.formats import record_batches_of, result_files
 from pipelinegen.results.junit import PlainRun, SuiteOutput
 from pipelinegen.results.manifest import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelinegen.results.bundle import Bundle
+from pipelinegen.results.bundle_reader import Bundle
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 _FAILING = ("failed", "error")

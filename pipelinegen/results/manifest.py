@@ -95,10 +95,6 @@ class CellRef:
 MAX_DURATION_S = 1e9
 
 
-def _seconds_field(seconds: float) -> float:
-    return round(min(seconds, MAX_DURATION_S), 3)
-
-
 @dataclass
 class TestCounts:
     passed: int = 0
@@ -112,6 +108,11 @@ class TestCounts:
     def total(self) -> int:
         return self.passed + self.failed + self.error + self.skipped
 
+    @property
+    def recorded_duration_s(self) -> float:
+        """The tests' total seconds as the manifest records them (3 decimals, at most MAX_DURATION_S)."""
+        return round(min(self.duration_s, MAX_DURATION_S), 3)
+
     def add(self, status: str, duration_s: float, flaky: bool) -> None:
         setattr(self, status, getattr(self, status) + 1)
         self.duration_s += duration_s
@@ -124,7 +125,7 @@ class TestCounts:
 
     def as_dict(self) -> dict:
         return {"passed": self.passed, "failed": self.failed, "error": self.error, "skipped": self.skipped,
-                "flaky": self.flaky, "total": self.total, "duration_s": _seconds_field(self.duration_s)}
+                "flaky": self.flaky, "total": self.total, "duration_s": self.recorded_duration_s}
 
 
 @dataclass

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import jinja2
 
 from pipelinegen.fsutil import atomic_write_bytes, atomic_write_text, atomic_writer
-from pipelinegen.results.bundle import Bundle
+from pipelinegen.results.bundle_reader import Bundle
 from pipelinegen.results.junit import SuiteOutput
 from pipelinegen.results.manifest import safe_id
 from pipelinegen.results.normalise import junit_writer

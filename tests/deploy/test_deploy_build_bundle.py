@@ -9,7 +9,7 @@ from pipelinegen.deploy.build_bundle import built_revision, cell_items, write_bu
 from pipelinegen.load import load_pipeline
 from pipelinegen.plan import build_plan
 from pipelinegen.plan.cell import Parameters
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-project" / "pipeline.yaml"
 

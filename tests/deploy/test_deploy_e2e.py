@@ -24,7 +24,7 @@ from pipelinegen.cli import main  # noqa: E402
 from pipelinegen.load import load_pipeline  # noqa: E402
 from pipelinegen.plan import build_plan  # noqa: E402
 from pipelinegen.plan.cell import Parameters  # noqa: E402
-from pipelinegen.results.bundle import read_bundle  # noqa: E402
+from pipelinegen.results.bundle_reader import read_bundle  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample-project"

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from pipelinegen.cli import main
 from pipelinegen.results import archive
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.manifest import MANIFEST, SIGNATURE, dumps
 from pipelinegen.results.verify import verify_bundle
 from tests.hostile import bundle_mutator as bm

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelinegen.cli import main
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.verify import verify_bundle
 from tests.hostile import bundle_mutator as bm
 

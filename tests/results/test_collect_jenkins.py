@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from pipelinegen.cli import main
 from pipelinegen.errors import PipelineError
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.collect import JENKINS_RESULTS_FORMAT, read_jenkins_results
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -11,7 +11,8 @@ import pytest
 from pipelinegen.fsutil import sha256_bytes
 from pipelinegen.plan.cell import Parameters
 from pipelinegen.results import archive, attest
-from pipelinegen.results.bundle import BundleWriter, read_bundle, write_bundle
+from pipelinegen.results.bundle import BundleWriter, write_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.junit import iter_testcases
 from pipelinegen.results.manifest import CellRef, Producer, Subject, dumps
 from pipelinegen.results.verify import load_allow_known, verify_bundle

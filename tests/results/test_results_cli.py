@@ -12,7 +12,7 @@ from lxml import etree
 from pipelinegen.cli import main
 from pipelinegen.load import load_pipeline
 from pipelinegen.plan import Parameters, build_plan
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-project" / "pipeline.yaml"

@@ -11,7 +11,8 @@ import pytest
 from lxml import html
 
 from pipelinegen.plan.cell import Parameters
-from pipelinegen.results.bundle import BundleWriter, read_bundle
+from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.manifest import CellRef, Producer, Subject
 from pipelinegen.results.summary import summarise, write_html
 

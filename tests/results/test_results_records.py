@@ -9,7 +9,8 @@ import pytest
 
 from pipelinegen.plan.cell import Parameters
 from pipelinegen.results import archive, bundle
-from pipelinegen.results.bundle import BundleWriter, read_bundle
+from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.junit import iter_testcases
 from pipelinegen.results.manifest import CellRef, Producer, Subject
 from pipelinegen.results.records import HEADER, RecordsError, RecordsWriter, read_records

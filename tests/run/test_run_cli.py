@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from tests.run_helpers import REPO, SAMPLE, pipelinegen, wait_dead
 
 TINY = """\

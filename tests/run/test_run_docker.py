@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.run import docker as docker_mod
 from tests.run_helpers import REPO, SAMPLE, pipelinegen, wait_dead
 

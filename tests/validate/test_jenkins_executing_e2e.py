@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelinegen.results.bundle import read_bundle
+from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.validate.execution import SimulatedAgent
 from tests.jenkins_double import JenkinsDouble
 from tests.jenkins_double.executing import ExecutingBuilds
