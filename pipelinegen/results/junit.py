@@ -225,15 +225,6 @@ def _plain_case(attrs, suite: str, cell_id: str, attempt: int) -> TestCaseResult
     """The record of a test case without child elements (a plain pass) from its attributes (a dict, or an
     element's attrib): no element is built and the general path (_testcase) is skipped."""
     get = attrs.get
-    text = get("time")
-    duration = 0.0
-    if text:
-        try:
-            duration = float(text)
-        except ValueError:
-            duration = _duration(text)
-        if not 0.0 <= duration <= MAX_TEST_SECONDS:  # negative, NaN, infinite or implausibly long
-            duration = 0.0
     flaky = 0
     if len(attrs) > 3:  # Ant writes exactly classname, name, time
         found = get("attempt")
@@ -241,7 +232,7 @@ def _plain_case(attrs, suite: str, cell_id: str, attempt: int) -> TestCaseResult
         found = get("flaky_reruns")
         flaky = int(found) if found and found.isdigit() else 0
     return _new_record(TestCaseResult, (suite, get("classname") or get("class") or "", get("name") or "", cell_id,
-                                        "passed", duration, "", "", attempt, flaky))
+                                        "passed", _duration(get("time")), "", "", attempt, flaky))
 
 
 def _decode_amp(attrib) -> dict:
