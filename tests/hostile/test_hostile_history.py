@@ -15,9 +15,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import zstandard
 from click.testing import CliRunner
 
+from pipelinegen.analysis.history import HistoryStore, RunInfo, store_errors
 from pipelinegen.cli import main
+from pipelinegen.errors import PipelineError
+from pipelinegen.results.testcase import TestCaseResult as Result
 from tests.hostile import bundle_mutator as bm
 from tests.run_helpers import REPO
 
@@ -165,3 +169,25 @@ def test_a_full_file_system_says_full_and_keeps_the_db_valid(bundles, tmp_path):
     assert "full" in ingest_text and "Traceback" not in ingest_text and "move this file away" not in ingest_text
     info_text = (out_dir / "info.txt").read_text()
     assert (out_dir / "info.rc").read_text().strip() == "0" and "integrity: ok" in info_text, info_text
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@pytest.mark.parametrize("blob", [
+    b"not zstd at all",
+    zstandard.ZstdCompressor().compress(b"\xff\xfe"),  # not UTF-8
+    ZSTD_MAGIC + b"\x00" * 20,  # no content size
+    ZSTD_MAGIC + b"\xe0" + (1 << 30).to_bytes(8, "little") + b"\x01\x00\x00",  # 1 GiB: refused, never allocated
+])
+def test_a_damaged_compressed_failure_text_is_reported_as_a_corrupt_db(tmp_path, blob):
+    """History DB schema 3 stores long failure texts as zstd: a forged or damaged one (a size bomb too) is a
+    corrupt DB, refused before anything is allocated."""
+    db = tmp_path / "h.sqlite"
+    with HistoryStore(db) as store:
+        store.ingest_run(RunInfo("d-1", "c1", "trunk", 1000.0), [
+            Result("a.T", "a.T", "x", "cell", "failed", 1.0, details="y" * 999)])
+        store.conn.execute("UPDATE outcomes SET details = ?", (blob,))
+    with HistoryStore(db, readonly=True) as store, pytest.raises(PipelineError) as caught, store_errors(db):
+        store.history()
+    assert "corrupt" in str(caught.value) and "failure text" in str(caught.value)
