@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from functools import reduce
-from itertools import repeat
+from itertools import groupby, islice, repeat
 from operator import add, itemgetter
 from pathlib import Path
 
@@ -61,10 +61,11 @@ class _DuplicateTracker:
     """Finds a test seen twice in one cell, or in two splits of the same step and axes, in flat memory.
 
     Each test case costs 8 bytes on disk, not its identity in memory: the 64-bit hash of (group, suite,
-    classname, name) is appended to one of BUCKETS files chosen by the hash. report() reads one bucket at
-    a time and keeps the hashes seen more than once; only when there are such candidates are the staged
-    records files read again to confirm them exactly, so a hash collision is never reported and a real
-    duplicate is never dropped.
+    classname, name) is appended to one of BUCKETS files, chosen by the hash of (group, suite, classname), so
+    the cases of one class go to one bucket in one C-speed step (a duplicate has the same class, hence the
+    same bucket). report() reads one bucket at a time and keeps the hashes seen more than once; only when
+    there are such candidates are the staged records files read again to confirm them exactly, so a hash
+    collision is never reported and a real duplicate is never dropped.
     """
 
     BUCKETS = 64
@@ -76,29 +77,34 @@ class _DuplicateTracker:
         self._buffers = [array.array("q") for _ in range(self.BUCKETS)]
         self._spilled = [False] * self.BUCKETS
         self._cells: dict[str, tuple[str, Path]] = {}  # cell id -> (group, staged records file)
-        self._unspilled = 0  # keys see_many added since it last looked for a full buffer
 
     def add_cell(self, cell_id: str, group: str, records: Path) -> None:
         self._cells[cell_id] = (group, records)
 
     def see(self, group: str, case: TestCaseResult) -> None:
-        key = hash((group, case.suite, case.classname, case.name))
-        buffer = self._buffers[key & 63]  # BUCKETS - 1
-        buffer.append(key)
+        bucket = hash((group, case.suite, case.classname)) & 63  # BUCKETS - 1
+        buffer = self._buffers[bucket]
+        buffer.append(hash((group, case.suite, case.classname, case.name)))
         if len(buffer) >= self._SPILL:
-            self._spill(key & 63)
+            self._spill(bucket)
 
     def see_many(self, group: str, suite: str, classnames: Sequence[str], names: Sequence[str]) -> None:
-        """see() for test cases of one suite, their keys hashed at C speed."""
-        buffers = self._buffers
-        for key in map(hash, zip(repeat(group), repeat(suite), classnames, names)):
-            buffers[key & 63].append(key)
-        self._unspilled += len(names)
-        if self._unspilled >= self._SPILL:
-            self._unspilled = 0
-            for bucket, buffer in enumerate(buffers):
-                if len(buffer) >= self._SPILL:
-                    self._spill(bucket)
+        """see() for test cases of one suite, their keys hashed and stored at C speed, a class at a time."""
+        keys = map(hash, zip(repeat(group), repeat(suite), classnames, names))
+        if classnames and classnames.count(classnames[0]) == len(classnames):  # one class (Ant, Surefire)
+            self._extend(hash((group, suite, classnames[0])) & 63, keys)
+            return
+        start = 0
+        for classname, run in groupby(classnames):  # pytest: a suite of many classes (modules)
+            end = start + sum(1 for _ in run)
+            self._extend(hash((group, suite, classname)) & 63, islice(keys, end - start))
+            start = end
+
+    def _extend(self, bucket: int, keys: Iterable[int]) -> None:
+        buffer = self._buffers[bucket]
+        buffer.extend(keys)
+        if len(buffer) >= self._SPILL:
+            self._spill(bucket)
 
     def _spill(self, bucket: int) -> None:
         with open(self._dir / f"{bucket:02d}", "ab") as out:

@@ -5,6 +5,7 @@ and the digests."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,23 @@ def test_edge_cases_fixtures_and_duplicates_give_the_same_bundle(tmp_path: Path,
     fast, slow = _both_ways(tmp_path, cells, monkeypatch, flaky=("D.b",))
     _assert_same(fast, slow)
     assert b'flaky_reruns="1"' in b"".join(v for k, v in fast.items() if k.endswith("junit.xml"))
+
+
+def test_duplicates_in_a_suite_of_many_classes_are_found_both_ways(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytest writes one suite holding many classes (modules), a class's cases not always together: the
+    # duplicate tracker stores a class's keys together, and must still find every duplicate on both paths.
+    def suite(path: Path, cases: list[tuple[str, str]]) -> Path:
+        body = "".join(f'<testcase classname="{cls}" name="{name}" time="0.5"/>' for cls, name in cases)
+        path.write_text(f'<testsuites><testsuite name="pytest">{body}</testsuite></testsuites>')
+        return path
+
+    first = suite(tmp_path / "TEST-1.xml", [("m.a", "t1"), ("m.b", "t1"), ("m.a", "t2"), ("m.a", "t1")])
+    second = suite(tmp_path / "TEST-2.xml", [("m.c", "t1"), ("m.b", "t1"), ("m.b", "t9")])
+    cells = [(_split("dtest", 1, 2), [first]), (_split("dtest", 2, 2), [second])]
+    fast, slow = _both_ways(tmp_path, cells, monkeypatch)
+    _assert_same(fast, slow)
+    duplicates = json.loads(fast["manifest.json"])["duplicates"]
+    # m.a.t1 twice in split 1; m.b.t1 in both splits; nothing else.
+    assert [(d["classname"], d["name"], d["count"], d["cells"]) for d in duplicates] == [
+        ("m.a", "t1", 2, ["dtest_1of2"]), ("m.b", "t1", 2, ["dtest_1of2", "dtest_2of2"])]
