@@ -3,6 +3,7 @@
     python benchmarks/ingest.py                          # dense corpus, 64 MB and 256 MB (issue 16 targets)
     python benchmarks/ingest.py --shape logheavy --size-mb 128
     python benchmarks/ingest.py --smoke                  # tiny corpus: proves the benchmark still runs (CI)
+    python benchmarks/ingest.py --no-flat --parts        # also: what each part of collect's output costs
 
 Every measurement is a fresh process; its CPU time (user + sys, including interpreter start and imports)
 and peak RSS come from the kernel (wait4 rusage), so the figures are the whole process's, and CPU time
@@ -12,6 +13,9 @@ Modes, on the same files in the same run:
 - records: results.junit.iter_records over every file (the parse-to-records path);
 - collect: `pipelinegen results collect DIR -o bundle.tar.zst` (parse, normalise, write, compress, hash);
 - history ingest: `pipelinegen history ingest` of that bundle into a DB already holding another run.
+--parts runs collect again with one part of its output switched off (by patching the writer in the child
+process: these are measurements, not options of the tool), so the cost of each part of the bundle, and what a
+bundle without it would give, are figures rather than guesses; and ingests the bundle written without junit.xml.
 Targets (issue 16): records >= 0.8x and collect >= 0.5x the bare throughput on the dense corpus; collect's
 peak RSS at 4x the size <= 1.15x the peak at 1x, and <= 100 MiB; history ingest >= 500,000 test cases/s.
 """
@@ -65,12 +69,65 @@ main()
 }
 
 
-def best_of(mode: str, directory: Path, repeat: int) -> dict:
+# --parts: collect with one part of the bundle's content switched off (the member is still written, empty).
+_NO_JUNIT = """
+from pipelinegen.results.normalise import JUnitStreamWriter
+JUnitStreamWriter.write = JUnitStreamWriter.write_passed = lambda *args: None
+"""
+_NO_RECORDS = """
+from pipelinegen.results.records import RecordsWriter
+RecordsWriter.write = RecordsWriter.write_passed = lambda *args: None
+"""
+_NO_DUPLICATES = """
+from pipelinegen.results.bundle import _DuplicateTracker
+_DuplicateTracker.see = _DuplicateTracker.see_many = lambda *args: None
+"""
+PARTS = {
+    "without the normalised junit.xml": _NO_JUNIT,
+    "without records.tsv": _NO_RECORDS,
+    "without duplicate detection": _NO_DUPLICATES,
+    "without all three (parse, count, archive)": _NO_JUNIT + _NO_RECORDS + _NO_DUPLICATES,
+}
+
+
+def best_of(mode: str, directory: Path, repeat: int, patch: str = "", bundle: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-collect-") as tmp:
-        cost = best(repeat, lambda: run_measured([sys.executable, "-c", _CHILD[mode], str(directory),
-                                                  str(Path(tmp) / "bundle.tar.zst")]))
+        out = bundle or Path(tmp) / "bundle.tar.zst"
+
+        def once():
+            out.unlink(missing_ok=True)
+            return run_measured([sys.executable, "-c", patch + _CHILD[mode], str(directory), str(out)])
+
+        cost = best(repeat, once)
     return {"mode": mode, "cpu_s": cost.cpu_s, "wall_s": cost.wall_s, "peak_mib": cost.peak_mib,
             "stdout": cost.stdout.strip()}
+
+
+def parts(base: Path, directory: Path, repeat: int, bare_s: float, collect_s: float, ingest_s: float,
+          cases: int) -> None:
+    """What each part of collect's output costs, and history ingest of a bundle holding no junit.xml."""
+    print(f"collect by part (each row: collect with that part switched off in the child; {repeat} runs each)")
+    print(f"{'':<44} {'cpu s':>6} {'saved':>6} {'/ bare':>7}")
+    print(f"{'full collect (above)':<44} {collect_s:>6.2f} {'':>6} {bare_s / collect_s:>6.2f}x")
+    no_junit = base / "parts-no-junit.tar.zst"
+    for label, patch in PARTS.items():
+        row = best_of("collect", directory, repeat, patch, no_junit if patch == _NO_JUNIT else None)
+        print(f"{label:<44} {row['cpu_s']:>6.2f} {collect_s - row['cpu_s']:>6.2f} {bare_s / row['cpu_s']:>6.2f}x")
+    template = base / "history-template.sqlite"
+
+    def once():
+        db = base / "parts-history.sqlite"
+        shutil.copyfile(template, db)
+        try:
+            return run_measured(pipelinegen("history", "ingest", str(no_junit), "--db", str(db)))
+        finally:
+            for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    cost = best(repeat, once)
+    no_junit.unlink(missing_ok=True)
+    print(f"history ingest of the bundle without junit.xml: {cost.cpu_s:.2f} s CPU, {cases / cost.cpu_s:,.0f} test "
+          f"cases/s (with it, above: {ingest_s:.2f} s, {cases / ingest_s:,.0f}/s)")
 
 
 def history_ingest(base: Path, directory: Path, repeat: int):
@@ -133,6 +190,8 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="keep (and reuse) the generated corpora here")
     parser.add_argument("--no-flat", action="store_true", help="skip the 4x run (peak memory flatness)")
     parser.add_argument("--smoke", action="store_true", help="1 MB, one repeat: only proves the benchmark runs")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time collect with each part of its output switched off (see above)")
     parser.add_argument("--distinct-failures", action="store_true",
                         help="also time history ingest on a copy of the corpus whose failure texts all differ")
     args = parser.parse_args()
@@ -167,6 +226,8 @@ def main() -> int:
             distinct, _empty = history_ingest(base, distinct_failures(directory), args.repeat)
             print(f"history ingest, every failure text distinct (same run shape): {distinct.cpu_s:.2f} s CPU, "
                   f"{cases / distinct.cpu_s:,.0f} test cases/s, peak {distinct.peak_mib:.0f} MiB")
+        if args.parts:
+            parts(base, directory, args.repeat, rows[0]["cpu_s"], rows[2]["cpu_s"], history.cpu_s, cases)
         if not args.no_flat:
             big, big_mb = corpus(base, args.shape, args.size_mb * 4)
             large = best_of("collect", big, args.repeat)

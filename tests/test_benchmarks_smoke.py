@@ -26,7 +26,7 @@ EXPECTED = {
     "deploy_driver.py": ([], "artifacts/s"),
     "history.py": ([], "flaky --format json"),
     "history_import.py": ([], "import / anchor"),
-    "ingest.py": (["--distinct-failures"], "collect / bare"),
+    "ingest.py": (["--distinct-failures", "--parts"], "without all three"),
     "lint.py": ([], "engine only"),
     "lint_parity.py": ([], "structural rejections caught"),
     "run_overhead.py": ([], "slot utilisation"),
