@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pipelinegen.cli.options import complete_profiles, name_value_pairs
+from pipelinegen.cli.status import terminal_status
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
 from pipelinegen.plan.cell import Parameters, read_plan_file
 from pipelinegen.results.archive import CorruptArchive
@@ -124,27 +125,31 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
                               pipeline=identity, sign_key=key)
         items = [{"cell": c.ref, "status": "passed", "attempts": 1, "junit": c.junit, "logs": c.logs} for c in found]
         incomplete, reason = False, ""
-    try:
-        for item in items:
-            item = dict(item)
-            result = writer.add_cell(item.pop("cell"), **item)
-            if not result.duration_s:
-                result.duration_s = result.tests.recorded_duration_s  # files alone give no wall time: the tests'
-    except ValueError as err:  # a doctored summary.json: a cell id that is a path, a status that is none
-        writer.close()
-        raise PipelineError.single(str(directory), None, str(err),
-                                   hint="collect the directory `pipelinegen run -o DIR` wrote, unmodified") from err
-    except BaseException:
-        writer.close()
-        raise
-    try:
-        writer.finish(incomplete=incomplete, reason=reason)
-    except RuntimeError as err:  # signing failed: wrong key, passphrase needed, no ssh-keygen
-        raise PipelineError.single(str(key), None, str(err),
-                                   hint="use an unencrypted key file or ssh-agent; see docs/result-format.md") from err
-    except ValueError as err:  # the inputs make a manifest outside the bundle schema (a doctored duration, …)
-        raise PipelineError.single(str(directory), None, str(err)[:2000],
-                                   hint="collect the directory the run or CI wrote, unmodified") from err
+    with terminal_status("collect") as update:  # a whole CI run's results: gigabytes of JUnit, a minute or more
+        try:
+            for number, item in enumerate(items, start=1):
+                item = dict(item)
+                cell = item.pop("cell")
+                update(f"cell {number} of {len(items)}: {cell.id}")
+                result = writer.add_cell(cell, **item)
+                if not result.duration_s:
+                    result.duration_s = result.tests.recorded_duration_s  # files alone give no wall time: the tests'
+        except ValueError as err:  # a doctored summary.json: a cell id that is a path, a status that is none
+            writer.close()
+            raise PipelineError.single(str(directory), None, str(err),
+                                       hint="collect the directory `pipelinegen run -o DIR` wrote, unmodified") from err
+        except BaseException:
+            writer.close()
+            raise
+        update(f"writing {output}")
+        try:
+            writer.finish(incomplete=incomplete, reason=reason)
+        except RuntimeError as err:  # signing failed: wrong key, passphrase needed, no ssh-keygen
+            raise PipelineError.single(str(key), None, str(err),
+                                       hint="use an unencrypted key file or ssh-agent; see docs/result-format.md") from err
+        except ValueError as err:  # the inputs make a manifest outside the bundle schema (a doctored duration, …)
+            raise PipelineError.single(str(directory), None, str(err)[:2000],
+                                       hint="collect the directory the run or CI wrote, unmodified") from err
     manifest = writer.manifest  # as written (schema-checked): reading the archive back would only repeat that
     assert manifest is not None
     totals = manifest["totals"]

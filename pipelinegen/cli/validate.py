@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from pipelinegen import generate
 from pipelinegen.cli.options import (
@@ -17,6 +16,7 @@ from pipelinegen.cli.options import (
     parameters_from,
     pipeline_options,
 )
+from pipelinegen.cli.status import terminal_status
 from pipelinegen.errors import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -61,13 +61,9 @@ def validate_command(pipeline_path: Path, overlays: tuple[Path, ...], fmt: str, 
     for path in (pipeline_path, *overlays):  # a missing input is bad usage (2), as in every other command
         if not Path(path).is_file():
             raise PipelineError.single(str(path), None, "file not found", hint="check the path, or run with -C DIR")
-    console = Console(stderr=True)
-    if console.is_terminal:  # ~20 s, mostly JVMs: say which layer runs (a pipe or CI log gets no spinner)
-        with console.status("validate") as status:
-            report = validate(pipeline_path, overlays, custom_regexps=custom_regexps, harness=not no_harness,
-                              progress=lambda stage: status.update(f"validate: {stage}"))
-    else:
-        report = validate(pipeline_path, overlays, custom_regexps=custom_regexps, harness=not no_harness)
+    with terminal_status("validate") as update:  # seconds, mostly JVMs: say which layer runs
+        report = validate(pipeline_path, overlays, custom_regexps=custom_regexps, harness=not no_harness,
+                          progress=update)
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -241,3 +241,60 @@ def test_a_file_that_is_not_a_bundle_is_named_once_in_the_error(tmp_path):
     junk.write_text("not an archive\n")
     text = run("summary", junk, code=2)
     assert text.count(str(junk)) == 1 and "is this a result bundle?" in text
+
+
+def test_collect_says_on_a_terminal_which_cell_it_reads(tmp_path, monkeypatch):
+    # A whole CI run's JUnit takes collect a minute: on a terminal, the status line names the cell it is at.
+    from contextlib import contextmanager
+
+    import pipelinegen.cli.results as results_cli
+
+    shown: list[str] = []
+
+    @contextmanager
+    def recording_status(label):
+        yield lambda text: shown.append(f"{label}: {text}")
+
+    monkeypatch.setattr(results_cli, "terminal_status", recording_status)
+    for cell in ("unit", "dtest"):
+        shutil.copytree(FIXTURES, tmp_path / "in" / cell)
+    out = tmp_path / "r.tar.zst"
+    run("collect", tmp_path / "in", "--commit", COMMIT, "--profile", "pre-commit", "-o", out)
+    assert shown == ["collect: cell 1 of 2: dtest", "collect: cell 2 of 2: unit", f"collect: writing {out}"]
+
+
+def test_the_status_line_stays_off_a_pipe(monkeypatch, capsys):
+    # CI logs and pipes get no spinner (and no escape codes): only the command's own last line.
+    from pipelinegen.cli.status import terminal_status
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    with terminal_status("collect") as update:
+        update("cell 1 of 1: x")
+    assert capsys.readouterr().err == ""
+
+
+def test_the_status_line_shows_on_a_terminal(tmp_path):
+    # Through a real pseudo-terminal, as a user at a shell sees it.
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    script = ("import time\nfrom pipelinegen.cli.status import terminal_status\n"
+              "with terminal_status('collect') as update:\n    update('cell 1 of 1: unit')\n    time.sleep(0.5)\n")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=follower, env=dict(os.environ, TERM="xterm", COLUMNS="80"))
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=30) == 0
+    assert b"collect: cell 1 of 1: unit" in seen
