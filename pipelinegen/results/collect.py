@@ -50,11 +50,22 @@ def discover_cells(root: Path, plan_cells: Sequence[Cell | CellRef] = (),
         if not xml and plan_cell is None:
             continue
         ref = (plan_cell if isinstance(plan_cell, CellRef) else CellRef.from_cell(plan_cell)) if plan_cell else CellRef(id=cell_id, name=label, step="")
-        logs = sorted(Path(directory) / f for f in files if is_log(f))
         # A symlink among the artifacts would put its target (a key, /etc/shadow) into the bundle.
-        found.append(FoundCell(ref=ref, junit=[Path(directory) / f for f in xml if not (Path(directory) / f).is_symlink()],
-                               logs=[log for log in logs if not log.is_symlink()]))
+        links = _symlinks(directory, files)
+        base = Path(directory)
+        found.append(FoundCell(ref=ref, junit=[base / f for f in xml if f not in links],
+                               logs=[base / f for f in sorted(files) if is_log(f) and f not in links]))
     return found
+
+
+def _symlinks(directory: str, files: list[str]) -> set[str]:
+    """The names of the symbolic links in *directory* (one directory read, not one lstat per file); all of
+    *files* when it cannot be read again (then none of them can be told apart from a link)."""
+    try:
+        with os.scandir(directory) as entries:
+            return {entry.name for entry in entries if entry.is_symlink()}
+    except OSError:
+        return set(files)
 
 
 def _glob_matcher(globs: Sequence[str]):

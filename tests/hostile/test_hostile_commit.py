@@ -181,3 +181,23 @@ def test_collect_of_a_doctored_jenkins_results_directory_is_exit_2(status, tmp_p
     code, text = _cli("results", "collect", root, "--commit", bm.COMMIT, "-o", tmp_path / "b.tar.zst")
     assert code == 2, text
     assert not (tmp_path / "b.tar.zst").exists()
+
+
+def test_collect_of_a_plain_junit_directory_never_follows_a_symlink(tmp_path):
+    # Artifacts from another CI: a planted link named like a result file or a log must not carry its target in.
+    (tmp_path / "secret.txt").write_text("TOP SECRET\n")
+    (tmp_path / "secret.xml").write_text('<testsuite name="s"><testcase classname="TOP SECRET" name="x"/></testsuite>')
+    cell = tmp_path / "in" / "unit"
+    cell.mkdir(parents=True)
+    (cell / "TEST-a.xml").write_text('<testsuite name="a"><testcase classname="a" name="t" time="1"/></testsuite>')
+    (cell / "console.log").write_text("ok\n")
+    (cell / "TEST-stolen.xml").symlink_to(tmp_path / "secret.xml")
+    (cell / "stolen.log").symlink_to(tmp_path / "secret.txt")
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", tmp_path / "in", "--commit", bm.COMMIT, "--profile", "p", "-o", out)
+    assert code == 0, text
+    names = []
+    for name, handle in read_bundle(out).iter_files():
+        names.append(name)
+        assert b"TOP SECRET" not in handle.read()
+    assert "cells/unit/logs/console.log" in names and not any("stolen" in name for name in names)
