@@ -26,7 +26,7 @@ from pipelinegen.results.collect import (
 )
 from pipelinegen.results.diff import diff_bundles, text_diff
 from pipelinegen.results.identity import model_identity
-from pipelinegen.results.manifest import CellRef, Subject
+from pipelinegen.results.manifest import CellRef, Subject, duplicate_count
 from pipelinegen.results.summary import profile_scope, summarise, text_summary, write_html, write_merged_junit
 from pipelinegen.results.verify import is_full_commit, load_allow_known, verify_bundle
 
@@ -155,7 +155,7 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
     totals = manifest["totals"]
     click.echo(f"wrote {output}: {totals['cells']['total']} cells ({totals['cells']['not-run']} not run), "
                f"{totals['tests']['total']} tests ({totals['tests']['failed'] + totals['tests']['error']} failing), "
-               f"{len(manifest['duplicates'])} duplicates, {'signed' if key else 'unsigned'}"
+               f"{duplicate_count(manifest)} duplicates, {'signed' if key else 'unsigned'}"
                + (f", INCOMPLETE: {reason}" if incomplete else ""))
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import array
 import hashlib
+import heapq
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import reduce
 from itertools import groupby, islice, repeat
 from operator import add, itemgetter
@@ -35,6 +36,7 @@ from pipelinegen.results.manifest import (
     CELLS_DIR,
     DIGESTS,
     MANIFEST,
+    MAX_LISTED_DUPLICATES,
     SIGNATURE,
     CellRef,
     CellResult,
@@ -130,10 +132,11 @@ class _DuplicateTracker:
                 seen.add(key)
         return found
 
-    def report(self) -> list[dict]:
+    def report(self, listed: int) -> tuple[list[dict], int]:
+        """The first *listed* duplicates (sorted by group, classname, name, suite) and how many there are."""
         candidates = self._candidates()
         if not candidates:
-            return []
+            return [], 0
         sightings: dict[tuple[str, str, str, str], list[str]] = {}
         for cell_id, (group, records) in self._cells.items():
             with open(records, "rb") as handle:
@@ -141,10 +144,18 @@ class _DuplicateTracker:
                     identity = (group, case.suite, case.classname, case.name)
                     if hash(identity) in candidates:
                         sightings.setdefault(identity, []).append(cell_id)
-        out = [{"suite": suite, "classname": classname, "name": name, "group": group, "cells": sorted(set(cells)),
-                "count": len(cells)}
-               for (group, suite, classname, name), cells in sightings.items() if len(cells) > 1]
-        return sorted(out, key=lambda d: (d["group"], d["classname"], d["name"], d["suite"]))
+        found = [0]
+
+        def duplicated() -> Iterator[tuple[tuple[str, str, str, str], list[str]]]:
+            for (group, suite, classname, name), cells in sightings.items():
+                if len(cells) > 1:
+                    found[0] += 1
+                    yield (group, classname, name, suite), cells
+
+        # nsmallest: a broken split that runs every test everywhere must not build a dict per duplicate.
+        first = heapq.nsmallest(listed, duplicated(), key=itemgetter(0))
+        return [{"suite": suite, "classname": classname, "name": name, "group": group, "cells": sorted(set(cells)),
+                 "count": len(cells)} for (group, classname, name, suite), cells in first], found[0]
 
 
 _CLASSNAME, _NAME, _DURATION = itemgetter(1), itemgetter(2), itemgetter(5)
@@ -338,9 +349,10 @@ class BundleWriter:
         if self._done:
             raise RuntimeError("bundle already written")
         try:
+            duplicates, duplicate_total = self._dups.report(MAX_LISTED_DUPLICATES)
             manifest = build_manifest(
                 subject=self.subject, pipeline=self.pipeline, profile=self.profile, parameters=self.parameters,
-                producer=self.producer, cells=self.cells(), duplicates=self._dups.report(),
+                producer=self.producer, cells=self.cells(), duplicates=duplicates, duplicate_total=duplicate_total,
                 incomplete=incomplete, incomplete_reason=reason if incomplete else "",
             )
             problems = schema_problems(manifest)

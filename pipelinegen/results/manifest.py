@@ -28,6 +28,9 @@ DIGESTS = "digests.sha256"
 ATTESTATION = "attestation.intoto.json"
 SIGNATURE = ATTESTATION + ".sig"
 CELLS_DIR = "cells"
+# A misconfigured split that runs every test in every split duplicates the whole suite: the manifest lists the
+# first of them (sorted) and counts them all in totals.tests.duplicates, so it stays far below its 8 MiB limit.
+MAX_LISTED_DUPLICATES = 1000
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -167,13 +170,19 @@ def safe_id(text: str) -> str:
 
 def build_manifest(*, subject: Subject, pipeline: dict | None, profile: str, parameters: dict,
                    producer: Producer, cells: list[CellResult], duplicates: list[dict],
-                   incomplete: bool, incomplete_reason: str) -> dict:
+                   incomplete: bool, incomplete_reason: str, duplicate_total: int | None = None) -> dict:
+    """*duplicates*: the tests seen more than once in a group, sorted (the first MAX_LISTED_DUPLICATES are listed);
+    *duplicate_total*: how many there are (default: as many as given), written as totals.tests.duplicates."""
     cell_counts = {status: 0 for status in CELL_STATUSES}
     tests = TestCounts()
     for cell in cells:
         cell_counts[cell.status] += 1
         tests.merge(cell.tests)
     cell_counts["total"] = len(cells)
+    test_totals = tests.as_dict()
+    total = len(duplicates) if duplicate_total is None else duplicate_total
+    if total:
+        test_totals["duplicates"] = total
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -185,9 +194,15 @@ def build_manifest(*, subject: Subject, pipeline: dict | None, profile: str, par
         "incomplete": incomplete,
         "incomplete_reason": incomplete_reason,
         "cells": [cell.as_dict() for cell in cells],
-        "totals": {"cells": cell_counts, "tests": tests.as_dict()},
-        "duplicates": duplicates,
+        "totals": {"cells": cell_counts, "tests": test_totals},
+        "duplicates": duplicates[:MAX_LISTED_DUPLICATES],
     }
+
+
+def duplicate_count(manifest: dict) -> int:
+    """How many tests ran more than once in a group: all of them, also those the manifest does not list (bundles
+    written before the list was bounded list every one)."""
+    return manifest["totals"]["tests"].get("duplicates", len(manifest["duplicates"]))
 
 
 @cache

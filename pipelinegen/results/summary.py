@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 from pipelinegen.fsutil import atomic_write_bytes, atomic_write_text, atomic_writer
 from pipelinegen.results.bundle_reader import Bundle
 from pipelinegen.results.junit import SuiteOutput
-from pipelinegen.results.manifest import safe_id
+from pipelinegen.results.manifest import duplicate_count, safe_id
 from pipelinegen.results.normalise import junit_writer
 from pipelinegen.results.testcase import TestCaseResult
 
@@ -116,8 +116,12 @@ def text_summary(summary: Summary) -> str:
         lines += ["", f"flaky, passed on a rerun ({len(summary.flaky)}):"]
         lines += [f"  {case.test_id}  [{case.cell_id}] x{case.flaky_reruns}" for case in summary.flaky]
     if m["duplicates"]:
-        lines += ["", f"duplicates ({len(m['duplicates'])}): tests that ran more than once in one step"]
+        total = duplicate_count(m)
+        lines += ["", f"duplicates ({total}): tests that ran more than once in one step"]
         lines += [f"  {d['classname']}.{d['name']}  x{d['count']} in {', '.join(d['cells'])}" for d in m["duplicates"]]
+        if total > len(m["duplicates"]):
+            lines.append(f"  ... and {total - len(m['duplicates'])} more (the bundle lists the first "
+                         f"{len(m['duplicates'])})")
     return "\n".join(lines) + "\n"
 
 
@@ -166,6 +170,7 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
     html = _environment().get_template("summary.html.j2").render(
         m=summary.manifest, scope=profile_scope(summary.manifest), steps=summary.steps, failures=failures, flaky=summary.flaky,
         logs=logs_by_cell, cell_names={c["id"]: c["name"] for c in bundle.cells},
+        duplicates=duplicate_count(summary.manifest),
     )
     atomic_write_bytes(out, html.encode("utf-8"))
     return files_dir

@@ -20,6 +20,7 @@ from pipelinegen.results.manifest import (
     SIGNATURE,
     CellRef,
     ManifestError,
+    duplicate_count,
     parse_json,
     schema_problems,
 )
@@ -382,7 +383,7 @@ def verify_bundle(path: Path, *, commit: str | None = None, pipeline_identity: d
                 problems.append(f"cells: '{cell['name']}' ({cell_id}) {cell['status']} with no failing test "
                                 f"recorded (build error, timeout or crash; see its logs)")
     if manifest["duplicates"]:
-        notes.append(f"duplicates: {len(manifest['duplicates'])} test(s) ran more than once in a step "
+        notes.append(f"duplicates: {duplicate_count(manifest)} test(s) ran more than once in a step "
                      f"(reported, not dropped; see `results summary`)")
     totals = manifest["totals"]["tests"]
     notes.append(f"tests: {totals['total']} total, {totals['passed']} passed, {totals['failed']} failed, "

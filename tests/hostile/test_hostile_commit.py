@@ -201,3 +201,27 @@ def test_collect_of_a_plain_junit_directory_never_follows_a_symlink(tmp_path):
         names.append(name)
         assert b"TOP SECRET" not in handle.read()
     assert "cells/unit/logs/console.log" in names and not any("stolen" in name for name in names)
+
+
+def test_a_split_that_ran_every_test_gives_a_readable_bundle_that_counts_every_duplicate(tmp_path):
+    # A misconfigured split runs the whole suite twice (or in each split): every test is a duplicate. Listing each
+    # one made a manifest over the readers' 8 MiB limit (60,000 duplicates: ~9 MiB): nothing could read the bundle.
+    cases = "".join(f'<testcase classname="org.apache.cassandra.db.SomeLongerClassNameTest" name="test{i}" '
+                    f'time="0.1"/>' for i in range(60_000))
+    (tmp_path / "in" / "test").mkdir(parents=True)
+    for copy in ("TEST-all.xml", "TEST-all-again.xml"):  # without a plan, a directory is one cell: twice in it
+        (tmp_path / "in" / "test" / copy).write_text(f'<testsuite name="all">{cases}</testsuite>')
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", tmp_path / "in", "--commit", bm.COMMIT, "--profile", "p", "-o", out)
+    assert code == 0, text
+    assert "120000 tests (0 failing), 60000 duplicates" in text
+    manifest = read_bundle(out).manifest  # readable: under every member limit
+    assert manifest["totals"]["tests"]["duplicates"] == 60_000
+    assert len(manifest["duplicates"]) == 1000
+    assert manifest["duplicates"][0]["name"] == "test0" and manifest["duplicates"][-1]["name"] == "test10897"
+    code, text = _cli("results", "verify", out)
+    assert code == 0 and "duplicates: 60000 test(s) ran more than once" in text, text
+    code, text = _cli("results", "summary", out, "--html", tmp_path / "summary.html")
+    assert code == 0 and "duplicates (60000)" in text and "... and 59000 more (the bundle lists the first 1000)" in text
+    html = (tmp_path / "summary.html").read_text()
+    assert "<h2>Duplicates: 60000</h2>" in html and "The bundle lists the first 1000." in html
