@@ -14,7 +14,7 @@ from pipelinegen.cli.status import terminal_status
 from pipelinegen.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
 from pipelinegen.plan.cell import Parameters, read_plan_file
 from pipelinegen.results.archive import CorruptArchive
-from pipelinegen.results.bundle import BundleWriter
+from pipelinegen.results.bundle import BundleTooLarge, BundleWriter
 from pipelinegen.results.bundle_reader import Bundle, read_bundle
 from pipelinegen.results.collect import (
     DEFAULT_LOG_GLOBS,
@@ -147,6 +147,10 @@ def collect_cmd(directory: Path, commit: str, profile: str | None, output: Path,
         except RuntimeError as err:  # signing failed: wrong key, passphrase needed, no ssh-keygen
             raise PipelineError.single(str(key), None, str(err),
                                        hint="use an unencrypted key file or ssh-agent; see docs/result-format.md") from err
+        except BundleTooLarge as err:
+            raise PipelineError.single(str(directory), None, str(err)[:2000],
+                                       hint="collect fewer cells per bundle (one per step or per axis), and keep "
+                                            "logs compressed (*.log.xz, *.log.zst)") from err
         except ValueError as err:  # the inputs make a manifest outside the bundle schema (a doctored duration, …)
             raise PipelineError.single(str(directory), None, str(err)[:2000],
                                        hint="collect the directory the run or CI wrote, unmodified") from err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import lzma
 import tarfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -85,6 +85,18 @@ _XZ_MEMLIMIT = 256 << 20  # decoder memory an xz header may claim (xz -9 needs 6
 def member_limit(name: str) -> int:
     """The largest size a member called *name* may declare."""
     return SMALL_MEMBER_LIMITS.get(name, MAX_MEMBER_BYTES)
+
+
+def limit_problems(sizes: Mapping[str, int]) -> list[str]:
+    """Why iter_members would refuse an archive of these members (name -> size, in archive order): what a
+    writer checks before writing, so it never leaves a bundle that no reader takes."""
+    problems = [f"{name} would be {_size(size)}, over the {_size(member_limit(name))} limit every reader holds it to"
+                for name, size in sizes.items() if size > member_limit(name)]
+    if len(sizes) > MAX_MEMBERS:
+        problems.append(f"{len(sizes)} files, over the {MAX_MEMBERS} a bundle may hold")
+    if sum(sizes.values()) > MAX_TOTAL_BYTES:
+        problems.append(f"{_size(sum(sizes.values()))} in all, over the {_size(MAX_TOTAL_BYTES)} limit")
+    return problems
 
 
 def _size(n: int) -> str:

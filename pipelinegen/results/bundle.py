@@ -55,6 +55,10 @@ JUNIT_NAME = "junit.xml"
 _CELL_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
+class BundleTooLarge(ValueError):
+    """The inputs would make a bundle over the limits readers hold it to (results.archive); nothing is written."""
+
+
 def _as_ref(cell: Cell | CellRef) -> CellRef:
     return cell if isinstance(cell, CellRef) else CellRef.from_cell(cell)
 
@@ -373,6 +377,10 @@ class BundleWriter:
             if self.sign_key is not None:
                 (self.staging / SIGNATURE).write_bytes(attest.sign(stmt_bytes, self.sign_key))
                 head.append(SIGNATURE)
+            sizes = {name: (self.staging / name).stat().st_size for name in head + files}
+            problems = archive.limit_problems(sizes)
+            if problems:  # e.g. 15,000 cells make a manifest over 8 MiB: refuse rather than write an unreadable bundle
+                raise BundleTooLarge(f"refusing to write a bundle no reader would take: {'; '.join(problems[:5])}")
             archive.write_tar(self.out, self.staging, head + files)
             self.manifest = manifest
             self._done = True

@@ -225,3 +225,28 @@ def test_a_split_that_ran_every_test_gives_a_readable_bundle_that_counts_every_d
     assert code == 0 and "duplicates (60000)" in text and "... and 59000 more (the bundle lists the first 1000)" in text
     html = (tmp_path / "summary.html").read_text()
     assert "<h2>Duplicates: 60000</h2>" in html and "The bundle lists the first 1000." in html
+
+
+@pytest.mark.parametrize("member, limit", [("manifest.json", "SMALL_MEMBER_LIMITS"), ("cells/big/logs/run.log",
+                                                                                     "MAX_MEMBER_BYTES")])
+def test_collect_refuses_to_write_a_bundle_no_reader_would_take(member, limit, tmp_path, monkeypatch):
+    # 15,000 cells made an 8.7 MiB manifest (limit 8 MiB) and collect wrote a bundle every reader refused; a
+    # log over 1 GiB would do the same. The limits are lowered here so the inputs stay small.
+    from pipelinegen.results import archive
+
+    if limit == "SMALL_MEMBER_LIMITS":
+        monkeypatch.setitem(archive.SMALL_MEMBER_LIMITS, "manifest.json", 16 << 10)
+    else:
+        monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 1 << 20)
+    for i in range(40):
+        (tmp_path / "in" / f"cell{i:02d}").mkdir(parents=True)
+        (tmp_path / "in" / f"cell{i:02d}" / "TEST-a.xml").write_text(
+            '<testsuite name="a"><testcase classname="a" name="t" time="1"/></testsuite>')
+    (tmp_path / "in" / "big").mkdir()
+    (tmp_path / "in" / "big" / "TEST-b.xml").write_text('<testsuite name="b"><testcase classname="b" name="t"/></testsuite>')
+    (tmp_path / "in" / "big" / "run.log").write_bytes(b"x" * (2 << 20))
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", tmp_path / "in", "--commit", bm.COMMIT, "--profile", "p", "-o", out)
+    assert code == 2, text
+    assert f"refusing to write a bundle no reader would take: {member} would be" in text
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["in"]  # nothing half-written, no staging
