@@ -49,7 +49,7 @@ from pipelinegen.results.manifest import (
 )
 from pipelinegen.results.normalise import JUnitStreamWriter, junit_writer
 from pipelinegen.results.records import RECORDS_NAME, RecordsWriter, read_records
-from pipelinegen.results.testcase import TestCaseResult
+from pipelinegen.results.testcase import MAX_NAME_CHARS, TestCaseResult, bounded_name, bounded_names
 
 JUNIT_NAME = "junit.xml"
 _CELL_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
@@ -316,10 +316,13 @@ class BundleWriter:
                             continue
                         index += 1
                         if isinstance(record, SuiteOutput):
+                            if len(record.suite) > MAX_NAME_CHARS:
+                                record = record._replace(suite=bounded_name(record.suite))
                             write(record)
                             continue
                         if flaky_tests and record.status == "passed" and record.test_id in flaky_tests:
                             record = record._replace(flaky_reruns=max(1, record.flaky_reruns))
+                        record = bounded_names(record)
                         write(record)
                         keep(record)
                         statuses[record.status] += 1
@@ -336,6 +339,9 @@ class BundleWriter:
     def _write_passed(self, writer: JUnitStreamWriter, records: RecordsWriter, group: str, cell_id: str, suite: str,
                       classnames: list[str], names: list[str], seconds: list[float], duration: float) -> float:
         """Write, hash and add up a run of plain passes of one suite in bulk; returns the cell's new duration."""
+        if max(len(suite), max(map(len, classnames), default=0), max(map(len, names), default=0)) > MAX_NAME_CHARS:
+            suite, classnames, names = bounded_name(suite), list(map(bounded_name, classnames)), \
+                list(map(bounded_name, names))
         times = list(map(format, seconds, repeat(".3f")))
         writer.write_passed(suite, cell_id, classnames, names, times)
         records.write_passed(suite, classnames, names, times)

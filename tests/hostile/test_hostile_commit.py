@@ -250,3 +250,20 @@ def test_collect_refuses_to_write_a_bundle_no_reader_would_take(member, limit, t
     assert code == 2, text
     assert f"refusing to write a bundle no reader would take: {member} would be" in text
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["in"]  # nothing half-written, no staging
+
+
+def test_a_test_name_of_megabytes_is_bounded_and_still_tells_tests_apart(tmp_path):
+    # A 5 MB test name made a records.tsv line over the readers' 4 MiB limit: verify said CERTIFIED and history
+    # ingest called the same bundle altered. Names are cut at 2,048 characters, ending in a digest of the whole.
+    long = "n" * (5 << 20)
+    cases = (f'<testcase classname="c" name="{long}a" time="1"/><testcase classname="c" name="{long}b" time="1"/>'
+             f'<testcase classname="c" name="{long}a" time="1"><failure message="m">trace</failure></testcase>')
+    (tmp_path / "in" / "u").mkdir(parents=True)
+    (tmp_path / "in" / "u" / "TEST-a.xml").write_text(f'<testsuite name="s{long}">{cases}</testsuite>')
+    out = tmp_path / "b.tar.zst"
+    code, text = _cli("results", "collect", tmp_path / "in", "--commit", bm.COMMIT, "--profile", "p", "-o", out)
+    assert code == 0 and "3 tests (1 failing), 1 duplicates" in text, text  # ...a twice: one duplicate, b apart
+    names = [case.name for case in read_bundle(out).iter_testcases()]
+    assert all(len(name) == 2048 for name in names) and names[0] == names[2] != names[1]
+    code, text = _cli("history", "ingest", out, "--db", tmp_path / "h.sqlite")
+    assert code == 0 and "1 added" in text, text

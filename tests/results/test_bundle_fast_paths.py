@@ -74,7 +74,13 @@ def test_edge_cases_fixtures_and_duplicates_give_the_same_bundle(tmp_path: Path,
     twice = tmp_path / "TEST-twice.xml"
     twice.write_bytes(b'<testsuite name="D"><testcase classname="D" name="a" time="1"/><testcase classname="D" '
                       b'name="a" time="2"/><testcase classname="D" name="b" time="0.1"/></testsuite>')
-    cells = [(_split("edge", 1, 1), files), (_split("test", 1, 2), [*fixtures, twice]),
+    # Names over MAX_NAME_CHARS (suite, class, test; passed, failed, suite output) are bounded alike on both paths.
+    long = tmp_path / "TEST-long.xml"
+    big = "x" * 3000
+    long.write_text(f'<testsuite name="S{big}"><testcase classname="C{big}" name="t{big}" time="1"/>'
+                    f'<testcase classname="C" name="f{big}"><failure message="m">trace</failure></testcase>'
+                    f'<system-out>out</system-out></testsuite>')
+    cells = [(_split("edge", 1, 1), [*files, long]), (_split("test", 1, 2), [*fixtures, twice]),
              (_split("test", 2, 2), [twice])]
     fast, slow = _both_ways(tmp_path, cells, monkeypatch)
     _assert_same(fast, slow)
