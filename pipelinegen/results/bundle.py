@@ -76,6 +76,7 @@ class _DuplicateTracker:
 
     BUCKETS = 64
     _SPILL = 4096
+    _FIT = 1 << 20  # keys of one bucket checked in memory at once (8 MiB, and a set of as many)
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
@@ -121,19 +122,20 @@ class _DuplicateTracker:
     def _candidates(self) -> set[int]:
         found: set[int] = set()
         for bucket in range(self.BUCKETS):
+            path = self._dir / f"{bucket:02d}"
+            size = (path.stat().st_size // 8 if self._spilled[bucket] else 0) + len(self._buffers[bucket])
+            if size > self._FIT:  # one class of millions of test cases: split its bucket further, on disk
+                if self._buffers[bucket]:
+                    self._spill(bucket)
+                found |= _repeated_on_disk(path)
+                continue
             keys = array.array("q")
             if self._spilled[bucket]:
-                path = self._dir / f"{bucket:02d}"
                 with open(path, "rb") as handle:
                     keys.frombytes(handle.read())
             keys.extend(self._buffers[bucket])
-            if len(set(keys)) == len(keys):
-                continue
-            seen: set[int] = set()
-            for key in keys:
-                if key in seen:
-                    found.add(key)
-                seen.add(key)
+            if len(set(keys)) != len(keys):
+                found |= _repeated(keys)
         return found
 
     def report(self, listed: int) -> tuple[list[dict], int]:
@@ -160,6 +162,52 @@ class _DuplicateTracker:
         first = heapq.nsmallest(listed, duplicated(), key=itemgetter(0))
         return [{"suite": suite, "classname": classname, "name": name, "group": group, "cells": sorted(set(cells)),
                  "count": len(cells)} for (group, classname, name, suite), cells in first], found[0]
+
+
+def _repeated(keys: Iterable[int], seen: set[int] | None = None) -> set[int]:
+    """The keys that occur more than once (also among *seen*, which it adds to)."""
+    seen = set() if seen is None else seen
+    found: set[int] = set()
+    for key in keys:
+        if key in seen:
+            found.add(key)
+        seen.add(key)
+    return found
+
+
+def _key_chunks(path: Path) -> Iterator[array.array]:
+    with open(path, "rb") as handle:
+        while data := handle.read(8 << 16):
+            yield array.array("q", data)
+
+
+def _repeated_on_disk(path: Path) -> set[int]:
+    """_repeated for a bucket file too large for memory: its keys are split into BUCKETS files by other bits
+    (a key's bucket chose only its class), then each is checked holding only its distinct keys."""
+    parts = [array.array("q") for _ in range(_DuplicateTracker.BUCKETS)]
+    files = [path.with_name(f"{path.name}-{i:02d}") for i in range(_DuplicateTracker.BUCKETS)]
+
+    def flush(i: int) -> None:
+        with open(files[i], "ab") as out:
+            parts[i].tofile(out)
+        parts[i] = array.array("q")
+
+    for chunk in _key_chunks(path):
+        for key in chunk:
+            parts[(key >> 6) & 63].append(key)
+        for i, part in enumerate(parts):
+            if len(part) >= _DuplicateTracker._SPILL:
+                flush(i)
+    found: set[int] = set()
+    for i in range(len(parts)):
+        if parts[i]:
+            flush(i)
+        if files[i].exists():
+            seen: set[int] = set()
+            for chunk in _key_chunks(files[i]):
+                found |= _repeated(chunk, seen)
+            files[i].unlink()
+    return found
 
 
 _CLASSNAME, _NAME, _DURATION = itemgetter(1), itemgetter(2), itemgetter(5)

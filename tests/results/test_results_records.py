@@ -196,3 +196,19 @@ def test_history_ingest_reads_a_bundle_written_before_records_existed(tmp_path):
         assert store.ingest_bundle(old)
         stats = store.stats()
         assert (stats["runs"], stats["executions"], stats["non_passing"]) == (1, 5, 4)
+
+
+def test_one_class_too_large_for_memory_is_checked_on_disk_and_loses_no_duplicate(tmp_path, monkeypatch):
+    # A bucket holds a class's keys; one class of millions of tests (here: over a lowered limit) is split again
+    # on disk by other bits of the key, and the same duplicates come out.
+    monkeypatch.setattr(bundle._DuplicateTracker, "_SPILL", 4)
+    monkeypatch.setattr(bundle._DuplicateTracker, "_FIT", 16)
+    out = tmp_path / "b.tar.zst"
+    names = [f"t{i}" for i in range(300)]
+    with _writer(out) as writer:
+        writer.add_cell(SPLITS[0], status="passed", junit=[_junit(tmp_path, "a", _cases("org.Big", names[:200]))])
+        writer.add_cell(SPLITS[1], status="passed", junit=[_junit(tmp_path, "b", _cases("org.Big", names[190:]))])
+    duplicates = read_bundle(out).manifest["duplicates"]
+    assert sorted(d["name"] for d in duplicates) == sorted(names[190:200])
+    assert all(d["cells"] == [SPLITS[0].id, SPLITS[1].id] for d in duplicates)
+    assert not any(p.name.startswith(".bundle-") for p in tmp_path.iterdir())  # the split files are gone too
