@@ -137,6 +137,30 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+MAX_LISTED_FAILURES = 1000  # failures listed one by one (each with its detail file) on the HTML page
+GROUP_FAILURES_FROM = 100  # more failures than this: the page first counts them by message
+_MESSAGE_GROUPS = 20
+
+
+def _failure_text(case: TestCaseResult) -> str:
+    return f"{case.test_id}\ncell: {case.cell_id}\nstatus: {case.status}\nmessage: {case.message}\n\n{case.details}\n"
+
+
+def failures_by_message(failures: list[TestCaseResult]) -> list[dict]:
+    """The most frequent first lines of failure messages, with how many failures and cells share each and the
+    first test that failed so: many failures are usually a few causes (a missing class fails every test)."""
+    groups: dict[str, dict] = {}
+    for case in failures:
+        key = case.message.split("\n", 1)[0][:300] or "(no message)"
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"message": key, "count": 0, "cells": set(), "first": case}
+        group["count"] += 1
+        group["cells"].add(case.cell_id)
+    ranked = sorted(groups.values(), key=lambda g: -g["count"])[:_MESSAGE_GROUPS]  # stable: first seen first
+    return [{**g, "cells": len(g["cells"])} for g in ranked]
+
+
 def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
     """Write *out* and a sibling `<name>_files/` directory holding logs and failure details, so every
     link works offline. Returns the files directory."""
@@ -154,11 +178,17 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
                     dest.write(block)
             logs_by_cell.setdefault(wanted_logs[name], []).append((Path(name).name, f"{files_rel}/{name}"))
     failures = []
-    for index, case in enumerate(summary.failures):
+    for index, case in enumerate(summary.failures[:MAX_LISTED_FAILURES]):
         detail = f"failures/{index:05d}-{safe_id(case.test_id)[:120]}.txt"
-        atomic_write_text(files_dir / detail, f"{case.test_id}\ncell: {case.cell_id}\nstatus: {case.status}\n"
-                                              f"message: {case.message}\n\n{case.details}\n")
+        atomic_write_text(files_dir / detail, _failure_text(case))
         failures.append({"case": case, "detail": f"{files_rel}/{detail}"})
+    more = ""
+    if len(summary.failures) > MAX_LISTED_FAILURES:
+        # A broken build fails every test: one file for the rest, not one each (50,000 files took 14 s to write).
+        with atomic_writer(files_dir / "failures" / "more.txt") as rest:
+            for case in summary.failures[MAX_LISTED_FAILURES:]:
+                rest.write(f"{_failure_text(case)}\n".encode())
+        more = f"{files_rel}/failures/more.txt"
     suite_links: dict[tuple[str, str], str] = {}
     for index, output in enumerate(summary.suite_outputs):
         detail = f"suites/{index:05d}-{safe_id(output.suite)[:120]}.txt"
@@ -170,7 +200,8 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
     html = _environment().get_template("summary.html.j2").render(
         m=summary.manifest, scope=profile_scope(summary.manifest), steps=summary.steps, failures=failures, flaky=summary.flaky,
         logs=logs_by_cell, cell_names={c["id"]: c["name"] for c in bundle.cells},
-        duplicates=duplicate_count(summary.manifest),
+        duplicates=duplicate_count(summary.manifest), failure_total=len(summary.failures), more_failures=more,
+        by_message=failures_by_message(summary.failures) if len(summary.failures) > GROUP_FAILURES_FROM else [],
     )
     atomic_write_bytes(out, html.encode("utf-8"))
     return files_dir

@@ -102,3 +102,31 @@ def test_only_non_zero_problem_totals_are_highlighted(tmp_path):
 
     assert "failed" in classes("failed") and "failed" in classes("cells-failed")
     assert classes("errors") == {"num"} and classes("skipped") == {"num"} and classes("cells-not-run") == {"num"}
+
+
+def test_a_build_that_fails_every_test_gives_a_page_of_its_causes_not_of_every_test(tmp_path):
+    # A missing class fails every test: 1,200 failures, two causes. The page counts them by message, lists the
+    # first 1,000 with a detail file each, and puts the rest in one file (50,000 files took 14 s to write).
+    out = tmp_path / "b.tar.zst"
+    cases = "".join(f'<testcase classname="org.apache.cassandra.C{i % 7}" name="t{i}" time="0.1"><error message="'
+                    f'{"java.lang.NoClassDefFoundError: org/x/Y" if i % 10 else "timeout"}&#10;second line">'
+                    f'trace {i}</error></testcase>' for i in range(1200))
+    (tmp_path / "TEST.xml").write_text(f'<testsuite name="all">{cases}</testsuite>')
+    with BundleWriter(out, subject=Subject("https://github.com/apache/cassandra", "cd" * 20, "trunk"),
+                      parameters=Parameters(profile="pre-commit"), producer=Producer("local", host="laptop"),
+                      cells=CELLS[:1]) as writer:
+        writer.add_cell(CELLS[0], status="failed", duration_s=5, node="n", junit=[tmp_path / "TEST.xml"])
+    bundle = read_bundle(out)
+    page = tmp_path / "summary.html"
+    files = write_html(summarise(bundle), bundle, page)
+    dom = html.fromstring(page.read_text())
+    assert dom.get_element_by_id("failure-count").text_content() == "1200"
+    groups = [[td.text_content() for td in row.xpath("td")] for row in dom.xpath("//tr[@class='message']")]
+    assert groups == [["1080", "1", "java.lang.NoClassDefFoundError: org/x/Y", "org.apache.cassandra.C1.t1"],
+                      ["120", "1", "timeout", "org.apache.cassandra.C0.t0"]]
+    assert len(dom.xpath("//table[@id='failures']//tr[@class='failure']")) == 1000
+    assert len(list((files / "failures").iterdir())) == 1001
+    more = dom.get_element_by_id("more-failures")
+    assert more.text_content().startswith("200 more failures")
+    rest = (page.parent / more.xpath(".//a")[0].get("href")).read_text()
+    assert rest.count("\nstatus: error\n") == 200 and "org.apache.cassandra.C2.t1199\n" in rest and "trace 1199" in rest
