@@ -107,6 +107,10 @@ def text_summary(summary: Summary) -> str:
     if not_run:
         lines += ["", f"not run ({len(not_run)}):"] + [f"  {cell['name']} ({cell['id']})" for cell in not_run]
     if summary.failures:
+        if len(summary.failures) > GROUP_FAILURES_FROM:
+            lines += ["", "failures by message (first line; the most frequent first):"]
+            lines += [f"  {g['count']:>7} in {g['cells']} cell{'s' * (g['cells'] != 1)}  {g['message'][:160]}"
+                      for g in failures_by_message(summary.failures)]
         lines += ["", f"failures ({len(summary.failures)}):"]
         names = {cell["id"]: cell["name"] for cell in m["cells"]}
         for case in summary.failures:

@@ -14,7 +14,7 @@ from pipelinegen.plan.cell import Parameters
 from pipelinegen.results.bundle import BundleWriter
 from pipelinegen.results.bundle_reader import read_bundle
 from pipelinegen.results.manifest import CellRef, Producer, Subject
-from pipelinegen.results.summary import summarise, write_html
+from pipelinegen.results.summary import summarise, text_summary, write_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CELLS = [CellRef(f"test_jdk17_{k}of3", f"test jdk17 {k}/3", "test", (("jdk", "17"),), k, 3) for k in (1, 2, 3)]
@@ -130,3 +130,6 @@ def test_a_build_that_fails_every_test_gives_a_page_of_its_causes_not_of_every_t
     assert more.text_content().startswith("200 more failures")
     rest = (page.parent / more.xpath(".//a")[0].get("href")).read_text()
     assert rest.count("\nstatus: error\n") == 200 and "org.apache.cassandra.C2.t1199\n" in rest and "trace 1199" in rest
+    text = text_summary(summarise(bundle))  # the terminal gets the same count by message before the full list
+    assert "failures by message (first line; the most frequent first):\n" \
+           "     1080 in 1 cell  java.lang.NoClassDefFoundError: org/x/Y\n      120 in 1 cell  timeout\n" in text
