@@ -25,6 +25,7 @@ from itertools import groupby, islice, repeat
 from operator import add, itemgetter
 from pathlib import Path
 
+from pipelinegen.escape import only_ascii_in
 from pipelinegen.fsutil import sha256_bytes, sha256_file
 from pipelinegen.plan.cell import Cell, Parameters
 from pipelinegen.results import archive, attest
@@ -47,8 +48,8 @@ from pipelinegen.results.manifest import (
     dumps,
     schema_problems,
 )
-from pipelinegen.results.normalise import JUnitStreamWriter, junit_writer
-from pipelinegen.results.records import RECORDS_NAME, RecordsWriter, read_records
+from pipelinegen.results.normalise import ATTRIBUTE_PLAIN_ASCII, JUnitStreamWriter, junit_writer
+from pipelinegen.results.records import PLAIN_ASCII, RECORDS_NAME, RecordsWriter, read_records
 from pipelinegen.results.testcase import MAX_NAME_CHARS, TestCaseResult, bounded_name, bounded_names
 
 JUNIT_NAME = "junit.xml"
@@ -211,6 +212,7 @@ def _repeated_on_disk(path: Path) -> set[int]:
 
 
 _CLASSNAME, _NAME, _DURATION = itemgetter(1), itemgetter(2), itemgetter(5)
+_PLAIN_FOR_BOTH = bytes(sorted(set(ATTRIBUTE_PLAIN_ASCII) & set(PLAIN_ASCII)))  # what neither writer changes
 
 
 def _plain_pass(record: TestCaseResult) -> bool:
@@ -387,12 +389,17 @@ class BundleWriter:
     def _write_passed(self, writer: JUnitStreamWriter, records: RecordsWriter, group: str, cell_id: str, suite: str,
                       classnames: list[str], names: list[str], seconds: list[float], duration: float) -> float:
         """Write, hash and add up a run of plain passes of one suite in bulk; returns the cell's new duration."""
-        if max(len(suite), max(map(len, classnames), default=0), max(map(len, names), default=0)) > MAX_NAME_CHARS:
+        classes_text, names_text = "".join(classnames), "".join(names)
+        if max(len(suite), len(classes_text), len(names_text)) > MAX_NAME_CHARS \
+                and max(len(suite), max(map(len, classnames)), max(map(len, names))) > MAX_NAME_CHARS:
             suite, classnames, names = bounded_name(suite), list(map(bounded_name, classnames)), \
                 list(map(bounded_name, names))
+            classes_text, names_text = "".join(classnames), "".join(names)
+        # One check for both writers: names neither would change (nearly all) are written as they are.
+        plain = only_ascii_in(classes_text, _PLAIN_FOR_BOTH) and only_ascii_in(names_text, _PLAIN_FOR_BOTH)
         times = list(map(format, seconds, repeat(".3f")))
-        writer.write_passed(suite, cell_id, classnames, names, times)
-        records.write_passed(suite, classnames, names, times)
+        writer.write_passed(suite, cell_id, classnames, names, times, plain)
+        records.write_passed(suite, classnames, names, times, plain)
         self._dups.see_many(group, suite, classnames, names)
         return reduce(add, seconds, duration)  # the additions `duration += d` makes, in the same order
 

@@ -28,7 +28,7 @@ _PASSED_CASE = ['<testcase classname="', "", '" name="', "", '" time="', "", '"/
 
 # Anything xml_safe or xml_attribute would change; most names contain none of it (one scan, then done).
 _ATTRIBUTE_WORK = re.compile('[&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
-_ATTRIBUTE_PLAIN_ASCII = bytes(c for c in range(0x20, 0x80) if chr(c) not in '&<>"')  # _ATTRIBUTE_WORK leaves alone
+ATTRIBUTE_PLAIN_ASCII = bytes(c for c in range(0x20, 0x80) if chr(c) not in '&<>"')  # _ATTRIBUTE_WORK leaves alone
 
 
 def _attr(text: str) -> str:
@@ -116,14 +116,15 @@ class JUnitStreamWriter:
             self._emit(head + "/>")
 
     def write_passed(self, suite: str, cell_id: str, classnames: Sequence[str], names: Sequence[str],
-                     times: Sequence[str]) -> None:
+                     times: Sequence[str], plain: bool = False) -> None:
         """Consecutive plain passes of one suite (attempt 1, no reruns), exactly as write() writes each, in one
-        step: *times* are their durations with 3 decimals. Per test case this runs at C speed (zip, join)."""
+        step: *times* are their durations with 3 decimals. Per test case this runs at C speed (zip, join).
+        *plain*: the caller found every class name and name made of ATTRIBUTE_PLAIN_ASCII only."""
         if suite != self._suite or cell_id != self._cell:
             self._open_suite(suite, cell_id)
-        if not only_ascii_in("".join(classnames), _ATTRIBUTE_PLAIN_ASCII):
+        if not plain and not only_ascii_in("".join(classnames), ATTRIBUTE_PLAIN_ASCII):
             classnames = list(map(_attr, classnames))
-        if not only_ascii_in("".join(names), _ATTRIBUTE_PLAIN_ASCII):
+        if not plain and not only_ascii_in("".join(names), ATTRIBUTE_PLAIN_ASCII):
             names = list(map(_attr, names))
         # A template repeated, then the columns assigned into it: one join, no string per test case.
         parts = _PASSED_CASE * len(names)

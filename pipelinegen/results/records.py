@@ -25,7 +25,7 @@ HEADER = ("#pipelinegen-records 1\tsuite\tclassname\tname\tstatus\tduration_s\ta
           "\tdetails\n")
 _FIELDS = 9
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
-_PLAIN_ASCII = bytes(c for c in range(0x80) if chr(c) not in "\\\t\n\r")  # what _NEEDS_ESCAPE leaves alone
+PLAIN_ASCII = bytes(c for c in range(0x80) if chr(c) not in "\\\t\n\r")  # what _NEEDS_ESCAPE leaves alone
 _STATUSES = frozenset(STATUSES)
 _new_record = tuple.__new__
 _INFINITY = float("inf")
@@ -87,12 +87,15 @@ class RecordsWriter:
         if len(parts) >= 2048:
             self.flush()
 
-    def write_passed(self, suite: str, classnames: Sequence[str], names: Sequence[str], times: Sequence[str]) -> None:
+    def write_passed(self, suite: str, classnames: Sequence[str], names: Sequence[str], times: Sequence[str],
+                     plain: bool = False) -> None:
         """Consecutive plain passes (attempt 1, no reruns), exactly as write() writes each, in one step: *times*
-        are their durations with 3 decimals. Per test case this runs at C speed (zip, join)."""
-        if not only_ascii_in("".join(classnames), _PLAIN_ASCII) and _NEEDS_ESCAPE.search("".join(classnames)):
+        are their durations with 3 decimals. Per test case this runs at C speed (zip, join). *plain*: the caller
+        found every class name and name made of PLAIN_ASCII only."""
+        if not plain and not only_ascii_in("".join(classnames), PLAIN_ASCII) \
+                and _NEEDS_ESCAPE.search("".join(classnames)):
             classnames = list(map(_field, classnames))
-        if not only_ascii_in("".join(names), _PLAIN_ASCII) and _NEEDS_ESCAPE.search("".join(names)):
+        if not plain and not only_ascii_in("".join(names), PLAIN_ASCII) and _NEEDS_ESCAPE.search("".join(names)):
             names = list(map(_field, names))
         # A template repeated, then the columns assigned into it: one join, no string per test case.
         parts = [_field(suite) + "\t", "", "\t", "", "\tpassed\t", "", "\t1\t0\t\t\n"] * len(names)
