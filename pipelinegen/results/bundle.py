@@ -151,18 +151,13 @@ class _DuplicateTracker:
                     identity = (group, case.suite, case.classname, case.name)
                     if hash(identity) in candidates:
                         sightings.setdefault(identity, []).append(cell_id)
-        found = [0]
-
-        def duplicated() -> Iterator[tuple[tuple[str, str, str, str], list[str]]]:
-            for (group, suite, classname, name), cells in sightings.items():
-                if len(cells) > 1:
-                    found[0] += 1
-                    yield (group, classname, name, suite), cells
-
+        total = sum(len(cells) > 1 for cells in sightings.values())
         # nsmallest: a broken split that runs every test everywhere must not build a dict per duplicate.
-        first = heapq.nsmallest(listed, duplicated(), key=itemgetter(0))
+        first = heapq.nsmallest(listed, (((group, classname, name, suite), cells)
+                                         for (group, suite, classname, name), cells in sightings.items()
+                                         if len(cells) > 1), key=itemgetter(0))
         return [{"suite": suite, "classname": classname, "name": name, "group": group, "cells": sorted(set(cells)),
-                 "count": len(cells)} for (group, classname, name, suite), cells in first], found[0]
+                 "count": len(cells)} for (group, classname, name, suite), cells in first], total
 
 
 def _repeated(keys: Iterable[int], seen: set[int] | None = None) -> set[int]:
