@@ -22,7 +22,7 @@ from pipelinegen.results.testcase import TestCaseResult
 
 _STATUS_TAG = {"failed": "failure", "error": "error", "skipped": "skipped"}
 _FLUSH_PARTS = 2048
-_FLUSH_CHARS = 1 << 20  # what write_passed may hold before flushing
+_FLUSH_CHARS = 1 << 20  # characters held before flushing
 _PASSED_CASE = ['<testcase classname="', "", '" name="', "", '" time="', "", '"/>']  # write_passed fills the gaps
 
 
@@ -53,11 +53,13 @@ class JUnitStreamWriter:
         self._suite: str | None = None  # the open <testsuite>: its suite and cell
         self._cell: str | None = None
         self._classes: dict[str, str] = {}  # classname -> escaped (a suite repeats one classname)
-        self._pending = 0  # characters write_passed added since the last flush
+        self._pending = 0  # characters held (in _parts) since the last flush, counted for all but plain passes
 
     def _emit(self, text: str) -> None:
+        # Flushed by size too: 2,048 failures of 64 KiB each held 128 MiB here (a broken build's output).
         self._parts.append(text)
-        if len(self._parts) >= _FLUSH_PARTS:
+        self._pending += len(text)
+        if self._pending >= _FLUSH_CHARS or len(self._parts) >= _FLUSH_PARTS:
             self.flush()
 
     def flush(self) -> None:

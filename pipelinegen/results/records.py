@@ -69,7 +69,7 @@ class RecordsWriter:
         self._parts = [HEADER]
         self._prefix_of: tuple[str, str] = ("", "")
         self._prefix = ""
-        self._pending = 0  # characters write_passed added since the last flush
+        self._pending = 0  # characters held since the last flush, counted for all but single plain passes
 
     def write(self, record: TestCaseResult) -> None:
         if self._prefix_of[0] != record.suite or self._prefix_of[1] != record.classname:
@@ -83,8 +83,11 @@ class RecordsWriter:
             parts.append(f"{self._prefix}{name}\tpassed\t{record.duration_s:.3f}\t{record.attempt}\t"
                          f"{record.flaky_reruns}\t\t\n")
         else:
-            parts.append(record_line(record, self._prefix))
-        if len(parts) >= 2048:
+            # Flushed by size too: a failure's line can be 128 KiB (its text escaped), 2,048 of them 256 MiB.
+            line = record_line(record, self._prefix)
+            parts.append(line)
+            self._pending += len(line)
+        if len(parts) >= 2048 or self._pending >= 1 << 20:
             self.flush()
 
     def write_passed(self, suite: str, classnames: Sequence[str], names: Sequence[str], times: Sequence[str],

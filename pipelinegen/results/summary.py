@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -16,6 +17,10 @@ from pipelinegen.results.junit import SuiteOutput
 from pipelinegen.results.manifest import duplicate_count, safe_id
 from pipelinegen.results.normalise import junit_writer
 from pipelinegen.results.testcase import TestCaseResult
+
+MAX_LISTED_FAILURES = 1000  # failures listed one by one (each with its detail file) on the HTML page
+GROUP_FAILURES_FROM = 100  # more failures than this: the page first counts them by message
+_MESSAGE_GROUPS = 20
 
 
 @dataclass
@@ -43,16 +48,23 @@ class Summary:
 
 
 def summarise(bundle: Bundle) -> Summary:
-    """One streaming pass: keeps failing and flaky test cases only, so memory follows failures, not tests."""
+    """One streaming pass: keeps failing and flaky test cases only, so memory follows failures, not tests; and
+    the texts (up to 64 KiB each) only of the failures the HTML page lists and of their suites' output, so it
+    does not follow a broken build's gigabytes of output (write_html reads the rest's again)."""
     summary = Summary(manifest=bundle.manifest)
+    listed_suites: set[tuple[str, str]] = set()
     for record in bundle.iter_records():
         if isinstance(record, SuiteOutput):
-            if record.has_failures:
+            if record.has_failures and (record.cell_id, record.suite) in listed_suites:
                 summary.suite_outputs.append(record)
         elif record.status in ("failed", "error"):
+            if len(summary.failures) < MAX_LISTED_FAILURES:
+                listed_suites.add((record.cell_id, record.suite))
+            else:
+                record = record._replace(details="")
             summary.failures.append(record)
         elif record.flaky_reruns:
-            summary.flaky.append(record)
+            summary.flaky.append(record._replace(details=""))
     rows: dict[str, StepRow] = {}
     for cell in bundle.cells:
         row = rows.setdefault(cell["step"] or cell["group"], StepRow(step=cell["step"] or cell["group"]))
@@ -141,11 +153,6 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-MAX_LISTED_FAILURES = 1000  # failures listed one by one (each with its detail file) on the HTML page
-GROUP_FAILURES_FROM = 100  # more failures than this: the page first counts them by message
-_MESSAGE_GROUPS = 20
-
-
 def _failure_text(case: TestCaseResult) -> str:
     return f"{case.test_id}\ncell: {case.cell_id}\nstatus: {case.status}\nmessage: {case.message}\n\n{case.details}\n"
 
@@ -190,7 +197,9 @@ def write_html(summary: Summary, bundle: Bundle, out: Path) -> Path:
     if len(summary.failures) > MAX_LISTED_FAILURES:
         # A broken build fails every test: one file for the rest, not one each (50,000 files took 14 s to write).
         with atomic_writer(files_dir / "failures" / "more.txt") as rest:
-            for case in summary.failures[MAX_LISTED_FAILURES:]:
+            failing = (record for record in bundle.iter_records()
+                       if record.__class__ is TestCaseResult and record.status in ("failed", "error"))
+            for case in islice(failing, MAX_LISTED_FAILURES, None):  # summarise kept no text of these
                 rest.write(f"{_failure_text(case)}\n".encode())
         more = f"{files_rel}/failures/more.txt"
     suite_links: dict[tuple[str, str], str] = {}

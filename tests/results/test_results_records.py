@@ -212,3 +212,28 @@ def test_one_class_too_large_for_memory_is_checked_on_disk_and_loses_no_duplicat
     assert sorted(d["name"] for d in duplicates) == sorted(names[190:200])
     assert all(d["cells"] == [SPLITS[0].id, SPLITS[1].id] for d in duplicates)
     assert not any(p.name.startswith(".bundle-") for p in tmp_path.iterdir())  # the split files are gone too
+
+
+@pytest.mark.parametrize("writer_kind", ["junit.xml", "records.tsv"])
+def test_failure_texts_reach_the_file_as_they_come_not_all_at_the_end(writer_kind):
+    # A broken build: every failure carries 64 KiB of output. Both writers held 2,048 of them before writing
+    # anything (collect of 8,000 such failures peaked at 567 MiB); now they flush every MiB.
+    from pipelinegen.results.normalise import JUnitStreamWriter
+    from pipelinegen.results.records import RecordsWriter
+    from pipelinegen.results.testcase import TestCaseResult
+
+    class Sink:
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+
+        def write(self, data: bytes) -> int:
+            self.sizes.append(len(data))
+            return len(data)
+
+    sink = Sink()
+    writer = JUnitStreamWriter(sink) if writer_kind == "junit.xml" else RecordsWriter(sink)
+    text = "at org.apache.cassandra.Some.frame(Some.java:1)\n" * 1300  # ~64 KiB
+    for i in range(200):
+        writer.write(TestCaseResult("S", "S", f"t{i}", "cell", "failed", 0.5, "boom", text))
+    assert sum(sink.sizes) > 10 << 20, "200 failures of 64 KiB (12 MiB) were still held in memory"
+    assert max(sink.sizes) < 4 << 20
