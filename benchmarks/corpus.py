@@ -13,6 +13,9 @@ Shapes (sizes are targets; files stop at the first test case past them):
   per-test-case system-out on every test.
 - pytest: python dtests / cqlsh tests as pytest writes them: classname is a module path, failure and
   error on one case, xfail as skipped, no suite output.
+- broken: a broken build (a missing class, a node that never starts): every test fails, each with a stack
+  trace and ~66 KB of its output, more than the 64 KiB a bundle keeps of one text. Files of ~0.4-1.1 MB, so
+  both JUnit readers (tree and streaming) see them. Memory must not follow the failures' output.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import random
 import sys
 from pathlib import Path
 
-SHAPES = ("dense", "logheavy", "surefire", "pytest")
+SHAPES = ("dense", "logheavy", "surefire", "pytest", "broken")
 
 STACK = "".join(f"\tat org.apache.cassandra.db.ColumnFamilyStore$Frame{i}.apply(ColumnFamilyStore.java:{300 + i * 7})\n"
                 for i in range(36))
@@ -147,8 +150,22 @@ def _pytest(rng: random.Random, index: int, file_bytes: int) -> str:
     return "".join(parts)
 
 
+def _broken(rng: random.Random, index: int, file_bytes: int) -> str:
+    cls = f"org.apache.cassandra.{PACKAGES[index % len(PACKAGES)]}.Broken{index}Test"
+    parts = [f'<?xml version="1.0" encoding="UTF-8" ?>\n<testsuite name="{cls}" tests="0" hostname="agent">\n']
+    size = len(parts[0])
+    case = 0
+    while size < file_bytes:
+        body = _failure(rng, cls, f"test{case}", 600)
+        parts.append(body)
+        size += len(body)
+        case += 1
+    parts.append("</testsuite>\n")
+    return "".join(parts)
+
+
 _BUILDERS = {"dense": (_dense, 33_000), "logheavy": (_logheavy, 1024 * 1024), "surefire": (_surefire, 64 * 1024),
-             "pytest": (_pytest, 96 * 1024)}
+             "pytest": (_pytest, 96 * 1024), "broken": (_broken, 768 * 1024)}
 
 
 def generate(directory: Path, size_mb: float, shape: str = "dense", seed: int = 7) -> list[Path]:
