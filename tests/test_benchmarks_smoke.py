@@ -59,4 +59,4 @@ def test_every_corpus_shape_is_well_formed_junit(tmp_path: Path) -> None:
     for shape in SHAPES:
         files = generate(tmp_path / shape, 0.3, shape)
         cases = sum(len(etree.parse(str(f)).findall(".//testcase")) for f in files)
-        assert cases > 20, shape
+        assert cases > (3 if shape == "broken" else 20), shape  # broken: every test carries ~66 KB of output
