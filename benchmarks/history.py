@@ -35,10 +35,19 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=20000)
     parser.add_argument("--cells", type=int, default=20)
     parser.add_argument("--db", type=Path, default=None, help="keep the DB here (default: a temp dir)")
+    parser.add_argument("--trace-kb", type=int, default=0,
+                        help="give each failure a distinct stack trace of this many KB (as Cassandra's are: ~2-8 KB); "
+                             "0: message only, as the targets were set")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the benchmark runs (CI)")
     args = parser.parse_args()
     if args.smoke:
         args.runs, args.tests, args.cells = 12, 400, 4
+        args.trace_kb = args.trace_kb or 1
+
+    def trace() -> str:  # distinct per failure: line numbers differ, as they do between commits
+        frames = max(0, args.trace_kb * 1024 // 64)
+        return "".join(f"\tat org.apache.cassandra.db.Frame{i}.apply(Frame.java:{rng.randint(1, 9999)})\n"
+                       for i in range(frames))
 
     rng = random.Random(7)
     per_cell = max(1, args.tests // args.cells)
@@ -62,13 +71,13 @@ def main() -> None:
             cells = cells_of[r % 8]
             for t in flaky:
                 if rng.random() < 0.05:
-                    cases[t] = base[t]._replace(status="failed", message="expected:<1> but was:<2>")
+                    cases[t] = base[t]._replace(status="failed", message="expected:<1> but was:<2>", details=trace())
             for t in broken:
-                cases[t] = base[t]._replace(status="failed", message="AssertionError")
+                cases[t] = base[t]._replace(status="failed", message="AssertionError", details=trace())
             if r in outage:
                 bad = next((c.cell_id for c in cells if c.node == "n3"), cells[0].cell_id)
-                cases = [c._replace(status="error", message="java.net.ConnectException: Connection refused")
-                         if c.cell_id == bad else c for c in cases]
+                cases = [c._replace(status="error", message="java.net.ConnectException: Connection refused",
+                                    details=trace()) if c.cell_id == bad else c for c in cases]
             run = RunInfo(f"run-{r}", f"commit-{r // 4}", "trunk", 1.7e9 + r * 3600)
             start, cpu = time.perf_counter(), time.process_time()
             store.ingest_run(run, cases, cells)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -228,7 +228,7 @@ class Context:
     thresholds: Thresholds
     node_share: dict[str, float]  # node -> share of the window's cells it ran
     median_run_failures: float
-    signature_cache: dict[str, str] = field(default_factory=dict, repr=False)  # text -> evidence ("" = none)
+    signature_cache: dict[object, str] = field(default_factory=dict, repr=False)  # text -> evidence ("" = none)
     failures_cache: dict[str, list[Failure]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -239,27 +239,31 @@ class Context:
         return cls(history, signatures, thresholds or Thresholds(), {n: c / total for n, c in counts.items()},
                    statistics.median(failures) if failures else 0.0)
 
-    def _signature(self, text: str) -> str:
-        """Evidence for the first signature found in *text* ("" for none); cached, texts repeat a lot."""
+    def _signature(self, key: object, text_of: Callable[[], str]) -> str:
+        """Evidence for the first signature found in the text text_of() gives ("" for none), cached under *key*
+        (texts repeat a lot); the text is built only when *key* was not seen."""
         cache = self.signature_cache
-        found = cache.get(text)
+        found = cache.get(key)
         if found is None:
             found = ""
+            text = text_of()
             lowered = text.lower()
             for signature in self.signatures:
                 match = signature.search(text, lowered)
                 if match:
                     found = f"matches infra signature '{signature.name}' ({signature.description}): \"{match[:120]}\""
                     break
-            cache[text] = found
+            cache[key] = found
         return found
 
     def failure(self, run: RunRow, outcome: Outcome) -> Failure:
         cell = self.history.cells.get((run.id, outcome.cell_id, outcome.attempt))
         strong, weak = [], []
-        # The failure text and the cell's console log separately: one log is shared by all tests of its cell.
-        found = self._signature(f"{outcome.message}\n{outcome.details}") or (
-            self._signature(cell.log_tail) if cell and cell.log_tail else "")
+        # The failure text and the cell's console log separately: one log is shared by all tests of its cell. The
+        # failure text is keyed as stored (packed): the cache must not hold every distinct trace unpacked.
+        found = self._signature((outcome.message, outcome.details),
+                                lambda: f"{outcome.message}\n{outcome.details_text()}") or (
+            self._signature(cell.log_tail, lambda: cell.log_tail) if cell and cell.log_tail else "")
         if found:
             strong.append(found)
         where = f"cell {outcome.cell_id}" + (f" on node {cell.node}" if cell and cell.node else "")

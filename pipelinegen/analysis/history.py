@@ -114,7 +114,11 @@ class Outcome:
     duration_s: float
     flaky_reruns: int
     message: str
-    details: str
+    details: str | bytes  # as stored: long texts zstd-compressed (pack_text); the text: details_text()
+
+    def details_text(self) -> str:
+        """The failure text (unpacked here, not when the history is read: a window's traces are ~300 MiB)."""
+        return unpack_text(self.details)
 
 
 @dataclass(frozen=True)
@@ -894,7 +898,7 @@ class HistoryStore:
                 "SELECT o.test, o.run, o.cell_id, o.attempt, o.variant, o.status, o.duration_s, o.flaky_reruns,"
                 " o.message, o.details FROM q_tests JOIN outcomes o ON o.test = q_tests.id"
                 " WHERE o.run IN (SELECT id FROM q_runs)"):
-                rest[-1] = unpack_text(rest[-1])
+                # details stay packed: only a signature search reads them (a window's traces unpacked: ~300 MiB)
                 outcomes.setdefault(names[test], []).append((by_id[rest[0]], Outcome(*rest)))
             order = {r.id: i for i, r in enumerate(runs)}
             for found in outcomes.values():

@@ -191,7 +191,7 @@ def test_a_long_failure_text_is_stored_compressed_and_read_back_exactly(tmp_path
         history = store.history()
     assert isinstance(stored["long"], bytes) and len(stored["long"]) < len(trace.encode()) / 4
     assert stored["short"] == short
-    texts = {name: [o.details for _run, o in found] for name, found in history.outcomes.items()}
+    texts = {name: [o.details_text() for _run, o in found] for name, found in history.outcomes.items()}
     assert texts == {"a.T.long": [trace], "a.T.short": [short]}
 
 
