@@ -22,7 +22,7 @@ from pipelinegen.results.testcase import TestCaseResult
 
 _STATUS_TAG = {"failed": "failure", "error": "error", "skipped": "skipped"}
 _FLUSH_PARTS = 2048
-_FLUSH_CHARS = 1 << 20  # characters held before flushing
+_FLUSH_CHARS = 1 << 16  # characters held before flushing: see records._FLUSH_CHARS
 _PASSED_CASE = ['<testcase classname="', "", '" name="', "", '" time="', "", '"/>']  # write_passed fills the gaps
 
 
