@@ -220,7 +220,8 @@ class _HashingFile:
     """A binary file that hashes what is written to it (no second read to digest it)."""
 
     def __init__(self, path: Path) -> None:
-        self._handle = open(path, "wb")  # noqa: SIM115 (closed by close())
+        # A 1 MiB buffer, allocated once: the writers hand over 64 KiB at a time (one system call per MiB).
+        self._handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed by close())
         self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
